@@ -1,0 +1,1 @@
+"""The identifiability engine: relations, classes, verdicts, certificates, ``verify``."""

@@ -1,0 +1,123 @@
+"""Public entry points: build the model of a pair (built-in names or formulas) and identify it.
+
+Example
+-------
+>>> from moetheory import identify
+>>> v = identify("softmax", "linear", dim=1)
+>>> v.verdicts["strong"]
+'no'
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from moetheory.errors import FormulaError
+from moetheory.families import ExpertFamily, RouterFamily, get_expert, get_router
+from moetheory.families.base import gaussian_density
+from moetheory.identify.engine import identify_model
+from moetheory.identify.model import Factor, Model, split_exponential
+from moetheory.identify.verdict import Verdict
+from moetheory.symbolic.parser import Scope, check_name, make_symbol, parse_formula
+
+
+def detect_masses(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
+                  params: tuple[sp.Symbol, ...]) -> tuple[sp.Symbol, ...]:
+    """Parameters that only weight the atom: ∂ log(expr)/∂p is free of the inputs.
+
+    Such a p (a softmax intercept β₀, also inside a temperature: exp((β₁ᵀx + β₀)/τ)) is a
+    mass, not a direction of the Taylor family (identifiability.md §3, mass parameter).
+    """
+    z, rest = split_exponential(expr)
+    ins = set(inputs)
+    return tuple(p for p in params
+                 if p not in rest.free_symbols and not sp.diff(z, p).free_symbols & ins
+                 and z.has(p))
+
+
+def pair_model(gate: str | RouterFamily, expert: str | ExpertFamily, dim: int = 2) -> Model:
+    """The model u = gate numerator × expert for two built-in families at dimension ``dim``."""
+    g = get_router(gate) if isinstance(gate, str) else gate
+    e = get_expert(expert) if isinstance(expert, str) else expert
+    gb, eb = g.build(dim), e.build(dim)
+    inputs = gb.inputs + ((eb.output,) if eb.output is not None else ())
+    return Model(
+        factors=(Factor(gb.expr, inputs, gb.params, "gate"),
+                 Factor(eb.expr, inputs, eb.params, "expert")),
+        inputs=inputs,
+        masses=gb.masses,
+        positive=(*gb.positive, *eb.positive),
+        variance=(eb.variance,) if eb.variance is not None else (),
+        output=eb.output,
+        notes=(*gb.notes, *eb.notes),
+    )
+
+
+def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str,
+                  expert_params: list[str], inputs: list[str],
+                  gaussian_output: str | None = None, variance_param: str | None = None,
+                  positive: list[str] | None = None) -> Model:
+    """The model of a user-written pair: u = gate formula × expert formula.
+
+    With ``gaussian_output`` y and ``variance_param`` ν the expert formula is the mean and the
+    expert is N(y | mean, ν). Gate parameters that are masses are detected (``detect_masses``).
+    """
+    if (gaussian_output is None) != (variance_param is None):
+        raise FormulaError("--gaussian-output and --variance-param go together",
+                           token=gaussian_output or variance_param)
+    extra = [gaussian_output] if gaussian_output else []
+    e_params = list(expert_params) + ([variance_param] if variance_param else [])
+    names = list(inputs) + extra + list(gate_params) + e_params
+    for n in names:
+        check_name(n)
+    scope = Scope.declare(scalars=names)
+    ins = tuple(make_symbol(n) for n in list(inputs) + extra)
+    g_all = tuple(make_symbol(n) for n in gate_params)
+    e_syms = tuple(make_symbol(n) for n in e_params)
+    gate_scope = Scope.declare(scalars=list(inputs) + list(gate_params))
+    expert_scope = Scope.declare(scalars=list(inputs) + list(expert_params))
+    g = parse_formula(gate_formula, gate_scope)
+    mean = parse_formula(expert_formula, expert_scope)
+    del scope
+    for label, expr, allowed in (("gate", g, set(g_all)), ("expert", mean, set(e_syms))):
+        unused = allowed - expr.free_symbols - ({make_symbol(variance_param)}
+                                                if variance_param else set())
+        if unused:
+            name = sorted(map(str, unused))[0]
+            raise FormulaError(f"{label} parameter {name!r} does not occur in the {label} "
+                               "formula", token=name)
+    if variance_param:
+        nu, y = make_symbol(variance_param), make_symbol(gaussian_output)
+        expert_expr = gaussian_density(y, mean, nu)
+        variance: tuple[sp.Symbol, ...] = (nu,)
+        pos = (nu,)
+    else:
+        expert_expr, variance, pos = mean, (), ()
+    masses = detect_masses(g, ins, g_all)
+    g_params = tuple(p for p in g_all if p not in masses)
+    pos = pos + tuple(make_symbol(n) for n in (positive or []))
+    return Model(
+        factors=(Factor(g, ins, g_params, "gate"), Factor(expert_expr, ins, e_syms, "expert")),
+        inputs=ins, masses=masses, positive=pos, variance=variance,
+        output=make_symbol(gaussian_output) if gaussian_output else None,
+    )
+
+
+def identify(gate: str | RouterFamily | None = None, expert: str | ExpertFamily | None = None,
+             *, dim: int = 2, order: int = 2, seed: int = 0, seconds: float | None = 120.0,
+             model: Model | None = None, gate_label: str | None = None,
+             expert_label: str | None = None) -> Verdict:
+    """Identify a pair given by built-in names (or a prepared ``model`` from ``formula_model``).
+
+    Reference: identifiability.md §2 (definitions), §3 (relations P1–P7′).
+    """
+    if model is None:
+        if gate is None or expert is None:
+            raise FormulaError("give a gate and an expert (names or formulas)")
+        model = pair_model(gate, expert, dim)
+        gate_label = gate if isinstance(gate, str) else gate.name
+        expert_label = expert if isinstance(expert, str) else expert.name
+    if order not in (1, 2, 3):
+        raise FormulaError(f"order must be 1, 2 or 3, got {order}", token=str(order))
+    return identify_model(model, gate_label or "formula", expert_label or "formula", order,
+                          seed, seconds)

@@ -1,0 +1,362 @@
+"""The engine: relations, classes, verdicts and certificates for one router–expert pair.
+
+Pipeline (all symbolic work cached per factor; see ``model``):
+
+1. Taylor family {∂^α u : |α| ≤ r} in canonical order, at a seeded generic point θ¹ (and θ² for
+   the k = 2 family), evaluated in floats at seeded exact points → candidate rank and the
+   canonical minimal circuits (``search``).
+2. Each circuit lifted to symbolic coefficients and proved identically zero (``lift``); what
+   cannot be proved is reported as ``verified: numeric``.
+3. Ball-arithmetic certificates (``certificate``): a nonsingular minor on the basis columns
+   (rank ≥ ρ), the relations' coefficient vectors independent at θ¹ (rank ≤ m − #relations), so
+   the relations listed span *all* relations; the k = 2 family of two distinct generic atoms has
+   rank 2ρ (no cross-atom relation). Each rank claim is exact: generic rank ≥ rank at θ¹.
+4. Classes (``classify``) and verdicts; "unknown" with a reason wherever a step is not proved.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import sympy as sp
+
+from moetheory.identify.certificate import BallTable, Minor, certify, pivot_rows
+from moetheory.identify.classify import PAPERS_COUNT, classify, in_span, is_duplicate
+from moetheory.identify.lift import Lifted, Lifter
+from moetheory.identify.model import Model, Term
+from moetheory.identify.sampling import input_points, parameter_point
+from moetheory.identify.search import discover, first_basis, normalise_columns
+from moetheory.identify.verdict import Relation, Verdict
+from moetheory.symbolic.balls import BallError
+
+
+class Timeout(Exception):
+    """The per-pair time limit was reached."""
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Interrupt pure-Python work after ``seconds`` (main thread only; elsewhere: no limit)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Timeout(f"time limit of {seconds:g} s reached")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def identify_model(model: Model, gate: str, expert: str, order: int = 2, seed: int = 0,
+                   seconds: float | None = 120.0) -> Verdict:
+    """Decide the identifiability notions of one pair; never hangs past ``seconds``."""
+    start = time.perf_counter()
+    try:
+        with time_limit(seconds):
+            return _Analysis(model, gate, expert, order, seed, start).run()
+    except Timeout as exc:
+        return _unknown(model, gate, expert, order, seed, start, str(exc))
+
+
+def _unknown(model, gate, expert, order, seed, start, reason: str) -> Verdict:
+    keys = ("strong", "strong_literal", "weak", "interaction_free")
+    return Verdict(gate, expert, model.u, tuple(map(str, model.inputs)),
+                   tuple(map(str, model.params)), tuple(map(str, model.masses)), order, [], [],
+                   [], {k: "unknown" for k in keys}, {k: reason for k in keys},
+                   {k: [] for k in keys}, {"status": "none", "reason": reason}, seed,
+                   time.perf_counter() - start, notes=list(model.notes))
+
+
+class _Analysis:
+    def __init__(self, model: Model, gate: str, expert: str, order: int, seed: int,
+                 start: float):
+        self.model, self.gate, self.expert = model, gate, expert
+        self.order, self.seed, self.start = order, seed, start
+        rng = np.random.default_rng(seed)
+        self.terms: list[Term] = model.terms(order)
+        self.points = input_points(model, 2 * len(self.terms) + 16, rng)
+        self.symbols = (*model.inputs, *model.params, *model.masses)
+        self.thetas = [self._active_point(rng), self._active_point(rng)]
+        self.names = [model.term_name(t) for t in self.terms]
+        self.balls = BallTable(self.points, self.thetas)
+        self.lifter = Lifter(model, order, self.thetas[0])
+        self._lifted: dict[tuple[Term, ...], Lifted] = {}
+
+    # -- numerics ---------------------------------------------------------------------------
+    def _active_point(self, rng: np.random.Generator, tries: int = 50) -> dict:
+        """A parameter point at which every kink (step atom) splits the sampled inputs."""
+        from moetheory.identify.model import evaluate
+        from moetheory.symbolic.functions import step
+
+        kinks = [a.args[0] for a in self.model.u.atoms(step)]
+        for _ in range(tries):
+            theta = parameter_point(self.model, rng)
+            values = self._values(theta)
+            signs = [np.sign(evaluate(k, self.symbols, values)) for k in kinks]
+            if all((s > 0).sum() >= len(s) // 4 and (s < 0).sum() >= len(s) // 4
+                   for s in signs):
+                return theta
+        raise Timeout("no parameter point found at which every kink splits the inputs")
+
+    def _values(self, theta: dict) -> np.ndarray:
+        rows = [[float(pt[s]) for s in self.model.inputs] + [float(theta[s]) for s in
+                                                             (*self.model.params,
+                                                              *self.model.masses)]
+                for pt in self.points]
+        return np.array(rows)
+
+    def _matrix(self, theta: dict) -> np.ndarray:
+        q = self.model.reduced_values(self.terms, self.order, self.symbols, self._values(theta))
+        if not np.all(np.isfinite(q)):
+            raise Timeout("the family is not finite at the sampled points")
+        return q
+
+    def _exponent(self, theta: dict) -> np.ndarray:
+        from moetheory.identify.model import evaluate
+
+        return evaluate(self.model.exponent(), self.symbols, self._values(theta))
+
+    # -- exact ------------------------------------------------------------------------------
+    def _entry(self, block_theta: list[int], columns: list[int]):
+        """Ball value of ∂^α u at (point r, θ of column block)."""
+        expo = self.model.exponent()
+
+        def entry(r: int, c: int, bits: int):
+            theta = block_theta[c]
+            q = self.model.reduced(self.terms[columns[c]], self.order)
+            return (self.balls.value(expo, r, theta, bits).exp()
+                    * self.balls.value(q, r, theta, bits))
+
+        return entry
+
+    def _minor(self, values: np.ndarray, columns: list[int], thetas: list[int]) -> Minor:
+        rows = pivot_rows(values[:, :], len(columns))
+        entry = self._entry(thetas, columns)
+        m = certify(lambda r, c, bits: entry(r, c, bits), rows, list(range(len(columns))))
+        return Minor(tuple(columns), m.rows, m.det, m.certified, m.bits)
+
+    def _relations_minor(self, rels: list[Relation]) -> Minor:
+        if not rels:
+            return Minor((), (), "1", True, 0)
+        index = {t: i for i, t in enumerate(self.terms)}
+        vec = np.zeros((len(rels), len(self.terms)))
+        for k, rel in enumerate(rels):
+            for t, c in zip(rel.terms, rel.coefficients, strict=True):
+                vec[k, index[t]] = float(sp.N(c.xreplace(self.thetas[0])))
+        cols = pivot_rows(vec.T, len(rels))
+        ev = {}
+
+        def entry(r: int, c: int, bits: int):
+            key = (r, bits)
+            if key not in ev:
+                from moetheory.symbolic.balls import BallEvaluator
+
+                ev[key] = BallEvaluator(self.thetas[0], prec=bits)
+            rel, term = rels[r], self.terms[cols[c]]
+            if term not in rel.terms:
+                return ev[key](sp.S.Zero)
+            return ev[key](rel.coefficients[rel.terms.index(term)])
+
+        m = certify(entry, list(range(len(rels))), list(range(len(cols))))
+        return Minor(tuple(cols), m.rows, m.det, m.certified, m.bits)
+
+    # -- relations --------------------------------------------------------------------------
+    def _lift(self, support: tuple[int, ...], vector: np.ndarray, columns: list[int]) -> Lifted:
+        terms = tuple(self.terms[columns[i]] for i in support)
+        if terms not in self._lifted:
+            self._lifted[terms] = self.lifter.lift(terms, vector)
+        return self._lifted[terms]
+
+    def _relations(self, q: np.ndarray, columns: list[int]):
+        disc = discover(q[:, columns])
+        lifted = [self._lift(c.support, c.vector, columns) for c in disc.circuits]
+        return disc, lifted
+
+    def _vector(self, lifted: Lifted) -> np.ndarray:
+        index = {t: i for i, t in enumerate(self.terms)}
+        v = np.zeros(len(self.terms))
+        for t, c in zip(lifted.terms, lifted.coefficients, strict=True):
+            v[index[t]] = float(sp.N(c.xreplace(self.thetas[0])))
+        return v
+
+    def _scales(self) -> list[int]:
+        """Positions p with u = θ_p ∂u/∂θ_p exactly (u linear in an output scale)."""
+        out = []
+        for i, p in enumerate(self.model.params):
+            if (i,) not in self.terms:
+                continue
+            diff = p * self.model.reduced((i,), self.order) - self.model.reduced((), self.order)
+            if self.lifter.atomizer.is_zero(diff):
+                out.append(i)
+        return out
+
+    def _spans(self, first_order: list[tuple[Lifted, str]], scales: list[int]) -> dict:
+        index = {t: i for i, t in enumerate(self.terms)}
+        n = len(self.terms)
+        theta = self.thetas[0]
+
+        def unit(entries: dict[Term, float]) -> np.ndarray:
+            v = np.zeros(n)
+            for t, c in entries.items():
+                if t in index:
+                    v[index[t]] += c
+            return v
+
+        spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
+                                              "homogeneity": []}
+        params = self.model.params
+        for s in scales:
+            c = float(theta[params[s]])
+            spans["scale"].append(unit({(): 1.0, (s,): -c}))
+            spans["scale"].append(unit({(s, s): 1.0}))
+            for k in range(len(params)):
+                if k != s:
+                    spans["scale"].append(unit({(k,): 1.0, tuple(sorted((k, s))): -c}))
+        for lifted, cls in first_order:
+            if lifted.verified != "symbolic":
+                continue
+            spans[cls].append(self._vector(lifted))
+            for k, p in enumerate(params):
+                entries: dict[Term, float] = {}
+                for t, c in zip(lifted.terms, lifted.coefficients, strict=True):
+                    dc = float(sp.N(sp.diff(c, p).xreplace(theta)))
+                    entries[t] = entries.get(t, 0.0) + dc
+                    up = tuple(sorted((*t, k)))
+                    entries[up] = entries.get(up, 0.0) + float(sp.N(c.xreplace(theta)))
+                if all(len(t) <= self.order for t in entries):
+                    spans[cls].append(unit(entries))
+        return spans
+
+    def _relation(self, lifted: Lifted, spans: dict) -> Relation:
+        kinds = [self.model.term_kind(t) for t in lifted.terms]
+        has_var = any(self.model.params[i] in self.model.variance
+                      for t in lifted.terms for i in t)
+        cls = classify(kinds, has_var, self._vector(lifted), spans)
+        params = sorted({i for t in lifted.terms for i in t})
+        return Relation(lifted.terms, tuple(self.model.term_name(t) for t in lifted.terms),
+                        lifted.coefficients, cls, lifted.verified,
+                        tuple(str(self.model.params[i]) for i in params))
+
+    # -- run --------------------------------------------------------------------------------
+    def run(self) -> Verdict:
+        model = self.model
+        q1 = self._matrix(self.thetas[0])
+        q2 = self._matrix(self.thetas[1])
+        all_cols = list(range(len(self.terms)))
+        disc, lifted = self._relations(q1, all_cols)
+        scales = self._scales()
+        first = [(lf, "gate-internal" if all(model.term_kind(t) in ("u", "g") for t in lf.terms)
+                  else "homogeneity")
+                 for lf in lifted if all(len(t) <= 1 for t in lf.terms) and len(lf.terms) > 1]
+        spans = self._spans(first, scales)
+        spans["zero"] = [self._vector(lf) for lf in lifted if len(lf.terms) == 1]
+        spans["duplicate"] = []
+        for lf in lifted:
+            if is_duplicate([model.term_kind(t) for t in lf.terms], self._vector(lf), spans):
+                spans["duplicate"].append(self._vector(lf))
+        relations = [self._relation(lf, spans) for lf in lifted]
+
+        # weak: first-order family without u
+        w_cols = [i for i, t in enumerate(self.terms) if len(t) == 1]
+        w_disc, w_lifted = self._relations(q1, w_cols)
+        weak_relations = [self._relation(lf, spans) for lf in w_lifted]
+
+        # k = 2: the second atom's columns, rows rescaled by e^{Λ(θ²) - Λ(θ¹)}
+        scale = np.exp(self._exponent(self.thetas[1]) - self._exponent(self.thetas[0]))
+        union = np.hstack([q1, q2 * scale[:, None]])
+        basis = list(disc.basis)
+        cert: dict = {"method": "ball-arithmetic evaluation matrices (python-flint arb)",
+                      "terms": self.names,
+                      "point": {str(k): str(v) for k, v in self.thetas[0].items()},
+                      "point2": {str(k): str(v) for k, v in self.thetas[1].items()},
+                      "points": [{str(k): str(v) for k, v in p.items()} for p in self.points],
+                      "rank": len(basis),
+                      "relations_count": len(relations)}
+        k1 = self._minor(q1[:, basis], basis, [0] * len(basis))
+        rel_minor = self._relations_minor(relations)
+        u_basis = first_basis(normalise_columns(union))
+        cross = []
+        if len(u_basis) < 2 * len(basis):
+            cross.append(f"union of two generic atoms has numeric rank {len(u_basis)} < "
+                         f"{2 * len(basis)}: a cross-atom relation (not proved)")
+        k2_cols = [*basis, *basis]
+        k2 = self._minor(np.hstack([q1[:, basis], (q2 * scale[:, None])[:, basis]]), k2_cols,
+                         [0] * len(basis) + [1] * len(basis))
+        w_basis = [w_cols[i] for i in w_disc.basis]
+        wk1 = self._minor(q1[:, w_basis], w_basis, [0] * len(w_basis))
+        wk2 = self._minor(np.hstack([q1[:, w_basis], (q2 * scale[:, None])[:, w_basis]]),
+                          [*w_basis, *w_basis], [0] * len(w_basis) + [1] * len(w_basis))
+        cert["k1"] = k1.to_json(self.names)
+        cert["relations_independent"] = {
+            "relations": list(rel_minor.rows), "columns": [self.names[c] for c in
+                                                           rel_minor.columns],
+            "det": rel_minor.det, "certified": rel_minor.certified}
+        cert["k2"] = k2.to_json(self.names) | {"blocks": ["point"] * len(basis)
+                                               + ["point2"] * len(basis)}
+        cert["weak_k1"] = wk1.to_json(self.names)
+        cert["weak_k2"] = wk2.to_json(self.names) | {"blocks": ["point"] * len(w_basis)
+                                                     + ["point2"] * len(w_basis)}
+        complete = (k1.certified and rel_minor.certified
+                    and len(basis) + len(relations) == len(self.terms))
+        cert["complete"] = complete
+        cert["status"] = "complete" if complete and k2.certified else "partial"
+
+        verdicts, reasons, breaks = self._verdicts(relations, weak_relations, complete,
+                                                   k2.certified and not cross,
+                                                   wk1.certified and wk2.certified,
+                                                   len(w_basis) + len(weak_relations)
+                                                   == len(w_cols))
+        notes = list(model.notes)
+        if not (disc.exhaustive and w_disc.exhaustive):
+            notes.append("a relation component was too large to enumerate: the basis is "
+                         "complete but not proved minimal")
+        return Verdict(self.gate, self.expert, model.u, tuple(map(str, model.inputs)),
+                       tuple(map(str, model.params)), tuple(map(str, model.masses)),
+                       self.order, relations, weak_relations, cross, verdicts, reasons, breaks,
+                       cert, self.seed, time.perf_counter() - self.start,
+                       tuple(str(model.params[i]) for i in scales),
+                       disc.exhaustive and w_disc.exhaustive, notes)
+
+    @staticmethod
+    def _verdicts(relations, weak, complete, k2_ok, weak_cert, weak_complete):
+        verdicts, reasons, breaks = {}, {}, {}
+
+        def decide(key: str, breaking: list[int], rels: list[Relation], certified: bool):
+            proved = [i for i in breaking if rels[i].verified == "symbolic"]
+            breaks[key] = breaking
+            if proved:
+                verdicts[key] = "no"
+                reasons[key] = f"{len(proved)} proved relation(s) of counted classes"
+            elif breaking:
+                verdicts[key] = "unknown"
+                reasons[key] = "counted relations found numerically but not proved"
+            elif certified:
+                verdicts[key] = "yes"
+                reasons[key] = "every relation is of an uncounted class and the rank is certified"
+            else:
+                verdicts[key] = "unknown"
+                reasons[key] = "the rank could not be certified"
+
+        numeric_only = any(r.verified != "symbolic" for r in relations)
+        ok = complete and k2_ok and not numeric_only
+        decide("strong", [i for i, r in enumerate(relations) if r.cls in PAPERS_COUNT],
+               relations, ok)
+        decide("strong_literal", list(range(len(relations))), relations, ok)
+        decide("weak", list(range(len(weak))), weak,
+               weak_cert and weak_complete and not any(r.verified != "symbolic" for r in weak))
+        decide("interaction_free", [i for i, r in enumerate(relations)
+                                    if r.cls == "gate-expert"], relations, ok)
+        return verdicts, reasons, breaks
+
+
+__all__ = ["identify_model", "in_span"]

@@ -1,0 +1,172 @@
+"""Numeric discovery of relations: rank, circuits and the canonical minimal basis.
+
+Float arithmetic here only *proposes*: every relation it proposes is then proved symbolically
+(``lift``) and every rank it claims is certified in ball arithmetic (``certificate``).
+
+Canonical basis. The relations among the columns form a linear space R. Its *circuits* (minimal
+dependent sets of columns) span R, and linear independence among circuit vectors is a matroid,
+so taking circuits greedily in the order (number of terms, then the sorted tuple of term
+positions, lexicographically) and keeping each one not already in the span of those kept gives
+a basis of R with the fewest terms in total; ties are broken by that fixed order of derivative
+terms (``Model.terms``). Circuits are enumerated inside the matroid's connected components,
+found from the fundamental circuits of the lexicographically first column basis.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+RANK_TOL = 1e-8
+SUPPORT_TOL = 1e-7
+MAX_SUBSETS = 60_000
+
+
+@dataclass(frozen=True)
+class Circuit:
+    support: tuple[int, ...]
+    vector: np.ndarray  # coefficients on the support, unit norm
+
+
+@dataclass(frozen=True)
+class Discovery:
+    basis: tuple[int, ...]  # lexicographically first column basis
+    circuits: tuple[Circuit, ...]  # the canonical minimal basis of relations
+    exhaustive: bool  # False if a component was too large to enumerate fully
+
+
+def normalise_columns(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=0)
+    norms[norms == 0] = 1.0
+    return m / norms
+
+
+def first_basis(m: np.ndarray) -> list[int]:
+    """Greedy column basis in index order (Gram–Schmidt with re-orthogonalisation)."""
+    q: list[np.ndarray] = []
+    basis = []
+    for j in range(m.shape[1]):
+        v = m[:, j].copy()
+        if np.linalg.norm(v) == 0:
+            continue
+        for _ in range(2):
+            for w in q:
+                v -= (w @ v) * w
+        if np.linalg.norm(v) > RANK_TOL:
+            q.append(v / np.linalg.norm(v))
+            basis.append(j)
+    return basis
+
+
+def null_vector(m: np.ndarray) -> np.ndarray | None:
+    """The unique null vector of ``m`` if its nullity is exactly 1, else None."""
+    if m.shape[1] == 1:
+        return np.ones(1) if np.linalg.norm(m) < RANK_TOL else None
+    _, s, vt = np.linalg.svd(m, full_matrices=False)
+    smax = s[0] if s[0] > 0 else 1.0
+    if s[-1] > RANK_TOL * smax or (len(s) > 1 and s[-2] <= RANK_TOL * smax):
+        return None
+    return vt[-1]
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, a: int) -> int:
+        self.parent.setdefault(a, a)
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def discover(matrix: np.ndarray) -> Discovery:
+    """Canonical minimal relation basis of the columns of ``matrix`` (rows: points)."""
+    m = normalise_columns(matrix)
+    n = m.shape[1]
+    basis = first_basis(m)
+    uf = _UnionFind()
+    involved: set[int] = set()
+    for j in sorted(set(range(n)) - set(basis)):
+        coef, *_ = np.linalg.lstsq(m[:, basis], m[:, j], rcond=None)
+        support = [basis[i] for i in np.flatnonzero(np.abs(coef) > SUPPORT_TOL)] + [j]
+        involved.update(support)
+        for a in support:
+            uf.union(a, j)
+    components: dict[int, list[int]] = {}
+    for j in sorted(involved):
+        components.setdefault(uf.find(j), []).append(j)
+    chosen: list[Circuit] = []
+    exhaustive = True
+    for comp in sorted(components.values()):
+        found, ok = _component_circuits(m, comp)
+        exhaustive &= ok
+        chosen.extend(found)
+    chosen.sort(key=lambda c: (len(c.support), c.support))
+    return Discovery(tuple(basis), tuple(chosen), exhaustive)
+
+
+def _component_circuits(m: np.ndarray, comp: list[int]) -> tuple[list[Circuit], bool]:
+    sub = m[:, comp]
+    need = len(comp) - len(first_basis(sub))
+    kept: list[Circuit] = []
+    span = np.zeros((0, len(comp)))
+    minimal: list[frozenset[int]] = []
+    tried = 0
+    for size in range(1, len(comp) + 1):
+        for subset in itertools.combinations(range(len(comp)), size):
+            if len(kept) == need:
+                return kept, True
+            tried += 1
+            if tried > MAX_SUBSETS:
+                return _fallback(sub, comp, kept, span, need), False
+            fs = frozenset(subset)
+            if any(c <= fs for c in minimal):
+                continue
+            v = null_vector(sub[:, list(subset)])
+            if v is None or np.min(np.abs(v)) < SUPPORT_TOL:
+                continue
+            minimal.append(fs)
+            full = np.zeros(len(comp))
+            full[list(subset)] = v
+            if np.linalg.matrix_rank(np.vstack([span, full]), tol=1e-8) > span.shape[0]:
+                span = np.vstack([span, full])
+                kept.append(_circuit(comp, subset, v))
+    return kept, len(kept) == need
+
+
+def _circuit(comp: list[int], subset: tuple[int, ...], v: np.ndarray) -> Circuit:
+    v = v / np.linalg.norm(v)
+    if v[0] < 0:
+        v = -v
+    return Circuit(tuple(comp[i] for i in subset), v)
+
+
+def _fallback(sub: np.ndarray, comp: list[int], kept: list[Circuit], span: np.ndarray,
+              need: int) -> list[Circuit]:
+    """Complete the basis with fundamental circuits (not guaranteed minimal)."""
+    basis = first_basis(sub)
+    for j in range(len(comp)):
+        if len(kept) == need:
+            break
+        if j in basis:
+            continue
+        coef, *_ = np.linalg.lstsq(sub[:, basis], sub[:, j], rcond=None)
+        idx = [basis[i] for i in np.flatnonzero(np.abs(coef) > SUPPORT_TOL)] + [j]
+        order = sorted(range(len(idx)), key=lambda t: idx[t])
+        subset = tuple(idx[t] for t in order)
+        v = null_vector(sub[:, list(subset)])
+        if v is None:
+            continue
+        full = np.zeros(len(comp))
+        full[list(subset)] = v
+        if np.linalg.matrix_rank(np.vstack([span, full]), tol=1e-8) > span.shape[0]:
+            span = np.vstack([span, full])
+            kept.append(_circuit(comp, subset, v))
+    return kept

@@ -1,0 +1,136 @@
+"""The Verdict: one object holding the pair, its relations, verdicts, certificate and timing.
+
+The maths never prints: ``to_json`` gives plain data, presentation lives in ``moetheory.present``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from moetheory.identify.classify import CLASSES, PAPERS_COUNT
+
+COUNTS = {
+    "strong": list(PAPERS_COUNT),
+    "strong_literal": list(CLASSES),
+    "weak": list(CLASSES),
+    "interaction_free": ["gate-expert"],
+}
+"""Relation classes that break each verdict."""
+
+DEFINITIONS = {
+    "strong": "Taylor family {∂^α u : |α| ≤ r} (u itself standing for the mass direction), k = 1 "
+              "and k = 2 generic atoms, papers' convention: zero functions, expert rescalings and "
+              "duplicates are not counted (2505.10860 Def. 1, identifiability.md §2)",
+    "strong_literal": "the same family, every linear relation counted",
+    "weak": "first-order family {∂u/∂θ}, k = 1 and k = 2 atoms, every relation counted "
+            "(2505.10860 Def. 2 with the gate included)",
+    "interaction_free": "no gate-expert relation (a first-order term tied to mixed gate × expert "
+                        "derivatives; 2503.03213, 2401.13875 operational form)",
+}
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Σ coefficients[i] · ∂^{terms[i]} u = 0, with its class and how it was verified."""
+
+    terms: tuple[tuple[int, ...], ...]
+    term_names: tuple[str, ...]
+    coefficients: tuple[sp.Expr, ...]
+    cls: str
+    verified: str  # "symbolic" or "numeric"
+    parameters: tuple[str, ...]
+
+    @property
+    def expression(self) -> sp.Expr:
+        """The relation as a sympy expression (= 0), derivatives left unevaluated."""
+        u = sp.Symbol("u")
+        total = sp.S.Zero
+        for c, name in zip(self.coefficients, self.term_names, strict=True):
+            total += c * _term(u, name)
+        return total
+
+    def to_json(self) -> dict:
+        return {
+            "expression": sp.sstr(self.expression),
+            "class": self.cls,
+            "parameters": list(self.parameters),
+            "verified": self.verified,
+            "terms": list(self.term_names),
+            "coefficients": [sp.sstr(c) for c in self.coefficients],
+        }
+
+
+def _term(u: sp.Symbol, name: str) -> sp.Expr:
+    if name == "u":
+        return u
+    names = name[len("Derivative(u, "):-1].split(", ")
+    return sp.Derivative(u, *(sp.Symbol(n, real=True) for n in names), evaluate=False)
+
+
+@dataclass
+class Verdict:
+    """Outcome of ``identify`` for one router–expert pair."""
+
+    gate: str
+    expert: str
+    u: sp.Expr
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    masses: tuple[str, ...]
+    order: int
+    relations: list[Relation]
+    weak_relations: list[Relation]
+    cross_atom: list[str]
+    verdicts: dict[str, str]
+    reasons: dict[str, str]
+    breaks: dict[str, list[int]]
+    certificate: dict
+    seed: int
+    seconds: float
+    scales: tuple[str, ...] = ()
+    minimal: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def verify(self) -> "VerifyReport":  # noqa: UP037
+        """Re-check the certificate and every relation without trusting the engine."""
+        from moetheory.identify.verify import verify_json
+
+        return verify_json(self.to_json())
+
+    def to_json(self) -> dict:
+        return {
+            "schema": "moetheory.verdict/1",
+            "gate": self.gate,
+            "expert": self.expert,
+            "u": sp.sstr(self.u),
+            "inputs": list(self.inputs),
+            "parameters": list(self.params),
+            "masses": list(self.masses),
+            "order": self.order,
+            "verdicts": dict(self.verdicts),
+            "reasons": dict(self.reasons),
+            "counts": COUNTS,
+            "definitions": DEFINITIONS,
+            "breaks": {k: list(v) for k, v in self.breaks.items()},
+            "relations": [r.to_json() for r in self.relations],
+            "weak_relations": [r.to_json() for r in self.weak_relations],
+            "cross_atom_relations": list(self.cross_atom),
+            "output_scales": list(self.scales),
+            "minimal_basis": self.minimal,
+            "notes": list(self.notes),
+            "certificate": self.certificate,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def _repr_markdown_(self) -> str:
+        from moetheory.present.markdown import verdict_markdown
+
+        return verdict_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from moetheory.present.latex import verdict_latex
+
+        return verdict_latex(self)

@@ -1,0 +1,1 @@
+"""Presentation: Markdown, LaTeX and JSON renderings of results (the maths never prints)."""

@@ -1,0 +1,1 @@
+"""Symbolic layer: safe formula parser, closed derivative families, exact and ball arithmetic."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
 from moetheory import identify
 
 
-@lru_cache(maxsize=None)
+@cache
 def verdict(gate: str, expert: str, dim: int = 2):
     return identify(gate, expert, dim=dim)
 

@@ -18,10 +18,18 @@ def S(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
+def _plain(expr: sp.Expr) -> sp.Expr:
+    """Derivatives of the placeholder u replaced by plain symbols (so nothing evaluates them)."""
+    return expr.xreplace({d: sp.Symbol(sp.sstr(d)) for d in expr.atoms(sp.Derivative)})
+
+
 def find(verdict, expected: sp.Expr):
-    """The relation of ``verdict`` equal to ``expected`` up to a constant factor, or None."""
+    """The relation of ``verdict`` equal to ``expected`` up to a non-zero factor c(θ), or None."""
+    want = _plain(expected)
+    placeholders = want.free_symbols - {S(p) for p in verdict.params + verdict.masses}
     for rel in verdict.relations:
-        ratio = sp.simplify(rel.expression / expected)
-        if ratio.is_number and ratio != 0:
+        ratio = sp.simplify(_plain(rel.expression) / want)
+        if ratio != 0 and not ratio.free_symbols & (placeholders | _plain(
+                rel.expression).free_symbols - {S(p) for p in verdict.params + verdict.masses}):
             return rel
     return None

@@ -65,7 +65,9 @@ def test_p5_temperature_linear(get_verdict):
                                               ("tanh", False)])
 def test_p6_activation_temperature(get_verdict, activation, keeps):
     v = get_verdict(f"act-temperature-softmax-{activation}", "scaled-tanh")
-    expected = S("beta1") * D("beta1") + S("beta2") * D("beta2") + S("tau") * D("tau")
+    tau = S("tau")
+    expected = (S("beta1") * D("beta1") + S("beta2") * D("beta2") + tau * D("tau")
+                + S("beta0") / tau * D())
     assert (find(v, expected) is not None) is keeps
     first_order_gate = [r for r in v.relations if r.cls == "gate-internal"
                         and all(len(t) <= 1 for t in r.terms)]

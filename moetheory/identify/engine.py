@@ -31,10 +31,9 @@ from moetheory.identify.model import Model, Term
 from moetheory.identify.sampling import input_points, parameter_point
 from moetheory.identify.search import discover, first_basis, normalise_columns
 from moetheory.identify.verdict import Relation, Verdict
-from moetheory.symbolic.balls import BallError
 
 
-class Timeout(Exception):
+class Timeout(Exception):  # noqa: N818  (reads as "the analysis timed out")
     """The per-pair time limit was reached."""
 
 

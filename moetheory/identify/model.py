@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -50,7 +50,7 @@ def split_exponential(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     return z, sp.Mul(*rest)
 
 
-@lru_cache(maxsize=None)
+@cache
 def reduced_table(factor: Factor, order: int) -> dict[Term, sp.Expr]:
     """q_α for every multi-index α over ``factor.params`` with |α| ≤ order (positions local)."""
     z, p = split_exponential(factor.expr)
@@ -69,13 +69,13 @@ def reduced_table(factor: Factor, order: int) -> dict[Term, sp.Expr]:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def exponent(factor: Factor) -> sp.Expr:
     """The exponential part Λ of the factor: the sum of its exponential factors' arguments."""
     return split_exponential(factor.expr)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lambdified(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]):
     return sp.lambdify(symbols, expr, modules=numpy_modules(), cse=True)
 

@@ -6,10 +6,14 @@ The maths never prints: ``to_json`` gives plain data, presentation lives in ``mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from moetheory.identify.classify import CLASSES, PAPERS_COUNT
+
+if TYPE_CHECKING:
+    from moetheory.identify.verify import VerifyReport
 
 COUNTS = {
     "strong": list(PAPERS_COUNT),
@@ -93,7 +97,7 @@ class Verdict:
     minimal: bool = True
     notes: list[str] = field(default_factory=list)
 
-    def verify(self) -> "VerifyReport":  # noqa: UP037
+    def verify(self) -> VerifyReport:
         """Re-check the certificate and every relation without trusting the engine."""
         from moetheory.identify.verify import verify_json
 

@@ -16,8 +16,9 @@ Grammar
   and right associativity of ``**`` (``b^2*x`` is ``b**2*x``), as in mathematical notation, *not*
   as Python's exclusive or;
 * vectors: ``v ± w`` (equal lengths), ``c*v``, ``v*c``, ``v/c``;
-* functions ``exp log sqrt abs tanh sin cos sigmoid erf relu gelu Phi phi softplus`` (one scalar
-  argument each), ``norm(v)`` / ``norm(a, b, ...)``, ``dot(v, w)``, ``sum(v)`` / ``sum(a, ...)``;
+* functions ``exp log sqrt abs tanh sin cos sigmoid erf relu gelu Phi phi softplus`` and the
+  names the package prints, ``step erfd Abs`` (one scalar argument each); ``norm(v)`` /
+  ``norm(a, b, ...)``, ``dot(v, w)``, ``sum(v)`` / ``sum(a, ...)``;
 * with ``derivative_of``: the name ``u`` and ``Derivative(u, p, ...)`` / ``D(u, p, ...)``, with
   sympy's ``(p, n)`` form for repeated variables.
 
@@ -97,6 +98,10 @@ _UNARY_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "Phi": fn.Phi,
     "phi": fn.phi,
     "softplus": lambda t: sp.log(1 + sp.exp(t)),
+    # names sympy prints for expressions built by the package (saved verdicts round-trip)
+    "step": fn.step,
+    "erfd": fn.erfd,
+    "Abs": sp.Abs,
 }
 _VECTOR_FUNCTIONS = ("norm", "dot", "sum")
 _DERIVATIVE_FUNCTIONS = ("Derivative", "D")

@@ -50,7 +50,7 @@ class step(sp.Function):  # noqa: N801
         return sp.S.Zero
 
     @classmethod
-    def eval(cls, t: sp.Expr) -> sp.Expr | None:
+    def eval(cls, t: sp.Expr) -> sp.Expr | None:  # safe: sympy's auto-evaluation hook, no text
         if t.is_Number:
             if t.is_positive:
                 return sp.S.One

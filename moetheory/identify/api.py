@@ -70,7 +70,6 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     names = list(inputs) + extra + list(gate_params) + e_params
     for n in names:
         check_name(n)
-    scope = Scope.declare(scalars=names)
     ins = tuple(make_symbol(n) for n in list(inputs) + extra)
     g_all = tuple(make_symbol(n) for n in gate_params)
     e_syms = tuple(make_symbol(n) for n in e_params)
@@ -78,7 +77,6 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     expert_scope = Scope.declare(scalars=list(inputs) + list(expert_params))
     g = parse_formula(gate_formula, gate_scope)
     mean = parse_formula(expert_formula, expert_scope)
-    del scope
     for label, expr, allowed in (("gate", g, set(g_all)), ("expert", mean, set(e_syms))):
         unused = allowed - expr.free_symbols - ({make_symbol(variance_param)}
                                                 if variance_param else set())

@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from moetheory.identify.certificate import BallTable, Minor, certify, pivot_rows
-from moetheory.identify.classify import PAPERS_COUNT, classify, in_span, is_duplicate
+from moetheory.identify.classify import PAPERS_COUNT, classify, is_duplicate
 from moetheory.identify.lift import Lifted, Lifter
 from moetheory.identify.model import Model, Term
 from moetheory.identify.sampling import input_points, parameter_point
@@ -139,9 +139,8 @@ class _Analysis:
         return entry
 
     def _minor(self, values: np.ndarray, columns: list[int], thetas: list[int]) -> Minor:
-        rows = pivot_rows(values[:, :], len(columns))
-        entry = self._entry(thetas, columns)
-        m = certify(lambda r, c, bits: entry(r, c, bits), rows, list(range(len(columns))))
+        rows = pivot_rows(values, len(columns))
+        m = certify(self._entry(thetas, columns), rows, list(range(len(columns))))
         return Minor(tuple(columns), m.rows, m.det, m.certified, m.bits)
 
     def _relations_minor(self, rels: list[Relation]) -> Minor:
@@ -357,5 +356,3 @@ class _Analysis:
                                     if r.cls == "gate-expert"], relations, ok)
         return verdicts, reasons, breaks
 
-
-__all__ = ["identify_model", "in_span"]

@@ -61,10 +61,6 @@ class Lifter:
         self._float_values = vals
         return vals
 
-    def _value(self, expr: sp.Expr) -> float:
-        vals = self._floats()
-        return float(sp.N(expr.xreplace({k: sp.Float(v, 30) for k, v in vals.items()})))
-
     def lift(self, terms: tuple[Term, ...], numeric: np.ndarray) -> Lifted:
         """Symbolic relation on ``terms``; falls back to numeric coefficients if not proved."""
         try:

@@ -70,6 +70,11 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     names = list(inputs) + extra + list(gate_params) + e_params
     for n in names:
         check_name(n)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise FormulaError(f"name {repeated[0]!r} is declared twice (inputs, response, gate "
+                           "parameters, expert parameters and the variance must all differ)",
+                           token=repeated[0])
     ins = tuple(make_symbol(n) for n in list(inputs) + extra)
     g_all = tuple(make_symbol(n) for n in gate_params)
     e_syms = tuple(make_symbol(n) for n in e_params)

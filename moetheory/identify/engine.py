@@ -27,7 +27,7 @@ import sympy as sp
 from moetheory.identify.certificate import BallTable, Minor, certify, pivot_rows
 from moetheory.identify.classify import PAPERS_COUNT, classify, is_duplicate
 from moetheory.identify.lift import Lifted, Lifter
-from moetheory.identify.model import Model, Term
+from moetheory.identify.model import Model, Term, reduced_table
 from moetheory.identify.sampling import input_points, parameter_point
 from moetheory.identify.search import discover, first_basis, normalise_columns
 from moetheory.identify.verdict import Relation, Verdict
@@ -129,12 +129,15 @@ class _Analysis:
     def _entry(self, block_theta: list[int], columns: list[int]):
         """Ball value of ∂^α u at (point r, θ of column block)."""
         expo = self.model.exponent()
+        tables = [reduced_table(f, self.order) for f in self.model.factors]
 
         def entry(r: int, c: int, bits: int):
             theta = block_theta[c]
-            q = self.model.reduced(self.terms[columns[c]], self.order)
-            return (self.balls.value(expo, r, theta, bits).exp()
-                    * self.balls.value(q, r, theta, bits))
+            value = self.balls.value(expo, r, theta, bits).exp()
+            for table, part in zip(tables, self.model._split(self.terms[columns[c]]),
+                                   strict=True):
+                value *= self.balls.value(table[part], r, theta, bits)
+            return value
 
         return entry
 
@@ -193,8 +196,7 @@ class _Analysis:
         for i, p in enumerate(self.model.params):
             if (i,) not in self.terms:
                 continue
-            diff = p * self.model.reduced((i,), self.order) - self.model.reduced((), self.order)
-            if self.lifter.atomizer.is_zero(diff):
+            if self.lifter.is_zero_combination({(i,): p, (): sp.S.NegativeOne}):
                 out.append(i)
         return out
 

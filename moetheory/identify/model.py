@@ -81,10 +81,15 @@ def _lambdified(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]):
 
 
 def evaluate(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], values: np.ndarray) -> np.ndarray:
-    """Vectorised float evaluation of ``expr``; ``values`` has one column per symbol."""
-    fn = _lambdified(expr, symbols)
+    """Vectorised float evaluation of ``expr``; ``values`` has one column per symbol.
+
+    Compiled once per expression and the symbols it uses, so a factor shared by many pairs is
+    compiled once."""
+    free = expr.free_symbols
+    used = [i for i, s in enumerate(symbols) if s in free]
+    fn = _lambdified(expr, tuple(symbols[i] for i in used))
     with np.errstate(all="ignore"):
-        out = fn(*values.T)
+        out = fn(*values[:, used].T)
     return np.broadcast_to(np.asarray(out, dtype=float), (values.shape[0],)).copy()
 
 

@@ -64,11 +64,11 @@ def null_vector(m: np.ndarray) -> np.ndarray | None:
     """The unique null vector of ``m`` if its nullity is exactly 1, else None."""
     if m.shape[1] == 1:
         return np.ones(1) if np.linalg.norm(m) < RANK_TOL else None
-    _, s, vt = np.linalg.svd(m, full_matrices=False)
+    s = np.linalg.svd(m, compute_uv=False)  # most subsets are independent: values suffice
     smax = s[0] if s[0] > 0 else 1.0
     if s[-1] > RANK_TOL * smax or (len(s) > 1 and s[-2] <= RANK_TOL * smax):
         return None
-    return vt[-1]
+    return np.linalg.svd(m, full_matrices=False)[2][-1]
 
 
 class _UnionFind:
@@ -115,6 +115,8 @@ def discover(matrix: np.ndarray) -> Discovery:
 def _component_circuits(m: np.ndarray, comp: list[int]) -> tuple[list[Circuit], bool]:
     sub = m[:, comp]
     need = len(comp) - len(first_basis(sub))
+    if sub.shape[0] > sub.shape[1]:  # R of sub = QR: same singular values, far fewer rows
+        sub = np.linalg.qr(sub, mode="r")
     kept: list[Circuit] = []
     span = np.zeros((0, len(comp)))
     minimal: list[frozenset[int]] = []

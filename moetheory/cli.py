@@ -25,8 +25,20 @@ def _names(text: str | None) -> list[str]:
     return parse_names(text) if text else []
 
 
+def _families(text: str | None, kind: str) -> list[str] | None:
+    """Comma-separated built-in names, each checked (unknown name: a clear error)."""
+    from moetheory.families import get_expert, get_router
+
+    if not text:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for n in names:
+        (get_router if kind == "router" else get_expert)(n)
+    return names
+
+
 def cmd_identify(args: argparse.Namespace) -> int:
-    from moetheory.identify.api import formula_model, identify
+    from moetheory.identify.api import identify
     from moetheory.present.jsonio import dumps
     from moetheory.present.markdown import verdict_markdown
 
@@ -36,19 +48,115 @@ def cmd_identify(args: argparse.Namespace) -> int:
         raise MoetheoryError("give exactly one of --expert and --expert-formula")
     if args.dim < 1:
         raise MoetheoryError(f"--dim must be a positive integer, got {args.dim}")
+    model = None
     if args.gate_formula is not None or args.expert_formula is not None:
-        if args.gate_formula is None or args.expert_formula is None:
-            raise MoetheoryError("formulas are given for both the gate and the expert")
-        inputs = _names(args.inputs) or [f"x{i + 1}" for i in range(args.dim)]
-        model = formula_model(args.gate_formula, _names(args.gate_params or args.params),
-                              args.expert_formula, _names(args.expert_params), inputs,
-                              args.gaussian_output, args.variance_param, _names(args.positive))
+        model = _formula_pair(args)
         verdict = identify(model=model, order=args.order, seed=args.seed, seconds=args.seconds,
-                           gate_label=args.gate_formula, expert_label=args.expert_formula)
+                           gate_label=args.gate or args.gate_formula,
+                           expert_label=args.expert or args.expert_formula)
     else:
         verdict = identify(args.gate, args.expert, dim=args.dim, order=args.order,
                            seed=args.seed, seconds=args.seconds)
-    print(dumps(verdict.to_json()) if args.json else verdict_markdown(verdict))
+    prediction = _prediction(args, verdict, model) if args.rates else None
+    if args.json:
+        data = verdict.to_json()
+        if prediction is not None:
+            data["prediction"] = prediction.to_json()
+        print(dumps(data))
+    else:
+        print(verdict_markdown(verdict))
+        if prediction is not None:
+            from moetheory.present.markdown import prediction_markdown
+
+            print(prediction_markdown(prediction))
+    return 0
+
+
+def _formula_pair(args: argparse.Namespace):
+    """The model of a pair with at least one formula side; a built-in side is rewritten as a
+    formula over x1..xD, so both sides go through the same parser and checks."""
+    from moetheory.families import get_expert, get_router
+    from moetheory.identify.api import family_as_formula, formula_model
+
+    inputs = _names(args.inputs) or [f"x{i + 1}" for i in range(args.dim)]
+    gate = {"formula": args.gate_formula, "params": _names(args.gate_params or args.params),
+            "positive": []}
+    expert = {"formula": args.expert_formula, "params": _names(args.expert_params),
+              "positive": [], "gaussian_output": args.gaussian_output,
+              "variance_param": args.variance_param}
+    for side, name, getter in (("gate", args.gate, get_router),
+                               ("expert", args.expert, get_expert)):
+        if name is None:
+            continue
+        built = family_as_formula(getter(name), len(inputs))
+        if built["inputs"] != inputs:
+            raise MoetheoryError(f"built-in {side} {name!r} uses inputs "
+                                 f"{','.join(built['inputs'])}; name the formula's inputs so "
+                                 "(--inputs)")
+        if side == "expert" and (args.gaussian_output or args.variance_param):
+            raise MoetheoryError("--gaussian-output/--variance-param describe a formula expert, "
+                                 f"not the built-in {name!r}")
+        (gate if side == "gate" else expert).update(built)
+    return formula_model(gate["formula"], gate["params"], expert["formula"], expert["params"],
+                         inputs, expert["gaussian_output"], expert["variance_param"],
+                         _names(args.positive) + gate["positive"] + expert["positive"])
+
+
+def _prediction(args: argparse.Namespace, verdict, model):
+    from moetheory.rates.facts import formula_facts, pair_facts
+    from moetheory.rates.predict import predict
+    from moetheory.rates.rbar import rbar_value
+
+    if model is None:
+        facts = pair_facts(verdict, args.dim)
+    else:
+        gate, expert = model.factors
+        normalisation = args.normalisation
+        if normalisation is None and args.gate is not None:
+            from moetheory.families import get_router
+
+            normalisation = get_router(args.gate).normalisation
+        facts = formula_facts(verdict, gate.expr, gate.params, expert.expr, expert.params,
+                              model.inputs, model.output, model.variance,
+                              normalisation=normalisation)
+    return predict(facts, rbar=rbar_value)
+
+
+def cmd_atlas(args: argparse.Namespace) -> int:
+    from moetheory.present.atlas import EXTENSIONS, render_atlas
+    from moetheory.rates.atlas import atlas_rows
+    from moetheory.rates.rbar import rbar_value
+
+    if args.dim < 1:
+        raise MoetheoryError(f"--dim must be a positive integer, got {args.dim}")
+    rows = atlas_rows(_families(args.gates, "router"), _families(args.experts, "expert"),
+                      dim=args.dim, seed=args.seed, workers=args.workers, rbar=rbar_value)
+    text = render_atlas(rows, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"atlas.{EXTENSIONS[args.format]}"
+    path.write_text(text)
+    print(f"atlas written to {path}")
+    return 0
+
+
+def cmd_rbar(args: argparse.Namespace) -> int:
+    from moetheory.present.jsonio import dumps
+    from moetheory.rates.rbar import solve_rbar
+
+    result = solve_rbar(args.system, args.m, seconds=args.seconds)
+    data = result.to_json()
+    if args.json:
+        print(dumps(data))
+        return 0
+    value = data["value"]
+    print(f"r̄ {args.system}(M = {args.m}) = {value}" if value is not None
+          else f"r̄ {args.system}(M = {args.m}): bound reached: {data.get('status')}, "
+               f"lower bound {data.get('lower_bound')}")
+    print(dumps(data["certificate"]))
     return 0
 
 
@@ -72,7 +180,8 @@ def cmd_families(args: argparse.Namespace) -> int:
 
     print("routers:")
     for f in ROUTERS.values():
-        print(f"  {f.name:32s} {f.formula:42s} [{f.normalisation}] {f.reference}")
+        print(f"  {f.name:32s} {f.formula:42s} [{f.normalisation}; score {f.score}] "
+              f"{f.reference}")
     print("experts:")
     for f in EXPERTS.values():
         print(f"  {f.name:32s} {f.formula:42s} [{f.kind}] {f.reference}")
@@ -82,7 +191,9 @@ def cmd_families(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from moetheory.report import write_report
 
-    path = write_report(Path(args.out), dim=args.dim, seed=args.seed, full=args.full)
+    path = write_report(Path(args.out), dim=args.dim, seed=args.seed, workers=args.workers,
+                        gates=_families(args.gates, "router"),
+                        experts=_families(args.experts, "expert"))
     print(f"report written to {path}")
     return 0
 
@@ -108,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--seconds", type=float, default=120.0, help="per-pair time limit")
     i.add_argument("--json", action="store_true")
+    i.add_argument("--rates", action="store_true",
+                   help="also predict estimation rates from the theorem catalogue")
+    i.add_argument("--normalisation", choices=["softmax", "sigmoid", "top-K", "two-level"],
+                   help="the normalisation of a formula gate (for --rates)")
     i.set_defaults(func=cmd_identify)
 
     v = sub.add_parser("verify", help="re-check a saved verdict JSON")
@@ -117,11 +232,30 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("families", help="list built-in routers and experts")
     f.set_defaults(func=cmd_families)
 
+    a = sub.add_parser("atlas", help="identifiability and rates of every built-in pair")
+    a.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
+    a.add_argument("--dim", type=int, default=2)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--out", help="write atlas.<ext> in this directory instead of printing")
+    a.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    a.add_argument("--gates", help="comma-separated built-in routers (default: all)")
+    a.add_argument("--experts", help="comma-separated built-in experts (default: all)")
+    a.set_defaults(func=cmd_atlas)
+
+    b = sub.add_parser("rbar", help="r̄(M) of the r1 or r2 polynomial system, certified")
+    b.add_argument("--system", choices=["r1", "r2"], required=True)
+    b.add_argument("--m", type=int, required=True)
+    b.add_argument("--seconds", type=float, default=300.0, help="time limit")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_rbar)
+
     r = sub.add_parser("report", help="run the main job and write a report directory")
     r.add_argument("--out", default="moetheory-report")
     r.add_argument("--dim", type=int, default=2)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--full", action="store_true", help="every built-in pair (slower)")
+    r.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    r.add_argument("--gates", help="comma-separated built-in routers (default: all)")
+    r.add_argument("--experts", help="comma-separated built-in experts (default: all)")
     r.set_defaults(func=cmd_report)
     return p
 
@@ -130,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`)
+        sys.stderr.close()
+        return 0
     except MoetheoryError as exc:
         print(f"moetheory: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
               file=sys.stderr)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from proofs_check import relations
+from proofs_check import rates, rbar, relations
 
-GROUPS = {"relations": relations.CHECKS}
+GROUPS = {"relations": relations.CHECKS, "rbar": rbar.CHECKS, "rates": rates.CHECKS}
 
 
 def main(argv: list[str]) -> int:

@@ -71,3 +71,17 @@ def test_unknown_family_is_a_clear_error():
 
     with pytest.raises(FamilyError, match="unknown router"):
         get_router("soft-max")
+
+
+@pytest.mark.parametrize("name", list(ROUTERS))
+def test_router_declares_its_score_class_truthfully(name):
+    """The declared score class is one of SCORES, and "linear" holds exactly when the
+    computation finds the score β₁ᵀx + β₀ (the class the rate catalogue relies on)."""
+    from moetheory.families.base import NORMALISATIONS, SCORES
+    from moetheory.rates.facts import score_is_linear
+
+    family = ROUTERS[name]
+    assert family.score in SCORES and family.normalisation in NORMALISATIONS
+    for d in range(family.min_dim, 4):
+        b = family.build(d)
+        assert score_is_linear(b.expr, b.inputs, b.params, b.masses) == (family.score == "linear")

@@ -26,6 +26,7 @@ def _builder(activation: str):
 FAMILIES = tuple(
     RouterFamily(
         name=f"act-temperature-softmax-{name}",
+        score="activation-temperature",
         summary=f"activation dense-to-sparse softmax, σ = {name}",
         formula=f"exp(({name}(β₁ᵀx) + β₀) / τ)",
         reference="2401.13875, identifiability.md §3 P6",

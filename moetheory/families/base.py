@@ -22,6 +22,10 @@ import sympy as sp
 from moetheory.symbolic.parser import make_symbol
 
 NORMALISATIONS = ("softmax", "sigmoid", "none", "top-K", "two-level")
+SCORES = ("linear", "cosine", "perturbed-cosine", "temperature", "activation-temperature",
+          "two-level", "unclassified")
+"""Score classes a router declares; "linear" (score β₁ᵀx + β₀) is also checked by computation
+(``moetheory.rates.facts.score_is_linear``) in the family contract."""
 
 
 def inputs(d: int, name: str = "x") -> tuple[sp.Symbol, ...]:
@@ -91,9 +95,11 @@ class Family:
 
 @dataclass(frozen=True)
 class RouterFamily(Family):
-    """A router (gate): its score numerator and its normalisation across experts."""
+    """A router (gate): its score numerator, its normalisation across experts and its score
+    class (one of ``SCORES``: the gate class a theorem of the rate catalogue is stated for)."""
 
     normalisation: str = "softmax"
+    score: str = "linear"
 
 
 @dataclass(frozen=True)

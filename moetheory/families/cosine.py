@@ -19,6 +19,7 @@ def _build(d: int) -> Built:
 
 FAMILY = RouterFamily(
     name="cosine",
+    score="cosine",
     summary="cosine router",
     formula="exp(β₁ᵀx / (‖β₁‖ ‖x‖) + β₀)",
     reference="2405.14131, cosine_router.md §1",

@@ -30,6 +30,7 @@ def _builder(kinds: str):
 FAMILIES = tuple(
     RouterFamily(
         name=f"hierarchical-{kinds}",
+        score="two-level",
         summary=f"two-level hierarchical router, levels {kinds} (S softmax, L Laplace)",
         formula="g¹(x; ω, ω₀) · g²(x; β, β₀)",
         reference="2410.02935, identifiability.md §1",

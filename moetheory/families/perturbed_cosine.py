@@ -21,6 +21,7 @@ def _build(d: int) -> Built:
 
 FAMILY = RouterFamily(
     name="perturbed-cosine",
+    score="perturbed-cosine",
     summary="perturbed cosine router, τ₁ = τ₂ = 1/10",
     formula="exp(β₁ᵀx / ((‖β₁‖ + τ₁)(‖x‖ + τ₂)) + β₀)",
     reference="2405.14131, cosine_router.md §1",

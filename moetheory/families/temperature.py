@@ -25,6 +25,7 @@ def _inside(d: int) -> Built:
 
 FAMILY = RouterFamily(
     name="temperature-softmax",
+    score="temperature",
     summary="dense-to-sparse softmax with learned temperature τ (β₀ not divided by τ)",
     formula="exp(β₁ᵀx / τ + β₀)",
     reference="2401.13875, identifiability.md §1",
@@ -33,6 +34,7 @@ FAMILY = RouterFamily(
 
 FAMILY_B0 = RouterFamily(
     name="temperature-softmax-b0",
+    score="temperature",
     summary="dense-to-sparse softmax with learned temperature τ (β₀ divided by τ)",
     formula="exp((β₁ᵀx + β₀) / τ)",
     reference="2401.13875, identifiability.md §1",

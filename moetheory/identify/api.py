@@ -53,6 +53,22 @@ def pair_model(gate: str | RouterFamily, expert: str | ExpertFamily, dim: int = 
     )
 
 
+def family_as_formula(family: RouterFamily | ExpertFamily, dim: int) -> dict:
+    """A built-in family written as ``formula_model`` arguments (sympy syntax the whitelist
+    parser reads back), so a built-in side can be combined with a user formula."""
+    b = family.build(dim)
+    if isinstance(family, RouterFamily):
+        return {"formula": sp.sstr(b.expr), "params": [str(p) for p in (*b.params, *b.masses)],
+                "positive": [str(p) for p in b.positive], "inputs": [str(x) for x in b.inputs]}
+    variance = [b.variance] if b.variance is not None else []
+    return {"formula": sp.sstr(b.mean if b.mean is not None else b.expr),
+            "params": [str(p) for p in b.params if p not in variance],
+            "positive": [str(p) for p in b.positive if p not in variance],
+            "inputs": [str(x) for x in b.inputs],
+            "gaussian_output": str(b.output) if b.output is not None else None,
+            "variance_param": str(b.variance) if b.variance is not None else None}
+
+
 def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str,
                   expert_params: list[str], inputs: list[str],
                   gaussian_output: str | None = None, variance_param: str | None = None,

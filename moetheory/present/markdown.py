@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from moetheory.identify.verdict import COUNTS, Verdict
+from moetheory.rates.predict import Prediction
 
 
 def verdict_markdown(v: Verdict) -> str:
@@ -35,4 +36,28 @@ def verdict_table(verdicts: list[Verdict]) -> str:
         lines.append(f"| {v.gate} | {v.expert} | {v.verdicts['strong']} | "
                      f"{v.verdicts['strong_literal']} | {v.verdicts['weak']} | "
                      f"{v.verdicts['interaction_free']} | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def prediction_markdown(p: Prediction) -> str:
+    """The covering theorem, its hypotheses as checked, and the rates (or why none covers)."""
+    lines = ["", "### Rates", ""]
+    if p.theorem is None:
+        near = p.nearest.id if p.nearest else "none"
+        lines.append(f"**No theorem covers this pair.** Nearest catalogue entry: `{near}`.")
+    else:
+        lines.append(f"**{p.theorem.id}** — {p.theorem.statement} ({p.theorem.source}, "
+                     f"[{p.theorem.tag}]; loss {p.theorem.loss}).")
+    lines += ["", "| hypothesis | kind | holds | found |", "|---|---|---|---|"]
+    lines += [f"| {c.text} | {c.kind} | {'yes' if c.holds else 'NO'} | {c.found} |"
+              for c in p.checks]
+    for kind, label in (("exact", "exact-specified"), ("over", "over-specified")):
+        for e in p.rates[kind]:
+            lines.append(f"- {label}, {e.parameters}: {e.rate.text()} (as stated: {e.formula}; "
+                         f"samples for accuracy ε: {e.rate.sample_complexity()})"
+                         + (f" — {e.rate.note}" if e.rate.note else ""))
+    if not p.covered:
+        lines.append(f"- suggestion: {p.to_json()['suggestion']}")
+    if p.paper:
+        lines.append(f"- papers: {p.paper}")
     return "\n".join(lines) + "\n"

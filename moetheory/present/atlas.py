@@ -1,0 +1,136 @@
+"""Render the atlas (``moetheory.rates.atlas``) as Markdown, LaTeX (booktabs), CSV or JSON.
+
+Every renderer is a pure function of the rows: equal rows give byte-identical text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from moetheory.present.jsonio import dumps
+from moetheory.rates.atlas import AtlasRow
+
+FORMATS = ("md", "latex", "csv", "json")
+EXTENSIONS = {"md": "md", "latex": "tex", "csv": "csv", "json": "json"}
+
+COLUMNS = ("gate", "expert", "relations", "strong", "weak", "interaction-free", "exact",
+           "over-specified", "samples (over)", "source", "paper")
+
+
+def _rates(row: AtlasRow, kind: str) -> str:
+    parts = []
+    for e in row.prediction.rates[kind]:
+        label = "" if e.parameters == "all atoms' parameters" else f"{e.parameters}: "
+        parts.append(label + e.rate.text())
+    return "; ".join(parts) if parts else "—"
+
+
+def _samples(row: AtlasRow) -> str:
+    parts = []
+    for e in row.prediction.rates["over"]:
+        label = "" if e.parameters == "all atoms' parameters" else f"{e.parameters}: "
+        parts.append(label + e.rate.sample_complexity())
+    return "; ".join(parts) if parts else "—"
+
+
+def _paper(row: AtlasRow) -> str:
+    a = row.prediction.agrees_with_paper
+    if a is None:
+        return "no paper claim"
+    return "agrees" if a else "DISAGREES: " + row.prediction.paper
+
+
+def _source(row: AtlasRow) -> str:
+    p = row.prediction
+    if p.theorem is not None:
+        return f"{p.theorem.source} [{p.theorem.tag}]"
+    near = p.nearest.id if p.nearest else "none"
+    fails = ", ".join(c.text for c in p.failing)
+    return f"no theorem covers this pair (nearest {near}; fails: {fails})"
+
+
+def cells(row: AtlasRow) -> list[str]:
+    v = row.verdicts
+    return [row.gate, row.expert, row.relation_summary(), v.get("strong", ""),
+            v.get("weak", ""), v.get("interaction_free", ""), _rates(row, "exact"),
+            _rates(row, "over"), _samples(row), _source(row), _paper(row)]
+
+
+def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -> str:
+    def esc(s: str) -> str:
+        return s.replace("|", "\\|")
+    lines = [f"# {title}", "",
+             "Rates are per-parameter estimation rates (exact-specified atoms, over-specified "
+             "atoms in a Voronoi cell of M = 2 atoms); `[open]`: no reliable exponent; "
+             "relations counted by the papers' convention come first.", "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(esc(c) for c in cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def atlas_csv(rows: list[AtlasRow]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in rows:
+        w.writerow(cells(r))
+    return buf.getvalue()
+
+
+def atlas_json(rows: list[AtlasRow]) -> str:
+    return dumps([r.to_json() for r in rows]) + "\n"
+
+
+_LATEX = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+    "β": r"$\beta$", "ν": r"$\nu$", "ε": r"$\varepsilon$", "τ": r"$\tau$", "σ": r"$\sigma$",
+    "₀": r"$_0$", "₁": r"$_1$", "₂": r"$_2$", "×": r"$\times$", "—": "---", "≥": r"$\geq$",
+    "′": "'", "ᵀ": r"$^\top$", "∂": r"$\partial$", "∇": r"$\nabla$", "‖": r"$\|$",
+    "·": r"$\cdot$", "≠": r"$\neq$", "Σ": r"$\Sigma$", "|": r"$|$", "<": r"$<$", ">": r"$>$",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Plain text → LaTeX source that pdflatex accepts (Greek and sub/superscripts mapped)."""
+    out = "".join(_LATEX.get(ch, ch) for ch in text)
+    return out.replace("r̄", r"$\bar r$").replace("̄", "")
+
+
+def _latex_rate(text: str) -> str:
+    """'n^{-1/4}' → '$n^{-1/4}$'; rates and sample complexities are typeset as maths."""
+    if text.startswith("["):
+        return text
+    for a, b in (("τ", r"\tau "), ("ε", r"\varepsilon"), ("log", r"\log "), ("exp", r"\exp")):
+        text = text.replace(a, b)
+    return f"${text}$"
+
+
+def _latex_rates(row: AtlasRow, kind: str, samples: bool = False) -> str:
+    parts = []
+    for e in row.prediction.rates[kind]:
+        label = "" if e.parameters == "all atoms' parameters" else latex_escape(e.parameters) + ": "
+        parts.append(label + _latex_rate(e.rate.sample_complexity() if samples else e.rate.text()))
+    return "; ".join(parts) if parts else "---"
+
+
+def atlas_latex(rows: list[AtlasRow]) -> str:
+    spec = "ll" + "p{3cm}" + "lll" + "p{2.2cm}" * 3 + "p{3.2cm}p{2.5cm}"
+    head = " & ".join(latex_escape(c) for c in COLUMNS) + r" \\"
+    lines = [r"% requires \usepackage{booktabs,longtable}",
+             rf"\begin{{longtable}}{{{spec}}}", r"\toprule", head, r"\midrule", r"\endhead"]
+    for r in rows:
+        c = [latex_escape(x) for x in cells(r)]
+        c[6], c[7], c[8] = (_latex_rates(r, "exact"), _latex_rates(r, "over"),
+                            _latex_rates(r, "over", samples=True))
+        lines.append(" & ".join(c) + r" \\")
+    lines += [r"\bottomrule", r"\end{longtable}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_atlas(rows: list[AtlasRow], fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown atlas format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return {"md": atlas_markdown, "latex": atlas_latex, "csv": atlas_csv,
+            "json": atlas_json}[fmt](rows)

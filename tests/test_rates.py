@@ -200,3 +200,12 @@ def test_full_atlas_is_byte_identical():
     assert len(first) == 225
     for fmt in ("md", "latex", "csv", "json"):
         assert render_atlas(first, fmt) == render_atlas(second, fmt)
+
+
+@pytest.mark.parametrize("gate, expert, nearest", [
+    ("softmax", "scaled-relu", "softmax-strong"),
+    ("sigmoid", "scaled-tanh", "softmax-strong"),
+    ("act-temperature-softmax-relu", "gaussian-linear", "activation-temperature")])
+def test_nearest_entry_is_the_most_specific(gate, expert, nearest):
+    p = _predict(gate, expert)
+    assert p.theorem is None and p.nearest.id == nearest and len(p.failing) == 1

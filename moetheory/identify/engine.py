@@ -84,6 +84,8 @@ class _Analysis:
         rng = np.random.default_rng(seed)
         self.terms: list[Term] = model.terms(order)
         self.points = input_points(model, 2 * len(self.terms) + 16, rng)
+        self._input_floats = np.array([[float(pt[s]) for s in model.inputs]
+                                       for pt in self.points])
         self.symbols = (*model.inputs, *model.params, *model.masses)
         self.thetas = [self._active_point(rng), self._active_point(rng)]
         self.names = [model.term_name(t) for t in self.terms]
@@ -108,11 +110,10 @@ class _Analysis:
         raise Timeout("no parameter point found at which every kink splits the inputs")
 
     def _values(self, theta: dict) -> np.ndarray:
-        rows = [[float(pt[s]) for s in self.model.inputs] + [float(theta[s]) for s in
-                                                             (*self.model.params,
-                                                              *self.model.masses)]
-                for pt in self.points]
-        return np.array(rows)
+        """Float rows (inputs, parameters, masses), one per sampled input point."""
+        params = [float(theta[s]) for s in (*self.model.params, *self.model.masses)]
+        return np.hstack([self._input_floats,
+                          np.tile(params, (len(self.points), 1)).reshape(len(self.points), -1)])
 
     def _matrix(self, theta: dict) -> np.ndarray:
         q = self.model.reduced_values(self.terms, self.order, self.symbols, self._values(theta))
@@ -131,9 +132,14 @@ class _Analysis:
         expo = self.model.exponent()
         tables = [reduced_table(f, self.order) for f in self.model.factors]
 
+        weights: dict[tuple[int, int, int], object] = {}  # e^{Λ} per (point, θ, precision)
+
         def entry(r: int, c: int, bits: int):
             theta = block_theta[c]
-            value = self.balls.value(expo, r, theta, bits).exp()
+            key = (r, theta, bits)
+            if key not in weights:
+                weights[key] = self.balls.value(expo, r, theta, bits).exp()
+            value = weights[key]
             for table, part in zip(tables, self.model._split(self.terms[columns[c]]),
                                    strict=True):
                 value *= self.balls.value(table[part], r, theta, bits)

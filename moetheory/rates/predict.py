@@ -119,16 +119,14 @@ def _checks(theorem: Theorem, facts: PairFacts) -> tuple[Check, ...]:
 
 
 def _nearest(evaluated: list[tuple[Theorem, tuple[Check, ...]]]) -> int:
-    """Fewest failing declared hypotheses, then the most specific match (a gate score class
-    holding, then most declared hypotheses holding), then fewest failing computed conditions,
-    then catalogue order."""
-    def cost(i: int) -> tuple[int, int, int, int, int]:
+    """Fewest failing declared hypotheses, then a gate score class that holds (the most
+    specific match), then fewest failing computed conditions, then catalogue order."""
+    def cost(i: int) -> tuple[int, int, int, int]:
         checks = evaluated[i][1]
         cls = [c.holds for c in checks if c.kind == "class"]
         declared = [c.holds for c in checks if c.kind in ("class", "declared")]
         computed_fail = sum(not c.holds for c in checks if c.kind == "computed")
-        return (declared.count(False), -cls.count(True), -declared.count(True), computed_fail,
-                i)
+        return declared.count(False), -cls.count(True), computed_fail, i
     return min(range(len(evaluated)), key=cost)
 
 

@@ -153,9 +153,10 @@ def cmd_rbar(args: argparse.Namespace) -> int:
         print(dumps(data))
         return 0
     value = data["value"]
+    lower = data["lower_bound"]
     print(f"r̄ {args.system}(M = {args.m}) = {value}" if value is not None
-          else f"r̄ {args.system}(M = {args.m}): bound reached: {data.get('status')}, "
-               f"lower bound {data.get('lower_bound')}")
+          else f"r̄ {args.system}(M = {args.m}) not determined: r̄ ≥ {lower} (exhibited real "
+               f"solution at order {lower - 1}); upper bound not proved")
     print(dumps(data["certificate"]))
     return 0
 

@@ -162,3 +162,16 @@ def test_builtin_gate_with_formula_expert_matches_builtin_pair(capsys):
     code, out, _ = run(["identify", "--gate", "softmax", "--expert-formula", "q1*x + q0",
                         "--expert-params", "q1,q0", "--inputs", "x"], capsys)
     assert code == 2
+
+
+def test_rbar_json_contract(capsys):
+    code, out, _ = run(["rbar", "--system", "r1", "--m", "2", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["value"] == 4 and {"certificate", "seconds"} <= set(data)
+    code, out, _ = run(["rbar", "--system", "r2", "--m", "3", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["value"] is None and data["status"] == "bound"
+    assert data["lower_bound"] == 6
+    code, out, _ = run(["rbar", "--system", "r1", "--m", "2"], capsys)
+    assert code == 0 and "= 4" in out

@@ -51,6 +51,7 @@ def prediction_markdown(p: Prediction) -> str:
     lines += ["", "| hypothesis | kind | holds | found |", "|---|---|---|---|"]
     lines += [f"| {c.text} | {c.kind} | {'yes' if c.holds else 'NO'} | {c.found} |"
               for c in p.checks]
+    lines.append("")
     for kind, label in (("exact", "exact-specified"), ("over", "over-specified")):
         for e in p.rates[kind]:
             lines.append(f"- {label}, {e.parameters}: {e.rate.text()} (as stated: {e.formula}; "

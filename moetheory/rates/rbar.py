@@ -236,6 +236,12 @@ def _embed(values: dict[str, sp.Expr], m: int) -> dict[str, sp.Expr]:
     return out
 
 
+CONSTRUCTION = {
+    "r1": "Gauss–Hermite: (s1_i, s3_i²) = nodes and weights of N(0, 1), every s2_i = −1/2",
+    "r2": "the r1 witness embedded: t1 = t2 = 0, (t3, t4, t5) = (s1, s2, s3)",
+}
+
+
 # -- the solver -------------------------------------------------------------------------------
 @dataclass
 class RbarResult:
@@ -292,7 +298,7 @@ def solve_rbar(kind: str, m: int, *, seconds: float = 300.0, nontrivial: str = "
     order = 2 * m - 1
     cert: dict = {"witness": {"order": order, "values": {k: sp.sstr(v) for k, v in
                                                           witness.items()},
-                              "construction": "Gauss–Hermite nodes and weights, s2 = −1/2"}}
+                              "construction": CONSTRUCTION[kind]}}
     fails = check_witness(kind, m, order, witness, nontrivial)
     if fails:
         raise RuntimeError(f"internal: witness failed: {fails}")

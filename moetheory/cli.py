@@ -147,7 +147,7 @@ def cmd_rbar(args: argparse.Namespace) -> int:
     from moetheory.present.jsonio import dumps
     from moetheory.rates.rbar import solve_rbar
 
-    result = solve_rbar(args.system, args.m, seconds=args.seconds)
+    result = solve_rbar(args.system, args.m, nontrivial=args.nontrivial)
     data = result.to_json()
     if args.json:
         print(dumps(data))
@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("rbar", help="r̄(M) of the r1 or r2 polynomial system, certified")
     b.add_argument("--system", choices=["r1", "r2"], required=True)
     b.add_argument("--m", type=int, required=True)
-    b.add_argument("--seconds", type=float, default=300.0, help="time limit")
+    b.add_argument("--nontrivial", choices=["t4", "t3"], default="t4",
+                   help="r2 non-triviality: some t4 ≠ 0 (as printed) or some t3 ≠ 0")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_rbar)
 

@@ -97,7 +97,9 @@ class Lifter:
         except (sp.PolynomialError, ZeroDivisionError, TypeError, ValueError):
             coeffs = None
         if coeffs is not None:
-            back = tuple(sp.factor(self.atomizer.back(c)) for c in coeffs)
+            # expanded, not factored: sympy may return a factored form distributed or not
+            # depending on its cache, and the printed relation must not depend on history
+            back = tuple(sp.expand(self.atomizer.back(c)) for c in coeffs)
             return Lifted(terms, back, "symbolic")
         nums = tuple(sp.Float(v, 15) for v in numeric / numeric[np.argmax(np.abs(numeric))])
         return Lifted(terms, nums, "numeric")

@@ -269,7 +269,7 @@ class RbarResult:
                 "notes": list(self.notes)}
 
 
-def solve_rbar(kind: str, m: int, *, seconds: float = 300.0, nontrivial: str = "t4") -> RbarResult:
+def solve_rbar(kind: str, m: int, *, nontrivial: str = "t4") -> RbarResult:
     """r̄(m) of the r1 or r2 system, certified.
 
     Lower bound: the Gauss–Hermite witness solves the system at order 2m − 1 (r̄ ≥ 2m), checked

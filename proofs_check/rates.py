@@ -45,8 +45,10 @@ def _row(gate: str, expert: str, theorem: str, exact: list[str], over: list[str]
             print(f"  computed: {p.summary()}; exact {got_exact}; over {got_over}")
             return False
         return True
-    claim = f"{gate} × {expert}: exact {', '.join(exact)}; over-specified {', '.join(over)}"
-    return Check(f"row:{gate}×{expert}", claim, f"identifiability.md §6 ({theorem})", run)
+    claim = (f"{gate} × {expert}: exact {', '.join(exact)}; over-specified (M = "
+             f"{', '.join(map(str, sizes))}) {', '.join(over)}")
+    name = f"row:{gate}×{expert}" + ("" if sizes == (2,) else f":M={','.join(map(str, sizes))}")
+    return Check(name, claim, f"identifiability.md §6 ({theorem})", run)
 
 
 LOG = "1/log^τ n"
@@ -59,6 +61,8 @@ CHECKS = [
     _row("softmax", "scaled-sigmoid", "softmax-strong", ["n^{-1/2}"], ["n^{-1/4}"]),
     _row("softmax", "gaussian-linear", "softmax-gaussian-linear", ["n^{-1/2}"],
          ["n^{-1/8}", "n^{-1/4}"]),
+    _row("softmax", "gaussian-linear", "softmax-gaussian-linear", ["n^{-1/2}"],
+         ["n^{-1/12}", "n^{-1/6}"], sizes=(3,)),
     _row("softmax", "linear", "softmax-linear-ls", ["[open]"], [LOG]),
     _row("cosine", "scaled-tanh", "cosine", [LOG], [LOG]),
     _row("perturbed-cosine", "scaled-tanh", "perturbed-cosine-strong", ["n^{-1/2}"],

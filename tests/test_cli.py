@@ -171,7 +171,10 @@ def test_rbar_json_contract(capsys):
     assert data["value"] == 4 and {"certificate", "seconds"} <= set(data)
     code, out, _ = run(["rbar", "--system", "r2", "--m", "3", "--json"], capsys)
     data = json.loads(out)
+    assert code == 0 and data["value"] == 6 and data["status"] == "exact"
+    code, out, _ = run(["rbar", "--system", "r1", "--m", "4", "--json"], capsys)
+    data = json.loads(out)
     assert code == 0 and data["value"] is None and data["status"] == "bound"
-    assert data["lower_bound"] == 6
+    assert data["lower_bound"] == 8
     code, out, _ = run(["rbar", "--system", "r1", "--m", "2"], capsys)
     assert code == 0 and "= 4" in out

@@ -62,7 +62,8 @@ def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -
         return s.replace("|", "\\|")
     lines = [f"# {title}", "",
              "Rates are per-parameter estimation rates (exact-specified atoms, over-specified "
-             "atoms in a Voronoi cell of M = 2 atoms); `[open]`: no reliable exponent; "
+             "atoms; r̄-dependent rates for Voronoi cells of M = 2 and 3 atoms); `[open]`: no "
+             "reliable exponent; "
              "relations counted by the papers' convention come first.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(esc(c) for c in cells(r)) + " |" for r in rows]

@@ -35,6 +35,9 @@ from moetheory.identify.verdict import Verdict
 from moetheory.rates.facts import pair_facts
 from moetheory.rates.predict import Prediction, predict
 
+SIZES = (2, 3)
+"""Voronoi cell sizes M at which r̄-dependent over-specified rates are evaluated."""
+
 
 @dataclass(frozen=True)
 class AtlasRow:
@@ -103,7 +106,7 @@ def _order(verdict: Verdict) -> list[tuple[str, str]]:
 def atlas_rows(gates: Sequence[str] | None = None, experts: Sequence[str] | None = None,
                dim: int = 2, seed: int = 0, workers: int | None = None,
                rbar: Callable[[int], int | None] | None = None,
-               sizes: tuple[int, ...] = (2,)) -> list[AtlasRow]:
+               sizes: tuple[int, ...] = SIZES) -> list[AtlasRow]:
     """Rows for every pair of ``gates`` × ``experts`` (default: all built-ins)."""
     pairs = [(g, e) for g in (gates or ROUTERS) for e in (experts or EXPERTS)]
     verdicts = identify_all(pairs, dim=dim, seed=seed, workers=workers)
@@ -112,7 +115,7 @@ def atlas_rows(gates: Sequence[str] | None = None, experts: Sequence[str] | None
 
 def rows_from_verdicts(verdicts: Sequence[Verdict], dim: int,
                        rbar: Callable[[int], int | None] | None = None,
-                       sizes: tuple[int, ...] = (2,)) -> list[AtlasRow]:
+                       sizes: tuple[int, ...] = SIZES) -> list[AtlasRow]:
     """Atlas rows of already identified built-in pairs."""
     return [AtlasRow(v.gate, v.expert, tuple(_order(v)), dict(v.verdicts),
                      predict(pair_facts(v, dim), rbar=rbar, sizes=sizes))

@@ -29,12 +29,24 @@ def _families(text: str | None, kind: str) -> list[str] | None:
     """Comma-separated built-in names, each checked (unknown name: a clear error)."""
     from moetheory.families import get_expert, get_router
 
-    if not text:
+    if text is None:
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise MoetheoryError(f"no {kind} named in {text!r}")
     for n in names:
         (get_router if kind == "router" else get_expert)(n)
     return names
+
+
+def _out_dir(text: str) -> Path:
+    """The output directory, created now (before any computation) or a clear error."""
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MoetheoryError(f"cannot create output directory {text}: {exc}") from None
+    return out
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
@@ -48,6 +60,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
         raise MoetheoryError("give exactly one of --expert and --expert-formula")
     if args.dim < 1:
         raise MoetheoryError(f"--dim must be a positive integer, got {args.dim}")
+    if args.normalisation is not None and (args.gate is not None or not args.rates):
+        raise MoetheoryError("--normalisation declares a formula gate's normalisation for "
+                             "--rates; a built-in gate has its own")
     model = None
     if args.gate_formula is not None or args.expert_formula is not None:
         model = _formula_pair(args)
@@ -111,14 +126,14 @@ def _prediction(args: argparse.Namespace, verdict, model):
         facts = pair_facts(verdict, args.dim)
     else:
         gate, expert = model.factors
-        normalisation = args.normalisation
-        if normalisation is None and args.gate is not None:
+        normalisation, score = args.normalisation, None
+        if args.gate is not None:
             from moetheory.families import get_router
 
-            normalisation = get_router(args.gate).normalisation
+            normalisation, score = get_router(args.gate).normalisation, get_router(args.gate).score
         facts = formula_facts(verdict, gate.expr, gate.params, expert.expr, expert.params,
                               model.inputs, model.output, model.variance,
-                              normalisation=normalisation)
+                              normalisation=normalisation, score=score)
     return predict(facts, rbar=rbar_value)
 
 
@@ -129,14 +144,13 @@ def cmd_atlas(args: argparse.Namespace) -> int:
 
     if args.dim < 1:
         raise MoetheoryError(f"--dim must be a positive integer, got {args.dim}")
+    out = _out_dir(args.out) if args.out is not None else None
     rows = atlas_rows(_families(args.gates, "router"), _families(args.experts, "expert"),
                       dim=args.dim, seed=args.seed, workers=args.workers, rbar=rbar_value)
     text = render_atlas(rows, args.format)
-    if args.out is None:
+    if out is None:
         sys.stdout.write(text)
         return 0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     path = out / f"atlas.{EXTENSIONS[args.format]}"
     path.write_text(text)
     print(f"atlas written to {path}")
@@ -192,7 +206,7 @@ def cmd_families(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from moetheory.report import write_report
 
-    path = write_report(Path(args.out), dim=args.dim, seed=args.seed, workers=args.workers,
+    path = write_report(_out_dir(args.out), dim=args.dim, seed=args.seed, workers=args.workers,
                         gates=_families(args.gates, "router"),
                         experts=_families(args.experts, "expert"))
     print(f"report written to {path}")

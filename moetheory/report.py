@@ -29,7 +29,8 @@ def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = N
     import sympy
 
     out.mkdir(parents=True, exist_ok=True)
-    pairs = [(g, e) for g in (gates or ROUTERS) for e in (experts or EXPERTS)]
+    pairs = [(g, e) for g in (ROUTERS if gates is None else gates)
+             for e in (EXPERTS if experts is None else experts)]
     start = time.perf_counter()
     verdicts = identify_all(pairs, dim=dim, seed=seed, workers=workers)
     identify_seconds = time.perf_counter() - start

@@ -69,6 +69,6 @@ CHECKS = [
          ["n^{-1/4}"]),
     _row("temperature-softmax", "gaussian-linear", "temperature", [LOG], [LOG]),
     _row("act-temperature-softmax-gelu", "gaussian-linear", "activation-temperature",
-         ["n^{-1/2}"], ["[open]"]),
+         ["[open]"], ["[open]"]),
     _row("topk-softmax", "gaussian-linear", "topk", ["n^{-1/2}"], ["[open]"]),
 ]

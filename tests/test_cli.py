@@ -133,6 +133,13 @@ def test_report_subset(tmp_path, capsys):
     ["atlas", "--gates", "nosuch"], ["atlas", "--workers", "0", "--gates", "softmax",
                                      "--experts", "linear"],
     ["atlas", "--format", "html"], ["rbar", "--system", "r3", "--m", "2"],
+    ["atlas", "--gates", ",", "--experts", "linear"],
+    ["atlas", "--gates", "softmax", "--experts", "linear", "--out", "/proc/forbidden/x"],
+    ["report", "--gates", "softmax", "--experts", "linear", "--out", "/proc/forbidden/x"],
+    ["identify", "--gate", "softmax", "--expert", "linear", "--rates", "--normalisation",
+     "sigmoid"],
+    ["identify", "--gate", "cosine", "--expert-formula", "a1*x1+a2*x2+b", "--expert-params",
+     "a1,a2,b", "--normalisation", "softmax"],
     ["rbar", "--system", "r1", "--m", "0"]])
 def test_rates_commands_bad_input_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -178,3 +185,16 @@ def test_rbar_json_contract(capsys):
     assert data["lower_bound"] == 8
     code, out, _ = run(["rbar", "--system", "r1", "--m", "2"], capsys)
     assert code == 0 and "= 4" in out
+
+
+def test_builtin_gate_keeps_its_score_class_with_a_formula_expert(capsys):
+    code, out, _ = run(["identify", "--gate", "cosine", "--expert-formula", "a1*x1+a2*x2+b",
+                        "--expert-params", "a1,a2,b", "--rates", "--json"], capsys)
+    assert code == 0 and json.loads(out)["prediction"]["theorem"] == "cosine"
+
+
+def test_radical_of_rational_expression_does_not_crash(capsys):
+    code, out, _ = run(["identify", "--gate-formula", "exp(p*x1+q)", "--gate-params", "p,q",
+                        "--expert-formula", "b*sqrt(x1**2/a+1)", "--expert-params", "a,b",
+                        "--inputs", "x1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["verdicts"]["strong"] in ("yes", "no", "unknown")

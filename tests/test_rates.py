@@ -110,7 +110,8 @@ def test_temperature_row(gate):
 def test_activation_temperature_polynomial(act):
     p = _predict(f"act-temperature-softmax-{act}", "gaussian-linear")
     assert p.theorem.id == "activation-temperature"
-    assert _texts(p, "exact") == ["n^{-1/2}"]
+    assert _texts(p, "exact") == ["[open]"]  # 2401.13875 says "polynomial", no exponent
+    assert "polynomial" in p.rates["exact"][0].rate.note
 
 
 @pytest.mark.parametrize("act", ["identity", "relu"])
@@ -209,3 +210,20 @@ def test_full_atlas_is_byte_identical():
 def test_nearest_entry_is_the_most_specific(gate, expert, nearest):
     p = _predict(gate, expert)
     assert p.theorem is None and p.nearest.id == nearest and len(p.failing) == 1
+
+
+def test_affine_form_rejects_tied_or_nonlinear_intercepts():
+    import sympy as sp
+
+    from moetheory.rates.facts import affine_form
+    x1, a, b, c = sp.symbols("x1 a b c", real=True)
+    assert affine_form(a * x1 + b, (x1,), (a, b))
+    assert not affine_form(a * x1 + a, (x1,), (a, b))
+    assert not affine_form(a * x1 + b * c, (x1,), (a, b, c))
+    assert not affine_form(a * x1 + b**2, (x1,), (a, b))
+
+
+def test_unknown_verdict_is_undecided_not_a_disagreement():
+    p = predict(pair_facts(identify("softmax", "scaled-tanh", seconds=0.001)),
+                rbar=PAPER_RBAR.get)
+    assert p.agrees_with_paper is None and "undecided" in p.paper

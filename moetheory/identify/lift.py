@@ -62,6 +62,12 @@ class Lifter:
 
     def is_zero_combination(self, coefficients: dict[Term, sp.Expr]) -> bool:
         """Σ c_α q_α ≡ 0, proved exactly in the ring of the atoms (False: not proved)."""
+        try:
+            return self._is_zero_combination(coefficients)
+        except (ValueError, sp.PolynomialError, ZeroDivisionError):
+            return False
+
+    def _is_zero_combination(self, coefficients: dict[Term, sp.Expr]) -> bool:
         terms = tuple(coefficients)
         fr = [self.fraction(t) for t in terms]
         extra = [(c, sp.S.One) for c in coefficients.values()]
@@ -163,11 +169,17 @@ class Lifter:
         """``p`` reduced by the atoms' rules (w^q = base, s² = s), in p's own ring."""
         ring = p.ring
         index = {s: i for i, s in enumerate(ring.symbols)}
-        rules = [(index[w], q, base) for w, q, base in self.atomizer.rules if w in index]
+        rules = []
+        for w, q, base in self.atomizer.rules:
+            if w in index:
+                try:  # a radical of a rational function has no polynomial rule: skip it
+                    rules.append((index[w], q, ring.from_expr(base)))
+                except (ValueError, sp.PolynomialError):
+                    continue
         idem = [index[s] for s in self.atomizer.idempotent if s in index]
         for _ in range(8):
             before = p
-            for i, q, base in rules:
+            for i, q, b in rules:
                 if any(m[i] >= q for m in p.itermonoms()):
                     groups: dict[int, dict] = {}
                     for m, c in p.iterterms():
@@ -175,7 +187,6 @@ class Lifter:
                         grp = groups.setdefault(k // q, {})
                         mono = m[:i] + (k % q,) + m[i + 1:]
                         grp[mono] = grp.get(mono, 0) + c
-                    b = ring.from_expr(base)
                     p = sum((ring(g) * b ** e for e, g in groups.items()), ring.zero)
             for i in idem:
                 if any(m[i] > 1 for m in p.itermonoms()):

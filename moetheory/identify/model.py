@@ -145,11 +145,6 @@ class Model:
             offset += m
         return parts
 
-    def reduced(self, term: Term, order: int) -> sp.Expr:
-        """q_α = e^{-Λ} ∂^α u as a product of the factors' cached reduced derivatives."""
-        return sp.Mul(*(reduced_table(f, order)[part]
-                        for f, part in zip(self.factors, self._split(term), strict=True)))
-
     def exponent(self) -> sp.Expr:
         return sp.Add(*(exponent(f) for f in self.factors))
 

@@ -108,7 +108,8 @@ def atlas_rows(gates: Sequence[str] | None = None, experts: Sequence[str] | None
                rbar: Callable[[int], int | None] | None = None,
                sizes: tuple[int, ...] = SIZES) -> list[AtlasRow]:
     """Rows for every pair of ``gates`` × ``experts`` (default: all built-ins)."""
-    pairs = [(g, e) for g in (gates or ROUTERS) for e in (experts or EXPERTS)]
+    pairs = [(g, e) for g in (ROUTERS if gates is None else gates)
+             for e in (EXPERTS if experts is None else experts)]
     verdicts = identify_all(pairs, dim=dim, seed=seed, workers=workers)
     return rows_from_verdicts(verdicts, dim, rbar, sizes)
 

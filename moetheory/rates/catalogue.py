@@ -208,7 +208,7 @@ THEOREMS: tuple[Theorem, ...] = (
                     GAUSSIAN, AFFINE_MEAN,
                     has_class("gate-internal", False, "σ(t) ≠ tσ′(t) breaks P4 (P6)"),
                     verdict_is("interaction_free", "yes")),
-        exact=(fixed(ALL, 1, "[open]"),),
+        exact=(unknown(ALL, "polynomial; exponent [open]"),),
         over=(unknown(ALL, "n^{-1/4} or n^{-1/2} by parameter [open]"),), loss="D1",
     ),
     Theorem(

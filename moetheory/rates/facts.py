@@ -39,7 +39,7 @@ class PairFacts:
     setting: str  # "least-squares" or "gaussian-likelihood" (declared by the expert)
     mean_affine: bool  # computed: the expert mean is aᵀx + b with distinct parameters
     verdicts: dict[str, str]
-    relation_classes: frozenset[str]  # classes of the proved relations
+    relation_classes: frozenset[str]  # classes of the symbolically proved relations
     complete: bool  # the engine's certificate is complete
 
     def to_json(self) -> dict:
@@ -60,9 +60,11 @@ def affine_form(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
     if not all(s in params for s in slopes) or len(set(slopes)) != len(slopes):
         return False
     rest = sp.expand(e - sum(s * x for s, x in zip(slopes, inputs, strict=True)))
-    if rest.free_symbols & set(inputs):
+    if rest.free_symbols & (set(inputs) | set(slopes)):
         return False
-    return all(sp.diff(rest, p, 2) == 0 for p in params)
+    others = [p for p in params if p not in slopes]
+    return not rest.free_symbols - set(others) and (
+        not others or sp.Poly(rest, *others).total_degree() <= 1)
 
 
 def score_is_linear(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
@@ -88,7 +90,7 @@ def pair_facts(verdict: Verdict, dim: int | None = None) -> PairFacts:
         setting="gaussian-likelihood" if e.kind == "gaussian" else "least-squares",
         mean_affine=affine_form(mean, eb.inputs, eb.params),
         verdicts=dict(verdict.verdicts),
-        relation_classes=frozenset(r.cls for r in verdict.relations),
+        relation_classes=frozenset(r.cls for r in verdict.relations if r.verified == "symbolic"),
         complete=verdict.certificate.get("complete", False),
     )
 
@@ -96,12 +98,15 @@ def pair_facts(verdict: Verdict, dim: int | None = None) -> PairFacts:
 def formula_facts(verdict: Verdict, gate_expr: sp.Expr, gate_params: tuple[sp.Symbol, ...],
                   expert_expr: sp.Expr, expert_params: tuple[sp.Symbol, ...],
                   inputs: tuple[sp.Symbol, ...], output: sp.Symbol | None,
-                  variance: tuple[sp.Symbol, ...], normalisation: str | None = None) -> PairFacts:
-    """Facts of a user-written pair: nothing is declared except the normalisation the user
-    states; the score class is computed ("linear" or "unclassified"). For a Gaussian expert
-    N(y | m, v) the mean is recovered exactly as m = y + v ∂_y log N."""
+                  variance: tuple[sp.Symbol, ...], normalisation: str | None = None,
+                  score: str | None = None) -> PairFacts:
+    """Facts of a user-written pair: nothing is declared except the normalisation (and, for a
+    built-in gate written as a formula, its score class); otherwise the score class is computed
+    ("linear" or "unclassified"). For a Gaussian expert N(y | m, v) the mean is recovered
+    exactly as m = y + v ∂_y log N."""
     xs = tuple(s for s in inputs if s != output)
-    linear = score_is_linear(gate_expr, xs, gate_params, ())
+    masses = tuple(sorted(gate_expr.free_symbols - set(xs) - set(gate_params), key=str))
+    linear = score_is_linear(gate_expr, xs, gate_params, masses)
     if output is not None and variance:
         v = variance[0]
         mean = sp.simplify(output + v * sp.diff(sp.expand_log(sp.log(expert_expr), force=True),
@@ -110,10 +115,10 @@ def formula_facts(verdict: Verdict, gate_expr: sp.Expr, gate_params: tuple[sp.Sy
         mean = expert_expr
     return PairFacts(
         gate=verdict.gate, expert=verdict.expert, normalisation=normalisation,
-        score="linear" if linear else "unclassified", score_linear=linear,
+        score=score or ("linear" if linear else "unclassified"), score_linear=linear,
         setting="gaussian-likelihood" if output is not None else "least-squares",
         mean_affine=affine_form(mean, xs, tuple(p for p in expert_params if p not in variance)),
         verdicts=dict(verdict.verdicts),
-        relation_classes=frozenset(r.cls for r in verdict.relations),
+        relation_classes=frozenset(r.cls for r in verdict.relations if r.verified == "symbolic"),
         complete=verdict.certificate.get("complete", False),
     )

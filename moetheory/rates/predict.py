@@ -170,10 +170,16 @@ def _agreement(facts: PairFacts, theorem: Theorem | None,
     if not claims:
         return None, ""
     by_id = {t.id: checks for t, checks in evaluated.items()}
-    parts, agree = [], True
+    undecided = not facts.complete or "unknown" in facts.verdicts.values()
+    parts: list[str] = []
+    agree: bool | None = True
     for c in claims:
         failing = [ch for ch in by_id[c.theorem] if not ch.holds]
-        if failing:
+        if failing and undecided:
+            agree = None if agree is not False else agree
+            parts.append(f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation undecided "
+                         "(a verdict is unknown or the certificate incomplete)")
+        elif failing:
             agree = False
             why = "; ".join(f"{ch.text}: {ch.found}" for ch in failing)
             parts.append(f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation disagrees: "

@@ -60,6 +60,8 @@ def cmd_identify(args: argparse.Namespace) -> int:
         raise MoetheoryError("give exactly one of --expert and --expert-formula")
     if args.dim < 1:
         raise MoetheoryError(f"--dim must be a positive integer, got {args.dim}")
+    if args.seconds < 0:
+        raise MoetheoryError(f"--seconds must be >= 0 (0: no limit), got {args.seconds}")
     if args.normalisation is not None and (args.gate is not None or not args.rates):
         raise MoetheoryError("--normalisation declares a formula gate's normalisation for "
                              "--rates; a built-in gate has its own")
@@ -161,7 +163,9 @@ def cmd_rbar(args: argparse.Namespace) -> int:
     from moetheory.present.jsonio import dumps
     from moetheory.rates.rbar import solve_rbar
 
-    result = solve_rbar(args.system, args.m, nontrivial=args.nontrivial)
+    if args.seconds <= 0:
+        raise MoetheoryError(f"--seconds must be positive, got {args.seconds}")
+    result = solve_rbar(args.system, args.m, seconds=args.seconds, nontrivial=args.nontrivial)
     data = result.to_json()
     if args.json:
         print(dumps(data))
@@ -260,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("rbar", help="r̄(M) of the r1 or r2 polynomial system, certified")
     b.add_argument("--system", choices=["r1", "r2"], required=True)
     b.add_argument("--m", type=int, required=True)
+    b.add_argument("--seconds", type=float, default=300.0,
+                   help="time limit; past it the bound reached so far is reported")
     b.add_argument("--nontrivial", choices=["t4", "t3"], default="t4",
                    help="r2 non-triviality: some t4 ≠ 0 (as printed) or some t3 ≠ 0")
     b.add_argument("--json", action="store_true")

@@ -158,15 +158,18 @@ def sign_on_interval(p: fmpq_poly, lo: Fraction | None, hi: Fraction | None) -> 
         return 0
     if roots_in_closed(p, lo, hi) != 0:
         return 0
+    return _sign(p(q(sample_point(lo, hi))))
+
+
+def sample_point(lo: Fraction | None, hi: Fraction | None) -> Fraction:
+    """A rational point of the interval [lo, hi] (None: unbounded on that side)."""
     if lo is None and hi is None:
-        x = Fraction(0)
-    elif lo is None:
-        x = hi - 1
-    elif hi is None:
-        x = lo + 1
-    else:
-        x = (lo + hi) / 2
-    return _sign(p(q(x)))
+        return Fraction(0)
+    if lo is None:
+        return hi - 1
+    if hi is None:
+        return lo + 1
+    return (lo + hi) / 2
 
 
 def cauchy_bound(p: fmpq_poly) -> Fraction:

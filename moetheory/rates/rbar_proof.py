@@ -64,6 +64,7 @@ from moetheory.rates.rbar_exact import (
     qstr,
     refine_root,
     roots_in_closed,
+    sample_point,
     sign_at_root,
     to_fraction,
     upoly,
@@ -173,15 +174,7 @@ def _domain_sign(c: fmpq_poly, domain: dict) -> int:
         n = roots_in_closed(c, lo, hi)
     if n != 0:
         return 0
-    if lo is None and hi is None:
-        x = Fraction(0)
-    elif lo is None:
-        x = hi - 1
-    elif hi is None:
-        x = lo + 1
-    else:
-        x = (lo + hi) / 2
-    return _sign(c(q(x)))
+    return _sign(c(q(sample_point(lo, hi))))
 
 
 def make_definite(expr: sp.Expr, p0_sign: int, domain: dict,

@@ -186,6 +186,7 @@ def test_atlas_formats():
     assert "| softmax | scaled-tanh |" in md and "DISAGREES" in md
     tex = render_atlas(rows, "latex")
     assert r"\toprule" in tex and r"\bottomrule" in tex and "$n^{-1/4}$" in tex
+    assert [r.to_json()["certificate_status"] for r in rows] == ["complete", "complete"]
     csv_text = render_atlas(rows, "csv")
     assert csv_text.splitlines()[0].startswith("gate,expert,relations")
     with pytest.raises(ValueError):

@@ -140,7 +140,7 @@ class _Analysis:
             if key not in weights:
                 weights[key] = self.balls.value(expo, r, theta, bits).exp()
             value = weights[key]
-            for table, part in zip(tables, self.model._split(self.terms[columns[c]]),
+            for table, part in zip(tables, self.model.split(self.terms[columns[c]]),
                                    strict=True):
                 value *= self.balls.value(table[part], r, theta, bits)
             return value

@@ -47,7 +47,7 @@ class Lifter:
         """(numerator, denominator) of the atomized q_α: the product of its factors' parts."""
         if term not in self._fractions:
             num, den = sp.S.One, sp.S.One
-            for k, part in enumerate(self.model._split(term)):
+            for k, part in enumerate(self.model.split(term)):
                 n, d = self._part(k, part)
                 num, den = num * n, den * d
             self._fractions[term] = (num, den)

@@ -137,7 +137,8 @@ class Model:
         return [a for k in range(order + 1)
                 for a in itertools.combinations_with_replacement(range(n), k)]
 
-    def _split(self, term: Term) -> list[Term]:
+    def split(self, term: Term) -> list[Term]:
+        """The parts of a multi-index that fall in each factor, in factor-local positions."""
         parts, offset = [], 0
         for f in self.factors:
             m = len(f.params)
@@ -172,7 +173,7 @@ class Model:
         cache: dict[tuple[int, Term], np.ndarray] = {}
         for term in terms:
             col = np.ones(values.shape[0])
-            for k, (tab, part) in enumerate(zip(tables, self._split(term), strict=True)):
+            for k, (tab, part) in enumerate(zip(tables, self.split(term), strict=True)):
                 key = (k, part)
                 if key not in cache:
                     cache[key] = evaluate(tab[part], symbols, values)

@@ -46,6 +46,7 @@ class AtlasRow:
     relations: tuple[tuple[str, str], ...]  # (class, sympy expression), counted classes first
     verdicts: dict[str, str]
     prediction: Prediction
+    certificate_status: str  # the verdict's own status: complete, partial or none
 
     def relation_summary(self) -> str:
         """Counted classes with multiplicities, then the uncounted ones: 'gate-expert ×2; …'."""
@@ -74,7 +75,7 @@ class AtlasRow:
             "agrees_with_paper": p["agrees_with_paper"],
             "paper": p["paper"],
             "suggestion": p["suggestion"],
-            "certificate_status": "complete" if self.prediction.facts.complete else "partial",
+            "certificate_status": self.certificate_status,
         }
 
 
@@ -119,5 +120,6 @@ def rows_from_verdicts(verdicts: Sequence[Verdict], dim: int,
                        sizes: tuple[int, ...] = SIZES) -> list[AtlasRow]:
     """Atlas rows of already identified built-in pairs."""
     return [AtlasRow(v.gate, v.expert, tuple(_order(v)), dict(v.verdicts),
-                     predict(pair_facts(v, dim), rbar=rbar, sizes=sizes))
+                     predict(pair_facts(v, dim), rbar=rbar, sizes=sizes),
+                     v.certificate.get("status", "none"))
             for v in verdicts]

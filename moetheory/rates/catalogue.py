@@ -102,19 +102,20 @@ COMPLETE = computed_flag("engine certificate complete", "complete")
 
 
 # -- conclusions ----------------------------------------------------------------------------
-def fixed(parameters: str, p: int | Fraction, note: str = "") -> ParamRate:
-    r = read_loss_exponent(p, note)
+def _constant(parameters: str, r: Rate) -> ParamRate:
     return ParamRate(parameters, lambda _rbar: r, r.text())
+
+
+def fixed(parameters: str, p: int | Fraction, note: str = "") -> ParamRate:
+    return _constant(parameters, read_loss_exponent(p, note))
 
 
 def slow(parameters: str, note: str = "") -> ParamRate:
-    r = logarithmic(note)
-    return ParamRate(parameters, lambda _rbar: r, r.text())
+    return _constant(parameters, logarithmic(note))
 
 
 def unknown(parameters: str, note: str) -> ParamRate:
-    r = open_rate(note)
-    return ParamRate(parameters, lambda _rbar: r, r.text())
+    return _constant(parameters, open_rate(note))
 
 
 def rbar_rate(parameters: str, scale: Fraction, formula: str) -> ParamRate:

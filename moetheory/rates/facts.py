@@ -109,8 +109,8 @@ def formula_facts(verdict: Verdict, gate_expr: sp.Expr, gate_params: tuple[sp.Sy
     linear = score_is_linear(gate_expr, xs, gate_params, masses)
     if output is not None and variance:
         v = variance[0]
-        mean = sp.simplify(output + v * sp.diff(sp.expand_log(sp.log(expert_expr), force=True),
-                                                output))
+        mean = sp.expand(output + v * sp.diff(sp.expand_log(sp.log(expert_expr), force=True),
+                                              output))  # exact; no unbounded simplify
     else:
         mean = expert_expr
     return PairFacts(

@@ -207,6 +207,73 @@ def cmd_families(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list(text: str, name: str, integer: bool = False) -> list:
+    """Comma-separated values; integers checked here, numbers by the library (clear errors)."""
+    from moetheory.bounds.architecture import check_count
+
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise MoetheoryError(f"--{name} names no value in {text!r}")
+    if not integer:
+        return items
+    out = []
+    for t in items:
+        try:
+            value = int(t)
+        except ValueError:
+            raise MoetheoryError(f"--{name} must be integers, got {t!r}") from None
+        out.append(check_count(name, value))
+    return out
+
+
+def cmd_bounds(args: argparse.Namespace) -> int:
+    from moetheory.bounds.architecture import Architecture, check_count
+    from moetheory.bounds.vc import vc_bounds
+    from moetheory.present.bounds import bounds_json, bounds_markdown
+    from moetheory.present.jsonio import dumps
+
+    depth = check_count("depth", args.depth)
+    width = check_count("width", args.width)
+    arch = Architecture(dim=args.dim, experts=args.experts, hidden=(width,) * depth,
+                        activation=args.activation, router=args.router, slopes=args.slopes,
+                        top_k=args.top_k, output_dim=args.output_dim,
+                        grid=tuple(_list(args.grid, "grid", integer=True)) if args.grid
+                        else None)
+    vc = vc_bounds(arch)
+    print(dumps(bounds_json(arch, vc)) if args.json else bounds_markdown(arch, vc), end="\n"
+          if args.json else "")
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from moetheory.present.bounds import approximation_table, tradeoff_table
+
+    if args.table == "approximation":
+        from moetheory.bounds.approximation import approximation_rows
+
+        rows = approximation_rows(_list(args.dim, "dim", integer=True), _list(args.alpha, "alpha"),
+                                  _list(args.eps, "eps"), holder=args.holder_constant,
+                                  norm=args.norm, tradeoff=args.tradeoff, router=args.router)
+        text = approximation_table(rows, args.format)
+    else:
+        from moetheory.bounds.approximation import Target
+        from moetheory.bounds.tradeoff import tradeoff_rows
+
+        dims, alphas = _list(args.dim, "dim", integer=True), _list(args.alpha, "alpha")
+        if len(dims) != 1 or len(alphas) != 1:
+            raise MoetheoryError("the tradeoff table takes one --dim and one --alpha")
+        try:
+            budget = int(float(args.budget))
+        except ValueError:
+            raise MoetheoryError(f"--budget must be a number of parameters, got "
+                                 f"{args.budget!r}") from None
+        target = Target.of(dims[0], alphas[0], args.holder_constant, args.norm)
+        text = tradeoff_table(tradeoff_rows(target, budget, args.budget_kind, args.router),
+                              args.format)
+    sys.stdout.write(text)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from moetheory.report import write_report
 
@@ -270,6 +337,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="r2 non-triviality: some t4 ≠ 0 (as printed) or some t3 ≠ 0")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_rbar)
+
+    bd = sub.add_parser("bounds", help="parameter counts and VC-dimension bounds of an MoE")
+    bd.add_argument("--dim", type=int, required=True, help="input dimension d")
+    bd.add_argument("--experts", type=int, required=True, help="number of experts E")
+    bd.add_argument("--depth", type=int, required=True, help="hidden layers per expert J")
+    bd.add_argument("--width", type=int, required=True, help="hidden width per layer W")
+    bd.add_argument("--router", choices=["prototype", "grid", "tree", "linear", "none"],
+                    default="prototype")
+    bd.add_argument("--activation", choices=["relu", "prelu"], default="relu")
+    bd.add_argument("--slopes", choices=["trainable", "fixed"], default="trainable",
+                    help="PReLU slopes: trainable parameters or fixed")
+    bd.add_argument("--top-k", type=int, default=1, help="experts mixed by the linear router")
+    bd.add_argument("--output-dim", type=int, default=1)
+    bd.add_argument("--grid", help="grid router: cells per axis K1,...,Kd (default K^d = E)")
+    bd.add_argument("--json", action="store_true")
+    bd.set_defaults(func=cmd_bounds)
+
+    t = sub.add_parser("tables", help="approximation-rate and trade-off tables")
+    t.add_argument("table", choices=["approximation", "tradeoff"])
+    t.add_argument("--dim", default="1,2,3", help="comma-separated input dimensions")
+    t.add_argument("--alpha", default="0.5,1", help="comma-separated Hölder exponents in (0,1]")
+    t.add_argument("--eps", default="1e-1,1e-2,1e-3", help="comma-separated accuracies")
+    t.add_argument("--holder-constant", default="1", help="Hölder constant λ")
+    t.add_argument("--norm", choices=["l2", "linf"], default="l2")
+    t.add_argument("--tradeoff", default="1",
+                   help="r in [0,1]: share of the resolution given to the router (moe-pwl)")
+    t.add_argument("--router", choices=["grid", "prototype", "tree"], default="grid")
+    t.add_argument("--budget", default="1e6", help="tradeoff: parameter budget")
+    t.add_argument("--budget-kind", choices=["total", "active"], default="total")
+    t.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
+    t.set_defaults(func=cmd_tables)
 
     r = sub.add_parser("report", help="run the main job and write a report directory")
     r.add_argument("--out", default="moetheory-report")

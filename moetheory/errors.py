@@ -42,3 +42,7 @@ class FamilyError(MoetheoryError):
 
 class CertificateError(MoetheoryError):
     """A saved verdict or certificate is malformed (not: a claim that fails to verify)."""
+
+
+class SizeError(MoetheoryError):
+    """A size, count, exponent or accuracy outside its domain (the bad value is named)."""

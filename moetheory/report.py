@@ -3,8 +3,10 @@ catalogue and write a report directory.
 
 Files: ``atlas.md``, ``atlas.tex``, ``atlas.csv``, ``atlas.json`` (the atlas, byte-identical
 across runs), ``identifiability.json`` (one verdict per pair with its certificate, re-checkable
-by ``moetheory verify``), ``identifiability.md`` (verdict table), ``summary.md`` (environment,
-seeds, r̄ values used, timing).
+by ``moetheory verify``), ``identifiability.md`` (verdict table), ``approximation.{md,tex,csv,
+json}`` (the default approximation-rate table), ``tradeoff.md`` (experts versus expert size at
+fixed budgets), ``bounds.md`` and ``bounds.json`` (parameter counts and VC bounds of example
+architectures), ``summary.md`` (environment, seeds, r̄ values used, timing).
 """
 
 from __future__ import annotations
@@ -13,8 +15,18 @@ import platform
 import time
 from pathlib import Path
 
+from moetheory.bounds.approximation import Target, approximation_rows
+from moetheory.bounds.architecture import Architecture
+from moetheory.bounds.tradeoff import tradeoff_rows
+from moetheory.bounds.vc import vc_bounds
 from moetheory.families import EXPERTS, ROUTERS
 from moetheory.present.atlas import EXTENSIONS, render_atlas
+from moetheory.present.bounds import (
+    approximation_table,
+    bounds_json,
+    bounds_markdown,
+    tradeoff_table,
+)
 from moetheory.present.jsonio import dumps
 from moetheory.present.markdown import verdict_table
 from moetheory.rates.atlas import identify_all, rows_from_verdicts
@@ -41,6 +53,7 @@ def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = N
         f"# Identifiability of router–expert pairs (d = {dim}, order 2)\n\n"
         + verdict_table(verdicts))
     (out / "identifiability.json").write_text(dumps([v.to_json() for v in verdicts]) + "\n")
+    write_bounds(out)
     covered = sum(r.prediction.covered for r in rows)
     disagree = sum(r.prediction.agrees_with_paper is False for r in rows)
     incomplete = [f"{v.gate} × {v.expert}" for v in verdicts
@@ -58,5 +71,34 @@ def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = N
         f"- python {platform.python_version()}, sympy {sympy.__version__}, numpy "
         f"{numpy.__version__}, python-flint {flint.__version__}, {platform.machine()}\n"
         "- every verdict in identifiability.json carries its certificate: "
-        "`moetheory verify` re-checks one saved verdict\n")
+        "`moetheory verify` re-checks one saved verdict\n"
+        "- approximation.* (d = 1, 2, 3; α = 0.5, 1; ε = 1e-1, 1e-2, 1e-3; λ = 1, ℓ₂), "
+        "tradeoff.md and bounds.{md,json}: `moetheory tables` and `moetheory bounds` print "
+        "the same\n")
     return out
+
+
+EXAMPLES = (  # architectures in the bounds summary
+    Architecture(dim=2, experts=1, hidden=(16, 16), router="none"),
+    Architecture(dim=2, experts=8, hidden=(16, 16), router="prototype"),
+    Architecture(dim=2, experts=16, hidden=(16, 16), router="grid"),
+    Architecture(dim=2, experts=16, hidden=(16, 16), router="tree"),
+    Architecture(dim=10, experts=64, hidden=(64, 64, 64), router="linear"),
+    Architecture(dim=10, experts=64, hidden=(64, 64, 64), activation="prelu",
+                 router="linear", top_k=2),
+)
+
+
+def write_bounds(out: Path) -> None:
+    """The approximation-rate table, the trade-off tables and the bounds summary."""
+    rows = approximation_rows([1, 2, 3], ["0.5", "1"], ["1e-1", "1e-2", "1e-3"])
+    for fmt, ext in EXTENSIONS.items():
+        (out / f"approximation.{ext}").write_text(approximation_table(rows, fmt))
+    target = Target.of(2, 1)
+    (out / "tradeoff.md").write_text(
+        tradeoff_table(tradeoff_rows(target, 10**6, "total"), "md") + "\n"
+        + tradeoff_table(tradeoff_rows(target, 10**4, "active"), "md"))
+    bounds = [(a, vc_bounds(a)) for a in EXAMPLES]
+    (out / "bounds.md").write_text("# Parameter counts and VC-dimension bounds\n\n"
+                                   + "\n".join(bounds_markdown(a, b) for a, b in bounds))
+    (out / "bounds.json").write_text(dumps([bounds_json(a, b) for a, b in bounds]) + "\n")

@@ -1,0 +1,1 @@
+"""Bounds from architecture sizes: parameter counts, VC-dimension bounds, approximation rates."""

@@ -1,0 +1,343 @@
+"""Approximation rates for α-Hölder targets on [0,1]^d: sizes → guaranteed error and
+accuracy ε → sizes, for mixtures of experts and single-network baselines.
+
+A target is f: [0,1]^d → ℝ with |f(x) − f(y)| ≤ λ·‖x − y‖^α, α ∈ (0, 1], in the ℓ₂ norm
+(``norm="l2"``) or the ℓ∞ norm (``"linf"``).
+
+Methods (reference approximation_vc.md §3, §4, §6):
+
+``moe-constant`` [math, proved]
+    Grid of K^d cells, expert k the constant f(c_k): sup error ≤ λ·ρ^α with
+    ρ = √d/(2K) (ℓ₂) or 1/(2K) (ℓ∞); ε → K = ⌈ρ₁·(λ/ε)^{1/α}⌉, ρ₁ = √d/2 or 1/2.
+``moe-pwl`` [math, proved]
+    Grid of K^d cells, expert k the Kuhn-hat interpolant on an M^d sub-grid of its cell
+    (:mod:`moetheory.bounds.kuhn`): error ≤ λ·(σ·h)^α, h = 1/(K·M), σ = √d (ℓ₂) or 1 (ℓ∞).
+``single-pwl`` [math, proved]
+    The same interpolant as one network (K = 1): the baseline of equal accuracy.
+``moe-deep`` [open constants]
+    Per-cell rescaling: on a cell of side 1/K, z ↦ f(corner + z/K) is α-Hölder with constant
+    λ·K^{−α}; one Shen–Yang–Zhang 2022 network per cell (Thm 1.1, p = ∞, as recalled:
+    width 3^{d+3}·max{d⌊N^{1/d}⌋, N + 2}, depth 11L + 18 + 2d, error
+    131·λ·√d·(N²L²·log₃(N + 2))^{−α/d}); ℓ₂ only. Constants unverified.
+``single-syz`` [open constants]
+    One Shen–Yang–Zhang 2022 network (K = 1).
+``yarotsky`` [ref, shape only]
+    Yarotsky 2017 (Lipschitz = W^{1,∞}, α = 1 only): c(d)·ε^{−d}·(ln(1/ε) + 1) weights,
+    c(d) unspecified; reported with c(d) = 1 as a shape.
+
+**Trade-off parameter r** (this package's definition; the paper's is unknown): r ∈ [0, 1] is
+the share of the per-axis resolution given to the router. A method needing resolution N per
+axis uses K = max(1, round(N^r)) cells per axis and leaves the rest to the experts
+(``moe-pwl``: M = ⌈N/K⌉; ``moe-deep``: N is ``moe-constant``'s K and the experts' (N, L) make up
+the difference). r = 1 puts everything in the router (tiny experts, many of them), r = 0 gives
+a single network.
+
+Every "proved" guarantee is decided in exact rational arithmetic: λ·r^α ≤ ε with
+α = p/q ⟺ (r²)^p ≤ (ε/λ)^{2q}.
+
+Example::
+
+    >>> t = Target.of(dim=2, alpha=1, holder=1)
+    >>> plan_constant(t, "0.01").cells, plan_constant(t, "0.01").experts
+    (71, 5041)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from moetheory.bounds.architecture import Architecture, check_count
+from moetheory.bounds.kuhn import kuhn_parameters, kuhn_widths
+from moetheory.errors import SizeError
+
+NORMS = ("l2", "linf")
+METHODS = ("moe-constant", "moe-pwl", "single-pwl", "moe-deep", "single-syz", "yarotsky")
+SYZ = ("Shen, Yang & Zhang, Optimal approximation rate of ReLU networks in terms of width and "
+       "depth, J. Math. Pures Appl. 2022 (arXiv 2103.00502), Thm 1.1 (constants as recalled)")
+YAROTSKY = ("Yarotsky, Error bounds for approximations with deep ReLU networks, Neural Networks "
+            "94, 2017 (arXiv 1610.01145)")
+OWN = "this package's construction (approximation_vc.md §3)"
+
+
+def to_fraction(name: str, value: object) -> Fraction:
+    """An exact rational from text, int, float or Fraction, or a :class:`SizeError`."""
+    try:
+        out = Fraction(str(value)) if isinstance(value, (str, float)) else Fraction(value)
+    except (ValueError, TypeError, ZeroDivisionError):
+        raise SizeError(f"{name} must be a finite number, got {value!r}") from None
+    return out
+
+
+def check_eps(value: object) -> Fraction:
+    eps = to_fraction("eps", value)
+    if eps <= 0:
+        raise SizeError(f"eps must be > 0, got {value}")
+    return eps
+
+
+@dataclass(frozen=True)
+class Target:
+    """An α-Hölder class on [0,1]^d with constant λ in the ℓ₂ or ℓ∞ norm."""
+
+    dim: int
+    alpha: Fraction
+    holder: Fraction
+    norm: str = "l2"
+
+    @classmethod
+    def of(cls, dim: object, alpha: object, holder: object = 1, norm: str = "l2") -> Target:
+        """Validated: d ≥ 1 integer, α ∈ (0, 1], λ > 0, norm l2 or linf."""
+        a = to_fraction("alpha", alpha)
+        if not 0 < a <= 1:
+            raise SizeError(f"alpha must lie in (0, 1], got {alpha}")
+        lam = to_fraction("holder constant", holder)
+        if lam <= 0:
+            raise SizeError(f"holder constant must be > 0, got {holder}")
+        if norm not in NORMS:
+            raise SizeError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
+        return cls(check_count("dim", dim), a, lam, norm)
+
+    def error(self, radius_sq: Fraction) -> float:
+        """λ·r^α as a float (a report; decisions use :meth:`within`)."""
+        return float(self.holder) * math.sqrt(radius_sq) ** float(self.alpha)
+
+    def within(self, radius_sq: Fraction, eps: Fraction) -> bool:
+        """λ·r^α ≤ ε decided exactly: (r²)^p ≤ (ε/λ)^{2q} for α = p/q."""
+        p, q = self.alpha.numerator, self.alpha.denominator
+        return radius_sq**p <= (eps / self.holder) ** (2 * q)
+
+    def minimal(self, radius_sq_at_one: Fraction, eps: Fraction) -> int:
+        """The least n ≥ 1 with λ·(r₁/n)^α ≤ ε, r₁² = ``radius_sq_at_one``."""
+        guess = math.sqrt(radius_sq_at_one) * (float(self.holder) / float(eps)) ** (
+            1 / float(self.alpha))
+        n = max(1, math.ceil(guess)) if math.isfinite(guess) else 1
+        while not self.within(radius_sq_at_one / n**2, eps):
+            n = max(n + 1, n * 2 if not self.within(radius_sq_at_one / (2 * n) ** 2, eps)
+                    else n + 1)
+        while n > 1 and self.within(radius_sq_at_one / (n - 1) ** 2, eps):
+            n -= 1
+        return n
+
+
+def cell_radius_sq(target: Target) -> Fraction:
+    """Squared sup distance from a unit cell's centre: d/4 (ℓ₂) or 1/4 (ℓ∞)."""
+    return Fraction(target.dim if target.norm == "l2" else 1, 4)
+
+
+def simplex_diameter_sq(target: Target) -> Fraction:
+    """Squared diameter of a Kuhn simplex of the unit cube: d (ℓ₂) or 1 (ℓ∞)."""
+    return Fraction(target.dim if target.norm == "l2" else 1)
+
+
+@dataclass(frozen=True)
+class Approximator:
+    """Sizes and guarantee of one approximator. ``architecture`` is the counted network (its
+    ``counts()`` give every parameter figure); ``cells`` = K per axis, ``sub`` = M (pwl) or
+    N (deep), ``layers`` = L (deep)."""
+
+    method: str
+    target: Target
+    eps: Fraction | None
+    architecture: Architecture
+    cells: int
+    sub: int
+    layers: int
+    guaranteed_error: float | None
+    guarantee: str  # proved | unverified constants | shape only
+    source: str
+    provenance: str
+    expert_nonzero: int | None = None
+
+    @property
+    def experts(self) -> int:
+        return self.architecture.experts
+
+    def row(self) -> dict:
+        """The table row (contract: dim, alpha, eps, method, experts, expert_parameters,
+        active_parameters, total_parameters, source; and more)."""
+        c = self.architecture.counts()
+        return {"dim": self.target.dim, "alpha": _num(self.target.alpha),
+                "holder": _num(self.target.holder), "norm": self.target.norm,
+                "eps": None if self.eps is None else _num(self.eps), "method": self.method,
+                "router": self.architecture.router, "cells_per_axis": self.cells,
+                "sub": self.sub, "layers": self.layers, "experts": self.experts,
+                "expert_parameters": c.per_expert, "expert_nonzero": self.expert_nonzero,
+                "router_parameters": c.router, "active_parameters": c.active,
+                "total_parameters": c.total, "guaranteed_error": self.guaranteed_error,
+                "guarantee": self.guarantee, "source": self.source,
+                "provenance": self.provenance}
+
+
+def _num(x: Fraction) -> int | float:
+    return int(x) if x.denominator == 1 else float(x)
+
+
+def _grid(target: Target, cells: int, hidden: tuple[int, ...], router: str) -> Architecture:
+    d = target.dim
+    if cells == 1 and router != "prototype":
+        return Architecture(dim=d, experts=1, hidden=hidden, router="none")
+    if router == "tree" and cells & (cells - 1):
+        raise SizeError(f"a tree router needs a power of 2 cells per axis, got {cells}")
+    return Architecture(dim=d, experts=cells**d, hidden=hidden, router=router,
+                        grid=(cells,) * d if router == "grid" else None)
+
+
+def _router_cells(cells: int, router: str) -> int:
+    return 1 << (cells - 1).bit_length() if router == "tree" else cells
+
+
+def constant_error(target: Target, cells: int) -> Fraction:
+    """Squared radius behind the constant-expert guarantee λ·ρ^α, ρ² = ρ₁²/K²."""
+    return cell_radius_sq(target) / cells**2
+
+
+def plan_constant(target: Target, eps: object, router: str = "grid") -> Approximator:
+    """Constant experts on the coarsest grid guaranteeing ε (exact decision)."""
+    e = check_eps(eps)
+    cells = _router_cells(target.minimal(cell_radius_sq(target), e), router)
+    return constant_approximator(target, cells, router, e)
+
+
+def constant_approximator(target: Target, cells: int, router: str = "grid",
+                          eps: Fraction | None = None) -> Approximator:
+    """Sizes → guarantee: K cells per axis with constant experts."""
+    check_count("cells per axis", cells)
+    return Approximator("moe-constant", target, eps, _grid(target, cells, (), router), cells, 0,
+                        0, target.error(constant_error(target, cells)), "proved", OWN, "math",
+                        expert_nonzero=1)
+
+
+def pwl_error(target: Target, cells: int, sub: int) -> Fraction:
+    """Squared simplex diameter (σ·h)², h = 1/(K·M)."""
+    return simplex_diameter_sq(target) / (cells * sub) ** 2
+
+
+def pwl_approximator(target: Target, cells: int, sub: int, router: str = "grid",
+                     eps: Fraction | None = None) -> Approximator:
+    """Sizes → guarantee: K cells per axis, Kuhn-hat experts on M sub-cells per axis."""
+    check_count("cells per axis", cells)
+    check_count("sub-cells per axis", sub)
+    hidden = tuple(kuhn_widths(target.dim, sub))
+    arch = _grid(target, cells, hidden, router)
+    method = "moe-pwl" if arch.router != "none" else "single-pwl"
+    return Approximator(method, target, eps, arch, cells, sub, 0,
+                        target.error(pwl_error(target, cells, sub)), "proved", OWN, "math",
+                        expert_nonzero=kuhn_parameters(target.dim, sub)[1])
+
+
+def split(resolution: int, tradeoff: object) -> int:
+    """K = max(1, round(N^r)) for the trade-off r ∈ [0, 1]."""
+    r = to_fraction("tradeoff r", tradeoff)
+    if not 0 <= r <= 1:
+        raise SizeError(f"tradeoff r must lie in [0, 1], got {tradeoff}")
+    return max(1, min(resolution, round(resolution ** float(r))))
+
+
+def plan_pwl(target: Target, eps: object, tradeoff: object = 1,
+             router: str = "grid") -> Approximator:
+    """Kuhn-hat experts guaranteeing ε, the resolution split by the trade-off r."""
+    e = check_eps(eps)
+    resolution = target.minimal(simplex_diameter_sq(target), e)
+    cells = _router_cells(split(resolution, tradeoff), router)
+    return pwl_approximator(target, cells, -(-resolution // cells), router, e)
+
+
+# ------------------------------------------------------------ Shen–Yang–Zhang (constants [open])
+
+def integer_floor_root(n: int, d: int) -> int:
+    """⌊n^{1/d}⌋ exactly."""
+    r = int(round(n ** (1.0 / d))) if n < 1 << 1000 else 1 << (n.bit_length() // d)
+    while r**d > n:
+        r -= 1
+    while (r + 1) ** d <= n:
+        r += 1
+    return r
+
+
+def syz_shape(d: int, n: int, depth: int) -> tuple[int, int]:
+    """(width, hidden layers) of Shen–Yang–Zhang 2022 Thm 1.1, p = ∞ (as recalled [open])."""
+    width = 3 ** (d + 3) * max(d * integer_floor_root(n, d), n + 2)
+    return width, 11 * depth + 18 + 2 * d
+
+
+def syz_log_error(target: Target, holder: float, n: int, depth: int) -> float:
+    """ln of 131·λ'·√d·(N²L²·log₃(N + 2))^{−α/d} (λ' the per-cell constant)."""
+    d, a = target.dim, float(target.alpha)
+    return (math.log(131 * holder * math.sqrt(d))
+            - a / d * (2 * math.log(n) + 2 * math.log(depth) + math.log(math.log(n + 2, 3))))
+
+
+def syz_approximator(target: Target, cells: int, n: int, depth: int = 1,
+                     router: str = "grid", eps: Fraction | None = None) -> Approximator:
+    """Sizes → guarantee (unverified constants): K cells per axis, one SYZ(N, L) net per cell."""
+    if target.norm != "l2":
+        raise SizeError("Shen–Yang–Zhang rates are stated for the ℓ₂ Hölder class; use norm l2")
+    check_count("cells per axis", cells)
+    check_count("N", n)
+    check_count("L", depth)
+    width, layers = syz_shape(target.dim, n, depth)
+    arch = _grid(target, cells, (width,) * layers, router)
+    holder = float(target.holder) * cells ** (-float(target.alpha))
+    method = "moe-deep" if arch.router != "none" else "single-syz"
+    return Approximator(method, target, eps, arch, cells, n, depth,
+                        math.exp(syz_log_error(target, holder, n, depth)),
+                        "unverified constants", SYZ, "open")
+
+
+def plan_syz(target: Target, eps: object, tradeoff: object = Fraction(1, 2), depth: int = 1,
+             router: str = "grid") -> Approximator:
+    """Deep experts: K from the trade-off r applied to moe-constant's K, then the least N."""
+    e = check_eps(eps)
+    cells = _router_cells(split(target.minimal(cell_radius_sq(target), e), tradeoff), router)
+    holder = float(target.holder) * cells ** (-float(target.alpha))
+    goal = math.log(float(e))
+    lo, hi = 1, 2
+    while syz_log_error(target, holder, hi, depth) > goal:
+        lo, hi = hi, hi * 2
+    if syz_log_error(target, holder, lo, depth) <= goal:
+        hi = lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if syz_log_error(target, holder, mid, depth) <= goal else (mid, hi)
+    return syz_approximator(target, cells, hi, depth, router, e)
+
+
+def yarotsky_row(target: Target, eps: object) -> Approximator | None:
+    """Shape c(d)·ε^{−d}(ln(1/ε) + 1) weights with c(d) = 1 (α = 1 only; else None)."""
+    e = check_eps(eps)
+    if target.alpha != 1:
+        return None
+    weights = math.ceil(float(e) ** (-target.dim) * (math.log(1 / float(e)) + 1))
+    arch = Architecture(dim=target.dim, experts=1, hidden=(), router="none")
+    return Approximator("yarotsky", target, e, arch, 1, weights, 0, None, "shape only",
+                        YAROTSKY, "ref", expert_nonzero=None)
+
+
+def approximation_rows(dims: list[int], alphas: list[object], epsilons: list[object],
+                       holder: object = 1, norm: str = "l2", tradeoff: object = 1,
+                       router: str = "grid") -> list[dict]:
+    """The approximation-rate table: every method for every (d, α, ε), in that order."""
+    rows = []
+    for dim in dims:
+        for alpha in alphas:
+            target = Target.of(dim, alpha, holder, norm)
+            for eps in epsilons:
+                plans = [plan_constant(target, eps, router),
+                         plan_pwl(target, eps, tradeoff, router),
+                         plan_pwl(target, eps, 0, router)]
+                if norm == "l2":
+                    plans += [plan_syz(target, eps, Fraction(1, 2), router=router),
+                              plan_syz(target, eps, 0, router=router)]
+                plans.append(yarotsky_row(target, eps))
+                rows += [_shape_row(p) if p.method == "yarotsky" else p.row()
+                         for p in plans if p is not None]
+    return rows
+
+
+def _shape_row(plan: Approximator) -> dict:
+    row = plan.row()
+    row.update(expert_parameters=plan.sub, active_parameters=plan.sub,
+               total_parameters=plan.sub, sub=0)
+    return row

@@ -1,0 +1,79 @@
+"""Experts versus expert size at a fixed parameter budget, beside the predicted laws.
+
+For each number of cells per axis K, the Kuhn-hat mixture (``moe-pwl``) takes the largest
+sub-grid M whose dense parameter count (total, or active per input) fits the budget; its
+guaranteed error λ·(σ/(K·M))^α is exact (:mod:`moetheory.bounds.approximation`).
+
+Beside it, the laws of reference approximation_vc.md §4 [math, derived there, not the paper's
+statement], with P the expert's structural non-zero count (its intrinsic size):
+
+- shallow / interpolating experts: ε ∝ (E·P)^{−α/d};
+- deep-narrow experts (Shen–Yang–Zhang per cell): ε ∝ (E·P²)^{−α/d}.
+
+The laws fix shapes, not constants: each is scaled to equal the guaranteed error on the first
+row (K = 1), so the columns compare slopes.
+
+Example::
+
+    >>> from moetheory.bounds.approximation import Target
+    >>> rows = tradeoff_rows(Target.of(2, 1), budget=10**6, kind="total")
+    >>> rows[0]["experts"], rows[0]["sub"]
+    (1, 20)
+"""
+
+from __future__ import annotations
+
+from moetheory.bounds.approximation import Target, pwl_approximator
+from moetheory.bounds.architecture import check_count
+from moetheory.errors import SizeError
+
+KINDS = ("total", "active")
+
+
+def _fits(target: Target, cells: int, sub: int, budget: int, kind: str, router: str) -> bool:
+    counts = pwl_approximator(target, cells, sub, router).architecture.counts()
+    return (counts.total if kind == "total" else counts.active) <= budget
+
+
+def largest_sub(target: Target, cells: int, budget: int, kind: str,
+                router: str = "grid") -> int:
+    """The largest M with the K-cell mixture's count within ``budget`` (0 if none)."""
+    if not _fits(target, cells, 1, budget, kind, router):
+        return 0
+    lo, hi = 1, 2
+    while _fits(target, cells, hi, budget, kind, router):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if _fits(target, cells, mid, budget, kind, router) else (lo, mid)
+    return lo
+
+
+def tradeoff_rows(target: Target, budget: object, kind: str = "total",
+                  router: str = "grid", max_rows: int = 12) -> list[dict]:
+    """Rows for K = 1, 2, 4, … (and the largest K that fits), each at the largest M."""
+    budget = check_count("budget", budget)
+    if kind not in KINDS:
+        raise SizeError(f"budget kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    rows: list[dict] = []
+    cells = 1
+    while len(rows) < max_rows:
+        sub = largest_sub(target, cells, budget, kind, router)
+        if sub == 0:
+            break
+        plan = pwl_approximator(target, cells, sub, router)
+        row = plan.row()
+        rows.append(row)
+        cells *= 2
+    if not rows:
+        raise SizeError(f"budget {budget} is below the smallest mixture (one expert, M = 1)")
+    a, d = float(target.alpha), target.dim
+    first = rows[0]
+    for row, law in (("law_shallow", 1), ("law_deep", 2)):
+        base = (first["experts"] * first["expert_nonzero"] ** law) ** (-a / d)
+        for r in rows:
+            r[row] = first["guaranteed_error"] * (
+                (r["experts"] * r["expert_nonzero"] ** law) ** (-a / d) / base)
+    for r in rows:
+        r["budget"], r["budget_kind"] = budget, kind
+    return rows

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from proofs_check import rates, rbar, relations
+from proofs_check import bounds, rates, rbar, relations
 
-GROUPS = {"relations": relations.CHECKS, "rbar": rbar.CHECKS, "rates": rates.CHECKS}
+GROUPS = {"relations": relations.CHECKS, "rbar": rbar.CHECKS, "rates": rates.CHECKS,
+          "bounds": bounds.CHECKS}
 
 
 def main(argv: list[str]) -> int:

@@ -48,6 +48,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import mpmath
+
 from moetheory.bounds.architecture import Architecture, check_count
 from moetheory.bounds.kuhn import kuhn_parameters, kuhn_widths
 from moetheory.errors import SizeError
@@ -63,6 +65,8 @@ OWN = "this package's construction (approximation_vc.md §3)"
 
 def to_fraction(name: str, value: object) -> Fraction:
     """An exact rational from text, int, float or Fraction, or a :class:`SizeError`."""
+    if isinstance(value, bool):
+        raise SizeError(f"{name} must be a number, got {value!r}")
     try:
         out = Fraction(str(value)) if isinstance(value, (str, float)) else Fraction(value)
     except (ValueError, TypeError, ZeroDivisionError):
@@ -100,8 +104,10 @@ class Target:
         return cls(check_count("dim", dim), a, lam, norm)
 
     def error(self, radius_sq: Fraction) -> float:
-        """λ·r^α as a float (a report; decisions use :meth:`within`)."""
-        return float(self.holder) * math.sqrt(radius_sq) ** float(self.alpha)
+        """λ·r^α as a float (a report; decisions use :meth:`within`), via mpmath so that
+        extreme λ or r do not overflow on the way."""
+        value = _mp(self.holder) * mpmath.sqrt(_mp(radius_sq)) ** _mp(self.alpha)
+        return float(value)
 
     def within(self, radius_sq: Fraction, eps: Fraction) -> bool:
         """λ·r^α ≤ ε decided exactly: (r²)^p ≤ (ε/λ)^{2q} for α = p/q."""
@@ -109,16 +115,39 @@ class Target:
         return radius_sq**p <= (eps / self.holder) ** (2 * q)
 
     def minimal(self, radius_sq_at_one: Fraction, eps: Fraction) -> int:
-        """The least n ≥ 1 with λ·(r₁/n)^α ≤ ε, r₁² = ``radius_sq_at_one``."""
-        guess = math.sqrt(radius_sq_at_one) * (float(self.holder) / float(eps)) ** (
-            1 / float(self.alpha))
-        n = max(1, math.ceil(guess)) if math.isfinite(guess) else 1
-        while not self.within(radius_sq_at_one / n**2, eps):
-            n = max(n + 1, n * 2 if not self.within(radius_sq_at_one / (2 * n) ** 2, eps)
-                    else n + 1)
-        while n > 1 and self.within(radius_sq_at_one / (n - 1) ** 2, eps):
-            n -= 1
-        return n
+        """The least n ≥ 1 with λ·(r₁/n)^α ≤ ε, r₁² = ``radius_sq_at_one``: doubling, then
+        bisection, every step decided exactly (:meth:`within`)."""
+        digits = _log10_resolution(radius_sq_at_one, self.holder, eps, self.alpha)
+        if digits > MAX_DIGITS:
+            raise SizeError(f"the required resolution is about 10^{digits:.0f} cells per axis, "
+                            f"beyond representable sizes (α = {self.alpha}, λ = {self.holder}, "
+                            f"ε = {eps})")
+        if self.within(radius_sq_at_one, eps):
+            return 1
+        lo, hi = 1, 2
+        while not self.within(radius_sq_at_one / hi**2, eps):
+            lo, hi = hi, hi * 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if self.within(radius_sq_at_one / mid**2, eps) else (mid, hi)
+        return hi
+
+
+MAX_DIGITS = 4000  # a resolution beyond 10^4000 cells per axis is refused, not attempted
+
+
+def _log10_resolution(radius_sq: Fraction, holder: Fraction, eps: Fraction,
+                      alpha: Fraction) -> float:
+    """log₁₀ of r₁·(λ/ε)^{1/α}, the real resolution, in mpmath (no float overflow)."""
+    def log10(x: Fraction):
+        return mpmath.log10(_mp(x))
+
+    return float(log10(radius_sq) / 2 + (log10(holder) - log10(eps)) / mpmath.mpf(
+        alpha.numerator) * alpha.denominator)
+
+
+def _mp(x: Fraction):
+    return mpmath.mpf(x.numerator) / x.denominator
 
 
 def cell_radius_sq(target: Target) -> Fraction:
@@ -176,7 +205,7 @@ def _num(x: Fraction) -> int | float:
 
 def _grid(target: Target, cells: int, hidden: tuple[int, ...], router: str) -> Architecture:
     d = target.dim
-    if cells == 1 and router != "prototype":
+    if cells == 1:  # one cell: a single network, no router
         return Architecture(dim=d, experts=1, hidden=hidden, router="none")
     if router == "tree" and cells & (cells - 1):
         raise SizeError(f"a tree router needs a power of 2 cells per axis, got {cells}")
@@ -247,13 +276,12 @@ def plan_pwl(target: Target, eps: object, tradeoff: object = 1,
 # ------------------------------------------------------------ Shen–Yang–Zhang (constants [open])
 
 def integer_floor_root(n: int, d: int) -> int:
-    """⌊n^{1/d}⌋ exactly."""
-    r = int(round(n ** (1.0 / d))) if n < 1 << 1000 else 1 << (n.bit_length() // d)
-    while r**d > n:
-        r -= 1
-    while (r + 1) ** d <= n:
-        r += 1
-    return r
+    """⌊n^{1/d}⌋ exactly (integer bisection)."""
+    lo, hi = 0, 1 << (n.bit_length() // d + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if mid**d <= n else (lo, mid)
+    return lo
 
 
 def syz_shape(d: int, n: int, depth: int) -> tuple[int, int]:

@@ -56,12 +56,12 @@ def check_count(name: str, value: object, minimum: int = 1) -> int:
 
 
 def integer_root(n: int, d: int) -> int | None:
-    """The integer K with K**d == n, or None."""
-    k = round(n ** (1.0 / d))
-    for c in (k - 1, k, k + 1):
-        if c >= 1 and c**d == n:
-            return c
-    return None
+    """The integer K with K**d == n, or None (exact integer bisection)."""
+    lo, hi = 1, 1 << (n.bit_length() // d + 1)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if mid**d < n else (lo, mid)
+    return lo if lo**d == n else None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from math import comb
 
 import mpmath
 
-IV = mpmath.iv
+IV = type(mpmath.iv)()  # a private interval context: global mpmath state is untouched
 IV.prec = 113
 
 

@@ -240,8 +240,8 @@ def cmd_bounds(args: argparse.Namespace) -> int:
                         grid=tuple(_list(args.grid, "grid", integer=True)) if args.grid
                         else None)
     vc = vc_bounds(arch)
-    print(dumps(bounds_json(arch, vc)) if args.json else bounds_markdown(arch, vc), end="\n"
-          if args.json else "")
+    sys.stdout.write(dumps(bounds_json(arch, vc)) + "\n" if args.json
+                     else bounds_markdown(arch, vc))
     return 0
 
 
@@ -262,13 +262,8 @@ def cmd_tables(args: argparse.Namespace) -> int:
         dims, alphas = _list(args.dim, "dim", integer=True), _list(args.alpha, "alpha")
         if len(dims) != 1 or len(alphas) != 1:
             raise MoetheoryError("the tradeoff table takes one --dim and one --alpha")
-        try:
-            budget = int(float(args.budget))
-        except ValueError:
-            raise MoetheoryError(f"--budget must be a number of parameters, got "
-                                 f"{args.budget!r}") from None
         target = Target.of(dims[0], alphas[0], args.holder_constant, args.norm)
-        text = tradeoff_table(tradeoff_rows(target, budget, args.budget_kind, args.router),
+        text = tradeoff_table(tradeoff_rows(target, args.budget, args.budget_kind, args.router),
                               args.format)
     sys.stdout.write(text)
     return 0

@@ -286,15 +286,19 @@ def test_kuhn_sizes(d, sub):
     if d == 1:
         assert widths == [2 * (sub + 1), sub + 1]
         assert nonzero == 8 * (sub + 1)  # 2 per first-layer unit, 3 per hat, 1 output weight
+    # per hat: max-tree weights, two trees (d = 2: one pair, ReLU(a−b) 2 + ReLU(b) 1 = 3 per
+    # tree; d = 3: a pair 3 and a leftover 1, then the pair (2-unit sum, 1-unit value) 3 + 1:
+    # 8 per tree), the hat unit (both maxima are 2-unit sums, + bias: 5), 1 output weight
     if d == 2:
-        assert nonzero == 8 * (sub + 1) + 12 * hats
+        assert nonzero == 8 * (sub + 1) + (2 * 3 + 5 + 1) * hats
     if d == 3:
-        assert nonzero == 12 * (sub + 1) + 22 * hats
+        assert nonzero == 12 * (sub + 1) + (2 * 8 + 5 + 1) * hats
 
 
 def test_kuhn_docstring_example():
     assert kuhn.kuhn_widths(2, 1) == [8, 16, 4]
-    assert kuhn.kuhn_parameters(2, 1) == (241, 64)
+    # dense: 2 → 8 → 16 → 4 → 1; non-zero: 16 first-layer entries + 4 hats × (6 + 5 + 1)
+    assert kuhn.kuhn_parameters(2, 1) == (dense([2, 8, 16, 4, 1]), 16 + 4 * 12)
 
 
 # ------------------------------------------------------------------ the table
@@ -375,18 +379,20 @@ def test_bad_sizes(call):
         call(ap.Target.of(2, 1))
 
 
-@pytest.mark.parametrize("alpha, holder, eps", [
-    (1, 1, "1e400"),      # any K works: K = 1
-    (1, "1e400", "1"),    # λ overflows a float
-    (1, 1, "1e-400"),     # ε underflows to 0.0
-    ("1e-30", 1, "0.1"),  # (λ/ε)^{1/α} overflows
+@pytest.mark.parametrize("alpha, holder, eps, outcome", [
+    (1, 1, "1e400", "K = 1"),        # any K works
+    (1, "1e400", "1", "plan"),       # λ overflows a float
+    (1, 1, "1e-400", "plan"),        # ε underflows to 0.0
+    ("1e-30", 1, "0.1", "refused"),  # (λ/ε)^{1/α} has ~10^30 digits
 ], ids=str)
-def test_extreme_inputs_plan_or_size_error(alpha, holder, eps):
+def test_extreme_inputs_plan_or_size_error(alpha, holder, eps, outcome):
     t = ap.Target.of(2, alpha, holder)
-    try:
-        plan = ap.plan_constant(t, eps)
-    except SizeError:
+    if outcome == "refused":
+        with pytest.raises(SizeError, match="beyond"):
+            ap.plan_constant(t, eps)
         return
+    plan = ap.plan_constant(t, eps)
     k = plan.cells
+    assert outcome != "K = 1" or k == 1
     assert t.within(radius_sq(2, "l2") / k**2, Fraction(eps))
     assert k == 1 or not t.within(radius_sq(2, "l2") / (k - 1) ** 2, Fraction(eps))

@@ -9,6 +9,8 @@ import math
 import pytest
 
 from moetheory.bounds.approximation import Target, plan_constant, plan_pwl
+from moetheory.bounds.architecture import Architecture
+from moetheory.bounds.vc import vc_bounds
 from moetheory.cli import main
 from moetheory.layers import realise
 
@@ -29,7 +31,10 @@ def test_bounds_json_contract(capsys):
     data = json.loads(out)
     p = data["parameters"]
     # 337 per expert (2→16→16→1), 4·2 prototype coordinates
-    assert (p["per_expert"], p["router"], p["total"], p["active"]) == (337, 8, 1356, 345)
+    per_expert = 3 * 16 + 17 * 16 + 17  # 2 → 16 → 16 → 1 with biases
+    assert per_expert == 337  # the reference's count
+    assert (p["per_expert"], p["router"], p["total"], p["active"]) == (
+        per_expert, 4 * 2, 4 * per_expert + 4 * 2, per_expert + 4 * 2)
     for kind in ("upper", "lower"):
         bound = data["vc"][kind]
         assert isinstance(bound["value"], int) and bound["formula"] and bound["source"]
@@ -44,6 +49,11 @@ def test_bounds_every_router(capsys, router, extra):
     assert code == 0
     data = json.loads(out)
     assert data["architecture"]["router"] == router
+    arch = Architecture(dim=2, experts=16, hidden=(4,), router=router,
+                        activation="prelu" if "prelu" in extra else "relu",
+                        top_k=2 if "--top-k" in extra else 1)
+    assert data["vc"]["upper"]["value"] == vc_bounds(arch).upper.value
+    assert data["vc"]["lower"]["value"] == vc_bounds(arch).lower.value
     if router == "linear":  # top-2 softmax mixing: no proved upper bound, said so
         assert data["vc"]["upper"]["value"] is None and "top-2" in data["vc"]["upper"]["note"]
 
@@ -114,18 +124,56 @@ def test_approximator_counts_equal_realised_module(router):
                  plan_pwl(target, "0.3", "1/2", router)):
         arch = plan.architecture
         module = realise(arch)
-        c = arch.counts()
-        assert sum(p.numel() for p in module.parameters()) == c.total
-        assert plan.row()["total_parameters"] == c.total
-        assert plan.row()["active_parameters"] == c.active
-        assert math.isclose(plan.guaranteed_error, plan.row()["guaranteed_error"])
+        row = plan.row()
+        assert sum(p.numel() for p in module.parameters()) == row["total_parameters"]
+        assert sum(p.numel() for p in module.router.parameters()) == row["router_parameters"]
+        assert module.expert_numel() == row["expert_parameters"]
+        # the guarantee, recomputed: λ(√d/(2K))^α (constant) or λ(√d/(K·M))^α (Kuhn), λ = α = 1
+        radius = (math.sqrt(2) / (2 * plan.cells) if plan.method == "moe-constant"
+                  else math.sqrt(2) / (plan.cells * plan.sub))
+        assert math.isclose(row["guaranteed_error"], radius)
 
 
 def test_docstring_examples():
     import doctest
 
-    from moetheory.bounds import approximation, architecture, growth, kuhn, shatter, tradeoff, vc
+    from moetheory.bounds import (
+        approximation,
+        architecture,
+        growth,
+        kuhn,
+        monotone,
+        shatter,
+        tradeoff,
+        vc,
+    )
 
-    for module in (approximation, architecture, growth, kuhn, shatter, tradeoff, vc):
+    for module in (approximation, architecture, growth, kuhn, monotone, shatter, tradeoff, vc):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["approximation", "--eps", "1e-400", "--holder-constant", "1e300"], "beyond the sizes"),
+    (["tradeoff", "--dim", "2", "--alpha", "1", "--budget", "inf"], "budget"),
+    (["tradeoff", "--dim", "2", "--alpha", "1", "--budget", "1.5"], "whole number"),
+])
+def test_tables_extreme_values_exit_2(capsys, argv, needle):
+    code, _, err = run(capsys, "tables", *argv)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+    assert len(err) < 300  # numbers are shortened, not printed with every digit
+
+
+def test_tables_very_fine_accuracy_runs(capsys):
+    """ε = 1e-100 (d = 1, α = 1/2): K = ⌈(1/2)·10^200⌉ exactly, no float overflow anywhere."""
+    code, out, _ = run(capsys, "tables", "approximation", "--dim", "1", "--alpha", "0.5",
+                       "--eps", "1e-100", "--format", "json")
+    rows = {r["method"]: r for r in json.loads(out)}
+    assert code == 0 and rows["moe-constant"]["cells_per_axis"] == 5 * 10**199
+    pwl = rows["moe-pwl"]  # σ = 1 in d = 1: K·M = (1/ε)^{1/α} = 10^200, M = 1 at r = 1
+    assert (pwl["cells_per_axis"], pwl["sub"]) == (10**200, 1)
+    code, out, _ = run(capsys, "tables", "approximation", "--dim", "1", "--alpha", "1",
+                       "--eps", "1e-100", "--format", "json")
+    (yarotsky,) = [r for r in json.loads(out) if r["method"] == "yarotsky"]
+    # 10^100·(ln 10^100 + 1) ≈ 2.31e102 weights (shape, constant 1)
+    assert 2.3 * 10**102 < yarotsky["total_parameters"] < 2.32 * 10**102

@@ -50,8 +50,9 @@ from fractions import Fraction
 
 import mpmath
 
-from moetheory.bounds.architecture import Architecture, check_count
+from moetheory.bounds.architecture import Architecture, ParameterCounts, check_count
 from moetheory.bounds.kuhn import kuhn_parameters, kuhn_widths
+from moetheory.bounds.monotone import floor_root, least
 from moetheory.errors import SizeError
 
 NORMS = ("l2", "linf")
@@ -118,22 +119,15 @@ class Target:
         """The least n ≥ 1 with λ·(r₁/n)^α ≤ ε, r₁² = ``radius_sq_at_one``: doubling, then
         bisection, every step decided exactly (:meth:`within`)."""
         digits = _log10_resolution(radius_sq_at_one, self.holder, eps, self.alpha)
-        if digits > MAX_DIGITS:
-            raise SizeError(f"the required resolution is about 10^{digits:.0f} cells per axis, "
-                            f"beyond representable sizes (α = {self.alpha}, λ = {self.holder}, "
-                            f"ε = {eps})")
-        if self.within(radius_sq_at_one, eps):
-            return 1
-        lo, hi = 1, 2
-        while not self.within(radius_sq_at_one / hi**2, eps):
-            lo, hi = hi, hi * 2
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if self.within(radius_sq_at_one / mid**2, eps) else (mid, hi)
-        return hi
+        if digits * self.dim > MAX_DIGITS:
+            raise SizeError(f"the required resolution is about 10^{digits:.0f} per axis, i.e. "
+                            f"10^{digits * self.dim:.0f} cells: beyond the sizes this table "
+                            f"reports (α = {_short(self.alpha)}, λ = {_short(self.holder)}, "
+                            f"ε = {_short(eps)})")
+        return least(lambda n: self.within(radius_sq_at_one / n**2, eps))
 
 
-MAX_DIGITS = 4000  # a resolution beyond 10^4000 cells per axis is refused, not attempted
+MAX_DIGITS = 1000  # more than 10^1000 cells in all is refused, not attempted
 
 
 def _log10_resolution(radius_sq: Fraction, holder: Fraction, eps: Fraction,
@@ -144,6 +138,10 @@ def _log10_resolution(radius_sq: Fraction, holder: Fraction, eps: Fraction,
 
     return float(log10(radius_sq) / 2 + (log10(holder) - log10(eps)) / mpmath.mpf(
         alpha.numerator) * alpha.denominator)
+
+
+def _short(x: Fraction) -> str:
+    return mpmath.nstr(_mp(x), 6)
 
 
 def _mp(x: Fraction):
@@ -164,12 +162,13 @@ def simplex_diameter_sq(target: Target) -> Fraction:
 class Approximator:
     """Sizes and guarantee of one approximator. ``architecture`` is the counted network (its
     ``counts()`` give every parameter figure); ``cells`` = K per axis, ``sub`` = M (pwl) or
-    N (deep), ``layers`` = L (deep)."""
+    N (deep), ``layers`` = L (deep). A shape-only row has no network: ``architecture`` is
+    None and ``shape_weights`` carries the shape's weight count."""
 
     method: str
     target: Target
     eps: Fraction | None
-    architecture: Architecture
+    architecture: Architecture | None
     cells: int
     sub: int
     layers: int
@@ -178,24 +177,31 @@ class Approximator:
     source: str
     provenance: str
     expert_nonzero: int | None = None
+    shape_weights: int | None = None
 
     @property
     def experts(self) -> int:
-        return self.architecture.experts
+        return 1 if self.architecture is None else self.architecture.experts
 
     def row(self) -> dict:
         """The table row (contract: dim, alpha, eps, method, experts, expert_parameters,
         active_parameters, total_parameters, source; and more)."""
-        c = self.architecture.counts()
+        if self.architecture is None:  # a shape: one network of ``shape_weights`` weights
+            w = self.shape_weights
+            c = ParameterCounts(total=w, router=0, per_expert=w, experts_total=w,
+                                router_active=0, active=w)
+        else:
+            c = self.architecture.counts()
         return {"dim": self.target.dim, "alpha": _num(self.target.alpha),
                 "holder": _num(self.target.holder), "norm": self.target.norm,
                 "eps": None if self.eps is None else _num(self.eps), "method": self.method,
-                "router": self.architecture.router, "cells_per_axis": self.cells,
+                "cells_per_axis": self.cells,
                 "sub": self.sub, "layers": self.layers, "experts": self.experts,
                 "expert_parameters": c.per_expert, "expert_nonzero": self.expert_nonzero,
                 "router_parameters": c.router, "active_parameters": c.active,
                 "total_parameters": c.total, "guaranteed_error": self.guaranteed_error,
                 "guarantee": self.guarantee, "source": self.source,
+                "router": "none" if self.architecture is None else self.architecture.router,
                 "provenance": self.provenance}
 
 
@@ -261,7 +267,16 @@ def split(resolution: int, tradeoff: object) -> int:
     r = to_fraction("tradeoff r", tradeoff)
     if not 0 <= r <= 1:
         raise SizeError(f"tradeoff r must lie in [0, 1], got {tradeoff}")
-    return max(1, min(resolution, round(resolution ** float(r))))
+    return max(1, min(resolution, nearest_power(resolution, r)))
+
+
+def nearest_power(n: int, r: Fraction) -> int:
+    """N^r rounded to the nearest integer (halves up), exactly: with r = p/q and
+    f = ⌊(N^p)^{1/q}⌋, the answer is f + 1 iff (2f + 1)^q ≤ 2^q·N^p."""
+    p, q = r.numerator, r.denominator
+    power = n**p
+    f = floor_root(power, q)
+    return f + 1 if (2 * f + 1) ** q <= 2**q * power else f
 
 
 def plan_pwl(target: Target, eps: object, tradeoff: object = 1,
@@ -275,25 +290,21 @@ def plan_pwl(target: Target, eps: object, tradeoff: object = 1,
 
 # ------------------------------------------------------------ Shen–Yang–Zhang (constants [open])
 
-def integer_floor_root(n: int, d: int) -> int:
-    """⌊n^{1/d}⌋ exactly (integer bisection)."""
-    lo, hi = 0, 1 << (n.bit_length() // d + 1)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if mid**d <= n else (lo, mid)
-    return lo
-
-
 def syz_shape(d: int, n: int, depth: int) -> tuple[int, int]:
     """(width, hidden layers) of Shen–Yang–Zhang 2022 Thm 1.1, p = ∞ (as recalled [open])."""
-    width = 3 ** (d + 3) * max(d * integer_floor_root(n, d), n + 2)
+    width = 3 ** (d + 3) * max(d * floor_root(n, d), n + 2)
     return width, 11 * depth + 18 + 2 * d
 
 
-def syz_log_error(target: Target, holder: float, n: int, depth: int) -> float:
-    """ln of 131·λ'·√d·(N²L²·log₃(N + 2))^{−α/d} (λ' the per-cell constant)."""
+def cell_log_holder(target: Target, cells: int) -> float:
+    """ln λ' of the per-cell constant λ' = λ·K^{−α} (in logs: no float overflow)."""
+    return float(mpmath.log(_mp(target.holder))) - float(target.alpha) * math.log(cells)
+
+
+def syz_log_error(target: Target, log_holder: float, n: int, depth: int) -> float:
+    """ln of 131·λ'·√d·(N²L²·log₃(N + 2))^{−α/d}, ``log_holder`` = ln λ' (per cell)."""
     d, a = target.dim, float(target.alpha)
-    return (math.log(131 * holder * math.sqrt(d))
+    return (log_holder + math.log(131 * math.sqrt(d))
             - a / d * (2 * math.log(n) + 2 * math.log(depth) + math.log(math.log(n + 2, 3))))
 
 
@@ -307,10 +318,9 @@ def syz_approximator(target: Target, cells: int, n: int, depth: int = 1,
     check_count("L", depth)
     width, layers = syz_shape(target.dim, n, depth)
     arch = _grid(target, cells, (width,) * layers, router)
-    holder = float(target.holder) * cells ** (-float(target.alpha))
     method = "moe-deep" if arch.router != "none" else "single-syz"
     return Approximator(method, target, eps, arch, cells, n, depth,
-                        math.exp(syz_log_error(target, holder, n, depth)),
+                        math.exp(syz_log_error(target, cell_log_holder(target, cells), n, depth)),
                         "unverified constants", SYZ, "open")
 
 
@@ -319,17 +329,9 @@ def plan_syz(target: Target, eps: object, tradeoff: object = Fraction(1, 2), dep
     """Deep experts: K from the trade-off r applied to moe-constant's K, then the least N."""
     e = check_eps(eps)
     cells = _router_cells(split(target.minimal(cell_radius_sq(target), e), tradeoff), router)
-    holder = float(target.holder) * cells ** (-float(target.alpha))
-    goal = math.log(float(e))
-    lo, hi = 1, 2
-    while syz_log_error(target, holder, hi, depth) > goal:
-        lo, hi = hi, hi * 2
-    if syz_log_error(target, holder, lo, depth) <= goal:
-        hi = lo
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if syz_log_error(target, holder, mid, depth) <= goal else (mid, hi)
-    return syz_approximator(target, cells, hi, depth, router, e)
+    log_holder, goal = cell_log_holder(target, cells), float(mpmath.log(_mp(e)))
+    n = least(lambda n: syz_log_error(target, log_holder, n, depth) <= goal)
+    return syz_approximator(target, cells, n, depth, router, e)
 
 
 def yarotsky_row(target: Target, eps: object) -> Approximator | None:
@@ -337,10 +339,10 @@ def yarotsky_row(target: Target, eps: object) -> Approximator | None:
     e = check_eps(eps)
     if target.alpha != 1:
         return None
-    weights = math.ceil(float(e) ** (-target.dim) * (math.log(1 / float(e)) + 1))
-    arch = Architecture(dim=target.dim, experts=1, hidden=(), router="none")
-    return Approximator("yarotsky", target, e, arch, 1, weights, 0, None, "shape only",
-                        YAROTSKY, "ref", expert_nonzero=None)
+    eps_mp = _mp(e)
+    weights = int(mpmath.ceil(eps_mp ** (-target.dim) * (mpmath.log(1 / eps_mp) + 1)))
+    return Approximator("yarotsky", target, e, None, 1, 0, 0, None, "shape only", YAROTSKY,
+                        "ref", shape_weights=weights)
 
 
 def approximation_rows(dims: list[int], alphas: list[object], epsilons: list[object],
@@ -359,13 +361,5 @@ def approximation_rows(dims: list[int], alphas: list[object], epsilons: list[obj
                     plans += [plan_syz(target, eps, Fraction(1, 2), router=router),
                               plan_syz(target, eps, 0, router=router)]
                 plans.append(yarotsky_row(target, eps))
-                rows += [_shape_row(p) if p.method == "yarotsky" else p.row()
-                         for p in plans if p is not None]
+                rows += [p.row() for p in plans if p is not None]
     return rows
-
-
-def _shape_row(plan: Approximator) -> dict:
-    row = plan.row()
-    row.update(expert_parameters=plan.sub, active_parameters=plan.sub,
-               total_parameters=plan.sub, sub=0)
-    return row

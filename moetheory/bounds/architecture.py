@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from moetheory.bounds.monotone import floor_root
 from moetheory.errors import SizeError
 
 ROUTERS = ("none", "grid", "prototype", "tree", "linear")
@@ -56,12 +57,9 @@ def check_count(name: str, value: object, minimum: int = 1) -> int:
 
 
 def integer_root(n: int, d: int) -> int | None:
-    """The integer K with K**d == n, or None (exact integer bisection)."""
-    lo, hi = 1, 1 << (n.bit_length() // d + 1)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if mid**d < n else (lo, mid)
-    return lo if lo**d == n else None
+    """The integer K with K**d == n, or None."""
+    k = floor_root(n, d)
+    return k if k**d == n else None
 
 
 @dataclass(frozen=True)

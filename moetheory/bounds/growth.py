@@ -37,6 +37,8 @@ from math import comb
 
 import mpmath
 
+from moetheory.bounds.monotone import least
+
 IV = type(mpmath.iv)()  # a private interval context: global mpmath state is untouched
 IV.prec = 113
 
@@ -219,16 +221,7 @@ def _below(growth: Growth, m: int) -> bool:
 def invert(growth: Growth, limit: int = 1 << 62) -> Inversion:
     """The smallest m* (past the growth bound's peak) with log₂ Π(m*) < m*, certified in
     interval arithmetic; VCdim ≤ m* − 1."""
-    hi = 1
-    while not _below(growth, hi):
-        hi *= 2
-        if hi > limit:
-            raise ValueError(f"growth bound does not fall below 2^m up to m = {limit}")
-    lo = hi // 2
-    while hi - lo > 1:  # first crossing: the bounds used are concave in m
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if _below(growth, mid) else (mid, hi)
-    m = hi
+    m = least(lambda n: _below(growth, n), limit)  # first crossing: the bounds are concave
     while True:  # certify; a float decision too close to call moves one step out
         upper = growth.at(m, 1, INTERVAL).b
         if upper < m:

@@ -23,8 +23,9 @@ Example::
 
 from __future__ import annotations
 
-from moetheory.bounds.approximation import Target, pwl_approximator
+from moetheory.bounds.approximation import Target, pwl_approximator, to_fraction
 from moetheory.bounds.architecture import check_count
+from moetheory.bounds.monotone import least
 from moetheory.errors import SizeError
 
 KINDS = ("total", "active")
@@ -38,21 +39,17 @@ def _fits(target: Target, cells: int, sub: int, budget: int, kind: str, router: 
 def largest_sub(target: Target, cells: int, budget: int, kind: str,
                 router: str = "grid") -> int:
     """The largest M with the K-cell mixture's count within ``budget`` (0 if none)."""
-    if not _fits(target, cells, 1, budget, kind, router):
-        return 0
-    lo, hi = 1, 2
-    while _fits(target, cells, hi, budget, kind, router):
-        lo, hi = hi, hi * 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if _fits(target, cells, mid, budget, kind, router) else (lo, mid)
-    return lo
+    return least(lambda sub: not _fits(target, cells, sub, budget, kind, router)) - 1
 
 
 def tradeoff_rows(target: Target, budget: object, kind: str = "total",
                   router: str = "grid", max_rows: int = 12) -> list[dict]:
-    """Rows for K = 1, 2, 4, … (and the largest K that fits), each at the largest M."""
-    budget = check_count("budget", budget)
+    """Rows for K = 1, 2, 4, …, each at the largest M within ``budget`` (a whole number of
+    parameters, e.g. 10**6 or "1e6")."""
+    exact = to_fraction("budget", budget)
+    if exact.denominator != 1:
+        raise SizeError(f"budget must be a whole number of parameters, got {budget}")
+    budget = check_count("budget", int(exact))
     if kind not in KINDS:
         raise SizeError(f"budget kind must be one of {', '.join(KINDS)}, got {kind!r}")
     rows: list[dict] = []
@@ -69,10 +66,10 @@ def tradeoff_rows(target: Target, budget: object, kind: str = "total",
         raise SizeError(f"budget {budget} is below the smallest mixture (one expert, M = 1)")
     a, d = float(target.alpha), target.dim
     first = rows[0]
-    for row, law in (("law_shallow", 1), ("law_deep", 2)):
+    for key, law in (("law_shallow", 1), ("law_deep", 2)):
         base = (first["experts"] * first["expert_nonzero"] ** law) ** (-a / d)
         for r in rows:
-            r[row] = first["guaranteed_error"] * (
+            r[key] = first["guaranteed_error"] * (
                 (r["experts"] * r["expert_nonzero"] ** law) ** (-a / d) / base)
     for r in rows:
         r["budget"], r["budget_kind"] = budget, kind

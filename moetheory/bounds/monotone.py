@@ -1,0 +1,36 @@
+"""Searches over monotone integer predicates: the one doubling-then-bisection loop the bounds
+use (least sufficient resolution, first growth-bound crossing, largest size within a budget,
+integer roots).
+
+Example::
+
+    >>> least(lambda n: n * n >= 50)
+    8
+    >>> floor_root(10**30, 3)
+    10000000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def least(holds: Callable[[int], bool], limit: int | None = None) -> int:
+    """The least n ≥ 1 with ``holds(n)``, for ``holds`` false then true (monotone): doubling,
+    then bisection; O(log n) calls. Past ``limit`` a ValueError."""
+    if holds(1):
+        return 1
+    lo, hi = 1, 2
+    while not holds(hi):
+        if limit is not None and hi > limit:
+            raise ValueError(f"no n ≤ {limit} satisfies the predicate")
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if holds(mid) else (mid, hi)
+    return hi
+
+
+def floor_root(n: int, d: int) -> int:
+    """⌊n^{1/d}⌋ exactly, for integers n ≥ 0 and d ≥ 1."""
+    return least(lambda r: r**d > n) - 1

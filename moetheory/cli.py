@@ -269,6 +269,50 @@ def cmd_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_construct(args: argparse.Namespace) -> int:
+    from moetheory.construct.check import construct_and_verify
+    from moetheory.construct.targets import formula_target
+    from moetheory.present.construct import construction_markdown
+    from moetheory.present.jsonio import dumps
+
+    if (args.target is None) == (args.target_formula is None):
+        raise MoetheoryError("give exactly one of --target and --target-formula")
+    target = args.target if args.target is not None else formula_target(args.target_formula,
+                                                                          args.dim)
+    v = construct_and_verify(target, args.alpha, args.holder_constant, args.dim, args.eps,
+                             args.router, args.expert, args.norm, args.tradeoff,
+                             _count(args.points, "points"), args.starts, args.seed,
+                             _count(args.max_parameters, "max-parameters"))
+    data = v.to_json()
+    if args.refit:
+        from moetheory.construct.refit import refit_output_layer
+
+        data["refit"] = refit_output_layer(v.construction, _count(args.refit_points,
+                                                                  "refit-points"),
+                                           seed=args.seed).to_json()
+    if args.save:
+        import torch
+
+        try:
+            torch.save(v.construction.module(), args.save)
+        except OSError as exc:
+            raise MoetheoryError(f"cannot write {args.save}: {exc}") from None
+        data["saved"] = args.save
+    sys.stdout.write(dumps(data) + "\n" if args.json else construction_markdown(data))
+    return 0 if v.within_eps else 1
+
+
+def _count(text: str, name: str) -> int:
+    """A positive whole number from text such as 1000000 or 1e6 (a clear error otherwise)."""
+    from moetheory.bounds.approximation import to_fraction
+    from moetheory.bounds.architecture import check_count
+
+    value = to_fraction(name, text)
+    if value.denominator != 1:
+        raise MoetheoryError(f"--{name} must be a whole number, got {text}")
+    return check_count(name, int(value))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from moetheory.report import write_report
 
@@ -363,6 +407,31 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--budget-kind", choices=["total", "active"], default="total")
     t.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
     t.set_defaults(func=cmd_tables)
+
+    c = sub.add_parser("construct", help="build a PReLU-MoE approximator and verify its error")
+    c.add_argument("--target", help="built-in target: abs-power, sawtooth or smooth")
+    c.add_argument("--target-formula", help="a formula in x1..xD (the package's safe parser)")
+    c.add_argument("--alpha", required=True, help="Hölder exponent α in (0, 1]")
+    c.add_argument("--holder-constant", help="Hölder constant λ (default: a built-in target's "
+                   "proved constant)")
+    c.add_argument("--dim", type=int, required=True, help="input dimension d")
+    c.add_argument("--eps", required=True, help="accuracy ε (sup norm)")
+    c.add_argument("--router", choices=["grid", "prototype", "tree"], default="grid")
+    c.add_argument("--expert", choices=["constant", "pwl"], default="pwl")
+    c.add_argument("--norm", choices=["l2", "linf"], default="l2")
+    c.add_argument("--tradeoff", default="1",
+                   help="r in [0,1]: share of the pwl resolution given to the router")
+    c.add_argument("--points", default="1e6", help="check points of the error search")
+    c.add_argument("--starts", type=int, default=16, help="adversarial searches")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--max-parameters", default=str(1 << 26),
+                   help="refuse constructions with more dense parameters")
+    c.add_argument("--refit", action="store_true",
+                   help="also refit the output layers by minimax LP (cvxpy)")
+    c.add_argument("--refit-points", default="20000", help="fit points of the refit")
+    c.add_argument("--save", help="write the torch module here (torch.save)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_construct)
 
     r = sub.add_parser("report", help="run the main job and write a report directory")
     r.add_argument("--out", default="moetheory-report")

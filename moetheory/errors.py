@@ -46,3 +46,8 @@ class CertificateError(MoetheoryError):
 
 class SizeError(MoetheoryError):
     """A size, count, exponent or accuracy outside its domain (the bad value is named)."""
+
+
+class TargetError(MoetheoryError):
+    """A target function that cannot be approximated as declared: not callable, wrong output
+    shape, non-finite values, or a declared Hölder constant below the target's proved one."""

@@ -1,0 +1,123 @@
+"""Build-and-verify: one call that constructs an approximator and collects its evidence.
+
+:func:`construct_and_verify` returns a :class:`Verification`: the construction, the error
+search of its torch module (:func:`~moetheory.construct.verify.max_error`), the agreement of
+the torch module with the data evaluation, the continuity across cell faces, the Hölder
+declaration check, and for d = 1 the proved sup bracket. ``to_json()`` carries the contract
+fields ``num_experts``, ``parameters`` (``total``, ``active``), ``max_error_found``,
+``check_points`` and ``eps``.
+
+Example::
+
+    >>> v = construct_and_verify("smooth", alpha=1, dim=1, eps="0.1", points=2000)
+    >>> v.within_eps, v.to_json()["num_experts"] == v.construction.num_experts
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from moetheory.bounds.architecture import check_count
+from moetheory.construct.approximate import MAX_PARAMETERS, Construction, approximate
+from moetheory.construct.verify import (
+    ErrorReport,
+    HolderCheck,
+    SupBracket,
+    exact_sup_1d,
+    face_jump,
+    holder_check,
+    max_error,
+    module_function,
+)
+
+AGREEMENT_POINTS = 4096
+ROUNDING = 1e-12  # float64 evaluation slack allowed on top of ε
+
+
+@dataclass(frozen=True, eq=False)
+class Verification:
+    """A construction with its verification evidence (module docstring)."""
+
+    construction: Construction
+    search: ErrorReport
+    torch_vs_data: float
+    face_jump: float
+    holder: HolderCheck
+    sup_1d: SupBracket | None
+    seconds: dict
+
+    @property
+    def max_error(self) -> float:
+        """The largest error found by the search, or the proved sup's lower end if larger."""
+        found = self.search.max_error
+        return max(found, self.sup_1d.lower) if self.sup_1d is not None else found
+
+    @property
+    def check_points(self) -> int:
+        """Points where the error was evaluated: the search's, plus the d = 1 proof's."""
+        return self.search.check_points + (self.sup_1d.evaluations if self.sup_1d else 0)
+
+    @property
+    def within_eps(self) -> bool:
+        """max error found ≤ ε up to float64 rounding (:data:`ROUNDING`): a construction whose
+        guarantee is exactly ε (e.g. K = 5, ε = 1/10) meets ε only in exact arithmetic."""
+        return self.max_error <= float(self.construction.eps) + ROUNDING
+
+    def to_json(self) -> dict:
+        c = self.construction
+        counts = c.counts()
+        return {**c.describe(), "eps": float(c.eps), "eps_exact": str(c.eps),
+                "num_experts": c.num_experts,
+                "parameters": {"total": counts["total"], "active": counts["active"],
+                               "router": counts["router"], "per_expert": counts["per_expert"],
+                               "router_active": counts["router_active"],
+                               "nonzero": counts["nonzero"],
+                               "active_nonzero": counts["active_nonzero"]},
+                "max_error_found": self.max_error, "check_points": self.check_points,
+                "within_eps": self.within_eps, "search": self.search.to_json(),
+                "exact_sup_1d": None if self.sup_1d is None else self.sup_1d.to_json(),
+                "torch_vs_data_max_difference": self.torch_vs_data,
+                "face_jump": self.face_jump, "continuous": self.face_jump <= 1e-9,
+                "holder_check": self.holder.to_json(), "seconds": self.seconds}
+
+
+def verify_construction(c: Construction, points: int = 10**6, starts: int = 16,
+                        seed: int = 0) -> Verification:
+    """Collect the evidence for a built construction (see the module docstring)."""
+    check_count("points", points)
+    check_count("starts", starts)
+    clock = time.perf_counter()
+    module = c.module()
+    t_module = time.perf_counter() - clock
+    dim = c.mixture.dim
+    clock = time.perf_counter()
+    search = max_error(module_function(module), c.target, dim, points, starts, seed)
+    t_search = time.perf_counter() - clock
+    x = np.random.default_rng(seed).random((AGREEMENT_POINTS, dim))
+    agreement = float(np.max(np.abs(module_function(module)(x) - c.mixture.evaluate(x))))
+    t = c.plan.target
+    clock = time.perf_counter()
+    sup = exact_sup_1d(c.mixture, c.target, t.alpha, t.holder) if dim == 1 else None
+    t_sup = time.perf_counter() - clock
+    return Verification(c, search, agreement, face_jump(c.mixture, c.plan.cells, seed=seed),
+                        holder_check(c.target, t.alpha, t.holder, t.norm, seed=seed), sup,
+                        {"module": t_module, "search": t_search, "exact_sup_1d": t_sup})
+
+
+def construct_and_verify(target, alpha, holder=None, dim: int = 1, eps="0.01",
+                         router: str = "grid", expert: str = "pwl", norm: str = "l2",
+                         tradeoff=1, points: int = 10**6, starts: int = 16, seed: int = 0,
+                         max_parameters: int = MAX_PARAMETERS) -> Verification:
+    """:func:`~moetheory.construct.approximate.approximate`, then :func:`verify_construction`
+    (build time recorded in ``seconds['build']``)."""
+    clock = time.perf_counter()
+    c = approximate(target, alpha, holder, dim, eps, router, expert, norm, tradeoff,
+                    max_parameters)
+    built = time.perf_counter() - clock
+    v = verify_construction(c, points, starts, seed)
+    v.seconds["build"] = built
+    return v

@@ -279,6 +279,7 @@ def cmd_construct(args: argparse.Namespace) -> int:
         raise MoetheoryError("give exactly one of --target and --target-formula")
     target = args.target if args.target is not None else formula_target(args.target_formula,
                                                                           args.dim)
+    save = _save_path(args.save) if args.save else None
     v = construct_and_verify(target, args.alpha, args.holder_constant, args.dim, args.eps,
                              args.router, args.expert, args.norm, args.tradeoff,
                              _count(args.points, "points"), args.starts, args.seed,
@@ -290,16 +291,27 @@ def cmd_construct(args: argparse.Namespace) -> int:
         data["refit"] = refit_output_layer(v.construction, _count(args.refit_points,
                                                                   "refit-points"),
                                            seed=args.seed).to_json()
-    if args.save:
+    if save is not None:
         import torch
 
         try:
-            torch.save(v.construction.module(), args.save)
-        except OSError as exc:
-            raise MoetheoryError(f"cannot write {args.save}: {exc}") from None
-        data["saved"] = args.save
+            torch.save(v.construction.module(), save)
+        except (OSError, RuntimeError) as exc:
+            raise MoetheoryError(f"cannot write {save}: {exc}") from None
+        data["saved"] = str(save)
     sys.stdout.write(dumps(data) + "\n" if args.json else construction_markdown(data))
     return 0 if v.within_eps else 1
+
+
+def _save_path(text: str) -> Path:
+    """A file path whose directory exists and is writable, checked before any computation."""
+    import os
+
+    path = Path(text)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise MoetheoryError(f"cannot write {text}: not a file in an existing writable directory")
+    return path
 
 
 def _count(text: str, name: str) -> int:

@@ -6,19 +6,23 @@ across runs), ``identifiability.json`` (one verdict per pair with its certificat
 by ``moetheory verify``), ``identifiability.md`` (verdict table), ``approximation.{md,tex,csv,
 json}`` (the default approximation-rate table), ``tradeoff.md`` (experts versus expert size at
 fixed budgets), ``bounds.md`` and ``bounds.json`` (parameter counts and VC bounds of example
-architectures), ``summary.md`` (environment, seeds, r̄ values used, timing).
+architectures), ``constructions.{md,json}`` (constructed approximators with measured errors),
+``tradeoff_measured.md`` (the trade-off built and measured), ``summary.md`` (environment,
+seeds, r̄ values used, timing).
 """
 
 from __future__ import annotations
 
 import platform
 import time
+from fractions import Fraction
 from pathlib import Path
 
 from moetheory.bounds.approximation import Target, approximation_rows
 from moetheory.bounds.architecture import Architecture
 from moetheory.bounds.tradeoff import tradeoff_rows
 from moetheory.bounds.vc import vc_bounds
+from moetheory.construct.measured import construction_rows, measured_tradeoff
 from moetheory.families import EXPERTS, ROUTERS
 from moetheory.present.atlas import EXTENSIONS, render_atlas
 from moetheory.present.bounds import (
@@ -27,6 +31,7 @@ from moetheory.present.bounds import (
     bounds_markdown,
     tradeoff_table,
 )
+from moetheory.present.construct import constructions_table, measured_tradeoff_table
 from moetheory.present.jsonio import dumps
 from moetheory.present.markdown import verdict_table
 from moetheory.rates.atlas import identify_all, rows_from_verdicts
@@ -54,6 +59,7 @@ def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = N
         + verdict_table(verdicts))
     (out / "identifiability.json").write_text(dumps([v.to_json() for v in verdicts]) + "\n")
     write_bounds(out)
+    write_constructions(out, seed)
     covered = sum(r.prediction.covered for r in rows)
     disagree = sum(r.prediction.agrees_with_paper is False for r in rows)
     incomplete = [f"{v.gate} × {v.expert}" for v in verdicts
@@ -74,7 +80,10 @@ def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = N
         "`moetheory verify` re-checks one saved verdict\n"
         "- approximation.* (d = 1, 2, 3; α = 0.5, 1; ε = 1e-1, 1e-2, 1e-3; λ = 1, ℓ₂), "
         "tradeoff.md and bounds.{md,json}: `moetheory tables` and `moetheory bounds` print "
-        "the same\n")
+        "the same\n"
+        "- constructions.{md,json}: approximators built as torch modules for the built-in "
+        "targets (d = 1, 2, 3; ε = 0.1, 0.01), error found by search; tradeoff_measured.md: "
+        "the trade-off tables built and measured; `moetheory construct` builds one\n")
     return out
 
 
@@ -102,3 +111,22 @@ def write_bounds(out: Path) -> None:
     (out / "bounds.md").write_text("# Parameter counts and VC-dimension bounds\n\n"
                                    + "\n".join(bounds_markdown(a, b) for a, b in bounds))
     (out / "bounds.json").write_text(dumps([bounds_json(a, b) for a, b in bounds]) + "\n")
+
+
+CONSTRUCTION_CASES = [(name, alpha, d, eps, expert)
+                      for name, alpha in (("abs-power", 1), ("sawtooth", Fraction(3, 4)),
+                                          ("smooth", 1))
+                      for d in (1, 2, 3) for eps in ("0.1", "0.01")
+                      for expert in ("constant", "pwl")]
+
+
+def write_constructions(out: Path, seed: int = 0) -> None:
+    """Built approximators with their measured errors (``constructions.md``/``.json``) and
+    the measured trade-off at fixed total and active budgets (``tradeoff_measured.md``)."""
+    rows = construction_rows(CONSTRUCTION_CASES, seed=seed)
+    (out / "constructions.md").write_text(constructions_table(rows, "md"))
+    (out / "constructions.json").write_text(dumps(rows) + "\n")
+    (out / "tradeoff_measured.md").write_text("\n".join(
+        measured_tradeoff_table(measured_tradeoff("abs-power", 1, None, 2, budget, kind,
+                                                  seed=seed), "md")
+        for budget, kind in ((10**5, "total"), (2000, "active"))))

@@ -124,8 +124,11 @@ def test_report_subset(tmp_path, capsys):
                         "linear,scaled-tanh", "--workers", "1"], capsys)
     assert code == 0 and str(tmp_path) in out
     for name in ("atlas.md", "atlas.tex", "atlas.csv", "atlas.json", "identifiability.json",
-                 "summary.md"):
+                 "summary.md", "constructions.md", "constructions.json", "tradeoff_measured.md"):
         assert (tmp_path / name).stat().st_size > 0
+    built = [r for r in json.loads((tmp_path / "constructions.json").read_text())
+             if "max_error_found" in r]
+    assert built and all(r["max_error_found"] <= float(r["eps"]) + 1e-12 for r in built)
     assert "seed 0" in (tmp_path / "summary.md").read_text()
 
 

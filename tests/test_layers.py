@@ -149,8 +149,10 @@ LOOP_CASES = [
 
 
 @pytest.mark.parametrize("arch", LOOP_CASES, ids=lambda a: f"{a.router}-{a.experts}")
-@pytest.mark.parametrize("chunk", [None, 3])
-def test_forward_equals_per_input_loop(arch, chunk):
+@pytest.mark.parametrize("chunk,group_min", [(None, 10**9), (3, 10**9), (None, 1)])
+def test_forward_equals_per_input_loop(arch, chunk, group_min, monkeypatch):
+    """Gathered weights in chunks (group_min huge) and expert-by-expert products (1)."""
+    monkeypatch.setattr("moetheory.layers.moe.GROUP_MIN", group_min)
     model = realise(arch, seed=5).double()
     gen = torch.Generator().manual_seed(11)
     with torch.no_grad():  # move every parameter (router included) off its default value

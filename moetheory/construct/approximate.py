@@ -78,8 +78,9 @@ class Construction:
         """Plain data about the construction (JSON-ready)."""
         t = self.plan.target
         return {"target": self.target.name, "formula": self.target.text, "dim": t.dim,
-                "alpha": str(t.alpha), "holder_constant": str(t.holder), "norm": t.norm,
-                "eps": str(self.plan.eps), "router": self.mixture.architecture.router,
+                "alpha": exact_text(t.alpha), "holder_constant": exact_text(t.holder),
+                "norm": t.norm, "eps": None if self.plan.eps is None else exact_text(self.plan.eps),
+                "router": self.mixture.architecture.router,
                 "expert": self.expert, "cells_per_axis": self.plan.cells,
                 "sub_cells": self.plan.sub if self.expert == "pwl" else None,
                 "num_experts": self.num_experts,
@@ -91,6 +92,30 @@ class Construction:
         if "module" not in self._cache:
             self._cache["module"] = self.mixture.module(self.describe())
         return self._cache["module"]
+
+
+def exact_text(x: Fraction) -> str:
+    """A rational as a terminating decimal when it is one (4.18767264272), else p/q (1/3).
+
+    Example::
+
+        >>> exact_text(Fraction(26172954017, 6250000000)), exact_text(Fraction(1, 3))
+        ('4.18767264272', '1/3')
+    """
+    q, twos, fives = x.denominator, 0, 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    if q != 1:
+        return str(x)
+    digits = max(twos, fives)
+    if digits == 0:
+        return str(x.numerator)
+    scaled = abs(x.numerator) * 10**digits // x.denominator
+    sign = "-" if x < 0 else ""
+    whole, frac = divmod(scaled, 10**digits)
+    return f"{sign}{whole}.{frac:0{digits}d}".rstrip("0").rstrip(".")
 
 
 def guarantee_text(c: Construction) -> str:

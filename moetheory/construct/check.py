@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from moetheory.bounds.architecture import check_count
-from moetheory.construct.approximate import MAX_PARAMETERS, Construction, approximate
+from moetheory.construct.approximate import (
+    MAX_PARAMETERS,
+    Construction,
+    approximate,
+    exact_text,
+)
 from moetheory.construct.verify import (
     ErrorReport,
     HolderCheck,
@@ -70,7 +75,7 @@ class Verification:
     def to_json(self) -> dict:
         c = self.construction
         counts = c.counts()
-        return {**c.describe(), "eps": float(c.eps), "eps_exact": str(c.eps),
+        return {**c.describe(), "eps": float(c.eps), "eps_exact": exact_text(c.eps),
                 "num_experts": c.num_experts,
                 "parameters": {"total": counts["total"], "active": counts["active"],
                                "router": counts["router"], "per_expert": counts["per_expert"],

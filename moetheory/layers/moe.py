@@ -36,6 +36,7 @@ from moetheory.errors import SizeError
 from moetheory.layers.routers import CHUNK_ELEMENTS, LinearRouter, make_router, router_shapes
 
 DEFAULT_SLOPE = 0.25
+GROUP_MIN = 64  # average inputs per used expert above which experts run one by one
 
 
 class MoEMLP(nn.Module):
@@ -97,10 +98,29 @@ class MoEMLP(nn.Module):
         return self.router.route(self._check_input(x))
 
     def expert_forward(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """f_{idx_i}(x_i) per row: x (n, d), idx (n,) → (n, output_dim), in chunks of inputs."""
+        """f_{idx_i}(x_i) per row: x (n, d), idx (n,) → (n, output_dim). When the experts
+        used get at least :data:`GROUP_MIN` inputs each on average, each expert runs once on
+        its inputs (dense matrix products); otherwise the experts' weights are gathered per
+        input and applied in chunks of inputs (batched products)."""
+        used, counts = torch.unique(idx, return_counts=True)
+        if len(x) >= GROUP_MIN * len(used):
+            out = x.new_empty(len(x), self.architecture.output_dim)
+            rows = torch.argsort(idx).split(counts.tolist())
+            for k, part in zip(used.tolist(), rows, strict=True):
+                out[part] = self._one_expert(x[part], k)
+            return out
         step = self.chunk_size
         return torch.cat([self._expert_chunk(xs, ks)
                           for xs, ks in zip(x.split(step), idx.split(step), strict=True)])
+
+    def _one_expert(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        h = x
+        slopes = self.slopes()
+        for j, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.addmm(bias[k], h, weight[k].T)
+            if j < self.architecture.depth:
+                h = torch.relu(h) if not slopes else torch.where(h >= 0, h, slopes[j][k] * h)
+        return h
 
     def _expert_chunk(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         h = x

@@ -101,3 +101,14 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
     assert code == 2, err
     assert needle in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_refit_reports_fit_and_holdout(capsys):
+    code, out, _ = run(capsys, "construct", "--target", "smooth", "--alpha", "1", "--dim", "1",
+                       "--eps", "0.1", "--points", "2000", "--refit", "--refit-points", "2000",
+                       "--json")
+    data = json.loads(out)  # nothing but JSON on stdout (no solver banner)
+    refit = data["refit"]
+    assert code == 0 and refit["status"].startswith("optimal")
+    assert refit["refit_fit"] <= refit["construction_fit"] + 1e-9
+    assert "not a sup" in refit["statement"]

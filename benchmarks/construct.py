@@ -22,11 +22,12 @@ import moetheory.layers.moe as moe
 from moetheory.construct import approximate, verify_construction
 from moetheory.construct.verify import grid, module_function
 
-CASES = [  # (target, α, d, expert): the largest that fit at ε = 1e-2 (λ = proved constant)
-    ("sawtooth", "0.5", 1, "pwl"),
-    ("abs-power", "1", 2, "pwl"),
-    ("smooth", "1", 2, "constant"),
-    ("abs-power", "1", 3, "constant"),
+CASES = [  # (target, α, d, expert, trade-off r) at ε = 1e-2, λ = the proved constant
+    ("sawtooth", "0.5", 1, "pwl", 1),
+    ("abs-power", "1", 2, "pwl", 1),
+    ("abs-power", "1", 2, "pwl", "0.5"),  # 144 larger experts: each runs on many inputs
+    ("smooth", "1", 2, "constant", 1),
+    ("abs-power", "1", 3, "constant", 1),
 ]
 
 
@@ -48,11 +49,12 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch threads {torch.get_num_threads()}, {args.points:,} check points, ε = 0.01")
-    print("| target | d | expert | experts | total params | build s | verify s | baseline s "
+    print("| target | d | expert | r | experts | total params | build s | verify s | baseline s "
           "| verify/baseline | total s | gathered/default forward |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, alpha, d, expert in CASES:
-        build, c = seconds(approximate, name, alpha, None, d, "0.01", expert=expert)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, alpha, d, expert, r in CASES:
+        build, c = seconds(approximate, name, alpha, None, d, "0.01", expert=expert,
+                           tradeoff=r)
         verify, v = seconds(verify_construction, c, args.points)
         x = grid(d, args.points)
         base, _ = seconds(plain_pass, c, x)
@@ -63,7 +65,7 @@ def main() -> None:
         gathered, _ = seconds(forward, x)
         moe.GROUP_MIN = group
         assert v.within_eps
-        print(f"| {name} | {d} | {expert} | {c.num_experts:,} | {c.counts()['total']:,} "
+        print(f"| {name} | {d} | {expert} | {r} | {c.num_experts:,} | {c.counts()['total']:,} "
               f"| {build:.2f} | {verify:.2f} | {base:.2f} | {verify / base:.1f} "
               f"| {build + verify:.2f} | {gathered / default:.1f} |")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from proofs_check import bounds, rates, rbar, relations
+from proofs_check import bounds, construct, rates, rbar, relations
 
 GROUPS = {"relations": relations.CHECKS, "rbar": rbar.CHECKS, "rates": rates.CHECKS,
-          "bounds": bounds.CHECKS}
+          "bounds": bounds.CHECKS, "construct": construct.CHECKS}
 
 
 def main(argv: list[str]) -> int:

@@ -75,7 +75,6 @@ def kuhn_template(dim: int, sub: int, cells: int) -> Network:
         >>> kuhn_template(1, 2, cells=1).evaluate([[0.25]]).tolist()
         [[0.5, 0.5, 0.0]]
     """
-    h = 1.0 / (cells * sub)
     v = nodes(dim, sub)
     hats = len(v)
     # first layer: unit (i, s, j) = ReLU(s·(x_i − j·h)/h), s = +1 then −1
@@ -84,7 +83,7 @@ def kuhn_template(dim: int, sub: int, cells: int) -> Network:
     for i in range(dim):
         for s, sign in enumerate((1.0, -1.0)):
             rows = i * per_axis + s * (sub + 1) + np.arange(sub + 1)
-            weight[rows, i] = sign / h
+            weight[rows, i] = sign * cells * sub  # 1/h exactly (1/(1/n) ≠ n in floats)
             bias[rows] = -sign * np.arange(sub + 1)
     # routing: tree (v, s) reads the units (i, s, v_i), i = 1..d
     select = np.zeros((2 * hats * dim, dim * per_axis))

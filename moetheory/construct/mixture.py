@@ -33,6 +33,7 @@ from moetheory.construct.network import Network
 from moetheory.errors import SizeError
 
 CHUNK_ELEMENTS = 1 << 22  # entries of the largest intermediate array per evaluation chunk
+GROUP_MIN = 64  # average inputs per used expert above which experts run one by one
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,26 +104,46 @@ class ExpertMixture:
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise SizeError(f"input must have shape (n, {self.dim}), got {x.shape}")
         idx = self.route(x) if index is None else np.asarray(index)
-        row = max(w.shape[1] * w.shape[2] for w in self.weights)
-        out = _chunked(lambda part: self._forward(part[:, :-1], part[:, -1].astype(np.int64)),
-                       np.column_stack([x, idx]), row)
+        out = self._apply(x, idx)
         return out[:, 0] if out.shape[1] == 1 else out
+
+    def _apply(self, x: np.ndarray, idx: np.ndarray, layers: int | None = None) -> np.ndarray:
+        """Expert idx[i] at x[i] through ``layers`` affine layers (all by default): expert by
+        expert with dense products when each used expert gets ≥ :data:`GROUP_MIN` inputs on
+        average, otherwise with the weights gathered per input, in chunks."""
+        used, inverse = np.unique(idx, return_inverse=True)
+        if not len(x):
+            width = x.shape[1] if layers == 0 else self.weights[:layers][-1].shape[1]
+            return np.zeros((0, width))
+        if len(x) >= GROUP_MIN * len(used):
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.cumsum(np.bincount(inverse, minlength=len(used)))[:-1]
+            parts = [(k, rows) for k, rows in zip(used, np.split(order, bounds), strict=True)]
+            first = self._forward(x[parts[0][1]], parts[0][0], layers)
+            out = np.empty((len(x), first.shape[1]))
+            out[parts[0][1]] = first
+            for k, rows in parts[1:]:
+                out[rows] = self._forward(x[rows], k, layers)
+            return out
+        row = max(w.shape[1] * w.shape[2] for w in self.weights)
+        return _chunked(lambda part: self._forward(part[:, :-1], part[:, -1].astype(np.int64),
+                                                   layers), np.column_stack([x, idx]), row)
 
     def features(self, x: np.ndarray, index: np.ndarray) -> np.ndarray:
         """The last hidden layer's outputs (n, width_J) of expert index[i] at x[i] (the
         inputs themselves for affine experts): the output layer maps them to f(x)."""
-        x = np.asarray(x, dtype=float)
-        width = self.weights[-1].shape[2]
-        return _chunked(lambda part: self._forward(part[:, :-1], part[:, -1].astype(np.int64),
-                                                   len(self.weights) - 1),
-                        np.column_stack([x, index]), max(width * width, x.shape[1]))
+        return self._apply(np.asarray(x, dtype=float), np.asarray(index),
+                           len(self.weights) - 1)
 
-    def _forward(self, x: np.ndarray, idx: np.ndarray, layers: int | None = None) -> np.ndarray:
+    def _forward(self, x: np.ndarray, idx, layers: int | None = None) -> np.ndarray:
+        """Through ``layers`` affine layers; ``idx`` an index array (one expert per row,
+        weights gathered) or one expert index (shared by all rows, dense products)."""
         h = x
         last = len(self.weights) - 1
+        shared = np.ndim(idx) == 0
         for j, (w, b) in enumerate(zip(self.weights[:layers], self.biases[:layers],
                                        strict=True)):
-            h = np.einsum("noi,ni->no", w[idx], h) + b[idx]
+            h = h @ w[idx].T + b[idx] if shared else np.einsum("noi,ni->no", w[idx], h) + b[idx]
             if j < last:
                 h = (np.maximum(h, 0.0) if self.slopes is None
                      else np.where(h >= 0, h, self.slopes[j][idx] * h))

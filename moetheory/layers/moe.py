@@ -126,9 +126,13 @@ class MoEMLP(nn.Module):
         h = x
         slopes = self.slopes()
         for j, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.baddbmm(bias[idx].unsqueeze(2), weight[idx], h.unsqueeze(2)).squeeze(2)
+            # index_select, not weight[idx]: advanced indexing of a large stacked tensor can
+            # take milliseconds even for a few rows
+            h = torch.baddbmm(bias.index_select(0, idx).unsqueeze(2), weight.index_select(0, idx),
+                              h.unsqueeze(2)).squeeze(2)
             if j < self.architecture.depth:
-                h = torch.relu(h) if not slopes else torch.where(h >= 0, h, slopes[j][idx] * h)
+                h = (torch.relu(h) if not slopes
+                     else torch.where(h >= 0, h, slopes[j].index_select(0, idx) * h))
         return h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

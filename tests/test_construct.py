@@ -252,7 +252,8 @@ def test_docstring_examples():
 @pytest.mark.parametrize("expert", ["constant", "pwl"])
 def test_data_evaluation_paths_agree(expert, monkeypatch):
     """Expert-by-expert dense products and per-input gathered weights give the same numbers."""
-    c = approximate("abs-power", 1, None, 2, "0.1", expert=expert, tradeoff="0.5")
+    c = approximate("abs-power", 1, None, 2, "0.1", expert=expert,
+                    tradeoff="0.5" if expert == "pwl" else 1)
     x = np.random.default_rng(3).random((5000, 2))
     idx = c.mixture.route(x)
     monkeypatch.setattr("moetheory.construct.mixture.GROUP_MIN", 1)
@@ -282,3 +283,65 @@ def test_prelu_mixture_from_networks_round_trips_through_torch():
     assert np.allclose(mix.evaluate(np.array([[0.25], [0.75]])), [1.0, 0.5])
     assert describe(module) == mix.architecture
     assert sum(p.numel() for p in module.parameters()) == mix.architecture.counts().total
+
+
+def test_d1_bracket_is_void_when_the_declaration_is_false():
+    f = callable_target(lambda x: np.sin(200 * x[:, 0]), 1)
+    v = construct_and_verify(f, 1, 1, 1, "0.1", points=1000)
+    data = v.to_json()
+    assert not data["exact_sup_1d"]["proved"] and "no proof" in data["exact_sup_1d"]["statement"]
+    assert "void" in data["guarantee"] and not v.within_eps
+
+
+def test_repeated_prototypes_get_empty_intervals():
+    """Ties go to the lower index: a repeated prototype's cell is empty, in routing and in the
+    d = 1 proof (which must not count expert 1, never used)."""
+    from moetheory.construct.experts import constant_expert
+    from moetheory.construct.mixture import ExpertMixture
+
+    mix = ExpertMixture.of_experts("prototype", (np.array([[0.5], [0.5]]),),
+                                   [constant_expert(1, 0.0), constant_expert(1, 5.0)])
+    assert mix.intervals() == [(0.0, 1.0), (0.5, 0.5)]
+    assert set(mix.route(np.linspace(0, 1, 101)[:, None]).tolist()) == {0}
+    f = builtin_target("smooth", 1, 1)
+    sup = exact_sup_1d(mix, f, 1, 4)
+    assert sup.upper <= 1.0 + 1e-2 and sup.lower >= 1.0 - 1e-9  # sup |sin(πx) − 0| = 1
+
+
+@pytest.mark.parametrize("router,params,needle", [
+    ("prototype", (np.array([[0.5]]),), "shapes"),
+    ("grid", (np.array([np.nan]),), "finite"),
+    ("grid", (), "axes"),
+])
+def test_mixture_router_parameters_are_checked(router, params, needle):
+    from moetheory.construct.experts import constant_expert
+    from moetheory.construct.mixture import ExpertMixture
+
+    with pytest.raises(SizeError, match=needle):
+        ExpertMixture.of_experts(router, params, [constant_expert(1, 0.0)] * 2)
+    with pytest.raises(SizeError, match="non-empty"):
+        ExpertMixture.of_experts("grid", (), [])
+
+
+def test_seeds_points_and_limits_are_checked():
+    c = approximate("smooth", 1, None, 1, "0.1")
+    from moetheory.construct import verify_construction
+
+    with pytest.raises(SizeError, match="seed"):
+        verify_construction(c, 1000, seed=-1)
+    assert verify_construction(c, 1000, seed=2**40).within_eps  # any non-negative seed
+    with pytest.raises(SizeError, match="at most"):
+        verify_construction(c, 10**13)
+    with pytest.raises(SizeError, match="max parameters"):
+        approximate("smooth", 1, None, 1, "0.1", max_parameters="10")
+    with pytest.raises(SizeError, match="trade-off"):
+        approximate("smooth", 1, None, 1, "0.1", expert="constant", tradeoff="0.5")
+    big = approximate("smooth", 1, None, 3, "0.05", router="prototype", expert="constant")
+    with pytest.raises(SizeError, match="grid or tree"):
+        verify_construction(big, 10**6)
+
+
+def test_continuity_is_relative_to_the_scale_of_f():
+    f = callable_target(lambda x: 1e7 * x[:, 0] * x[:, 1], 2)
+    v = construct_and_verify(f, 1, "2e7", 2, "1e6", points=1000)
+    assert v.to_json()["continuous"] and v.within_eps

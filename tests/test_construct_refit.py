@@ -136,3 +136,8 @@ def test_too_many_variables_raise_size_error():
     assert refit_output_layer(c, points=50, max_variables=10).variables == 10
     with pytest.raises(SizeError, match="max_variables"):
         refit_output_layer(c, points=50, max_variables=9)
+
+
+def test_refit_needs_a_construction():
+    with pytest.raises(SizeError, match="Construction"):
+        refit_output_layer("smooth")

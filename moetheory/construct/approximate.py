@@ -39,6 +39,7 @@ from moetheory.bounds.approximation import (
     plan_pwl,
     to_fraction,
 )
+from moetheory.bounds.architecture import check_count
 from moetheory.construct.experts import kuhn_template, nodes
 from moetheory.construct.mixture import ExpertMixture
 from moetheory.construct.targets import TargetFunction, check_declaration, resolve_target
@@ -145,6 +146,9 @@ def approximate(target, alpha, holder=None, dim: int = 1, eps="0.01", router: st
         raise SizeError(f"router must be one of {', '.join(ROUTERS)}, got {router!r}")
     if expert not in EXPERTS:
         raise SizeError(f"expert must be one of {', '.join(EXPERTS)}, got {expert!r}")
+    if expert == "constant" and to_fraction("tradeoff r", tradeoff) != 1:
+        raise SizeError("the trade-off r splits the resolution of pwl experts; constant "
+                        "experts have no sub-grid (leave r = 1)")
     plan = (plan_constant(cls, eps, router) if expert == "constant"
             else plan_pwl(cls, eps, tradeoff, router))
     return build(plan, fn, expert, max_parameters)
@@ -172,6 +176,7 @@ def baseline(target, alpha, holder=None, dim: int = 1, eps="0.01", norm: str = "
 def build(plan: Approximator, target: TargetFunction, expert: str,
           max_parameters: int = MAX_PARAMETERS) -> Construction:
     """The mixture data of a constant or pwl plan (sizes → numbers)."""
+    max_parameters = check_count("max parameters", max_parameters)
     arch = plan.architecture
     total = arch.counts().total
     if total > max_parameters:

@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,9 +38,11 @@ from moetheory.construct.verify import (
     max_error,
     module_function,
 )
+from moetheory.errors import SizeError
 
 AGREEMENT_POINTS = 4096
 ROUNDING = 1e-12  # float64 evaluation slack allowed on top of ε
+MAX_PROTOTYPE_WORK = 2 * 10**10  # points × experts of a flat prototype search
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +52,7 @@ class Verification:
     construction: Construction
     search: ErrorReport
     torch_vs_data: float
-    face_jump: float
+    face_jump: float  # relative to max(1, max |f|) on the agreement points
     holder: HolderCheck
     sup_1d: SupBracket | None
     seconds: dict
@@ -75,7 +77,10 @@ class Verification:
     def to_json(self) -> dict:
         c = self.construction
         counts = c.counts()
-        return {**c.describe(), "eps": float(c.eps), "eps_exact": exact_text(c.eps),
+        about = c.describe()
+        if not self.holder.consistent:
+            about["guarantee"] += " — void: a pair of points violates the declared constant"
+        return {**about, "eps": float(c.eps), "eps_exact": exact_text(c.eps),
                 "num_experts": c.num_experts,
                 "parameters": {"total": counts["total"], "active": counts["active"],
                                "router": counts["router"], "per_expert": counts["per_expert"],
@@ -86,7 +91,7 @@ class Verification:
                 "within_eps": self.within_eps, "search": self.search.to_json(),
                 "exact_sup_1d": None if self.sup_1d is None else self.sup_1d.to_json(),
                 "torch_vs_data_max_difference": self.torch_vs_data,
-                "face_jump": self.face_jump, "continuous": self.face_jump <= 1e-9,
+                "face_jump_relative": self.face_jump, "continuous": self.face_jump <= 1e-9,
                 "holder_check": self.holder.to_json(), "seconds": self.seconds}
 
 
@@ -95,6 +100,13 @@ def verify_construction(c: Construction, points: int = 10**6, starts: int = 16,
     """Collect the evidence for a built construction (see the module docstring)."""
     check_count("points", points)
     check_count("starts", starts)
+    check_count("seed", seed, 0)
+    arch = c.mixture.architecture
+    if arch.router == "prototype" and points * arch.experts > MAX_PROTOTYPE_WORK:
+        raise SizeError(f"flat nearest-prototype routing of {points:,} points over "
+                        f"{arch.experts:,} experts compares every pair; verify with at most "
+                        f"{MAX_PROTOTYPE_WORK // arch.experts:,} points, or build with the grid "
+                        "or tree router")
     clock = time.perf_counter()
     module = c.module()
     t_module = time.perf_counter() - clock
@@ -104,12 +116,18 @@ def verify_construction(c: Construction, points: int = 10**6, starts: int = 16,
     t_search = time.perf_counter() - clock
     x = np.random.default_rng(seed).random((AGREEMENT_POINTS, dim))
     agreement = float(np.max(np.abs(module_function(module)(x) - c.mixture.evaluate(x))))
+    scale = max(1.0, float(np.max(np.abs(c.target(x)))))
     t = c.plan.target
+    holder = holder_check(c.target, t.alpha, t.holder, t.norm, seed=seed)
     clock = time.perf_counter()
     sup = exact_sup_1d(c.mixture, c.target, t.alpha, t.holder) if dim == 1 else None
     t_sup = time.perf_counter() - clock
-    return Verification(c, search, agreement, face_jump(c.mixture, c.plan.cells, seed=seed),
-                        holder_check(c.target, t.alpha, t.holder, t.norm, seed=seed), sup,
+    if sup is not None and not holder.consistent:
+        sup = replace(sup, void="a pair of points violates the declared Hölder constant")
+    elif sup is not None and search.max_error > sup.upper + ROUNDING * scale:
+        sup = replace(sup, void="the search found an error above the bracket")
+    return Verification(c, search, agreement,
+                        face_jump(c.mixture, c.plan.cells, seed=seed) / scale, holder, sup,
                         {"module": t_module, "search": t_search, "exact_sup_1d": t_sup})
 
 

@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 from moetheory.bounds.approximation import Target, pwl_approximator
+from moetheory.bounds.architecture import check_count
 from moetheory.bounds.tradeoff import tradeoff_rows
 from moetheory.construct.approximate import approximate, build, default_holder
 from moetheory.construct.check import verify_construction
@@ -24,6 +25,7 @@ def measured_tradeoff(target, alpha, holder=None, dim: int = 2, budget=10**5,
                       seed: int = 0, max_parameters: int = 1 << 24) -> list[dict]:
     """:func:`moetheory.bounds.tradeoff.tradeoff_rows` for ``target``, each row built (when
     within ``max_parameters``) and its error searched on about ``points`` points."""
+    check_count("seed", seed, 0)
     fn = resolve_target(target, dim, alpha)
     cls = Target.of(dim, alpha, default_holder(fn, alpha) if holder is None else holder)
     check_declaration(fn, cls.alpha, cls.holder)

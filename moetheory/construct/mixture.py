@@ -31,6 +31,7 @@ import numpy as np
 from moetheory.bounds.architecture import Architecture
 from moetheory.construct.network import Network
 from moetheory.errors import SizeError
+from moetheory.layers.routers import router_shapes
 
 CHUNK_ELEMENTS = 1 << 22  # entries of the largest intermediate array per evaluation chunk
 GROUP_MIN = 64  # average inputs per used expert above which experts run one by one
@@ -51,6 +52,8 @@ class ExpertMixture:
                    experts: list[Network]) -> ExpertMixture:
         """Stack networks of one shape behind a router (``router_params`` as in the module
         docstring; ``()`` for ``none``)."""
+        if not experts or not all(isinstance(e, Network) for e in experts):
+            raise SizeError("a mixture needs a non-empty list of Network experts")
         first = experts[0]
         if any(e.widths != first.widths or e.activation != first.activation
                or e.input_dim != first.input_dim or e.output_dim != first.output_dim
@@ -63,6 +66,20 @@ class ExpertMixture:
         if first.slopes is not None:
             slopes = tuple(np.stack(a) for a in zip(*(e.slopes for e in experts), strict=True))
         return cls(arch, tuple(router_params), tuple(stack), tuple(bias), slopes)
+
+    def __post_init__(self) -> None:
+        arch = self.architecture
+        shapes = list(router_shapes(arch).values())
+        if len(shapes) != len(self.router_params) or any(
+                np.shape(p) != shape for p, shape in zip(self.router_params, shapes, strict=False)):
+            raise SizeError(f"router {arch.router} of {arch.experts} experts needs parameters of "
+                            f"shapes {shapes}, got {[np.shape(p) for p in self.router_params]}")
+        if not all(np.all(np.isfinite(p)) for p in self.router_params):
+            raise SizeError("router parameters must be finite")
+        sizes = arch.layer_sizes()
+        if [np.shape(w) for w in self.weights] != [(arch.experts, o, i) for i, o in sizes] or [
+                np.shape(b) for b in self.biases] != [(arch.experts, o) for _, o in sizes]:
+            raise SizeError("stacked expert arrays do not match the architecture")
 
     @property
     def num_experts(self) -> int:
@@ -228,12 +245,12 @@ def _flatten(multi: np.ndarray, cells: int) -> np.ndarray:
 
 def _voronoi_1d(points: np.ndarray, lo: float, hi: float) -> list[tuple[float, float]]:
     """The 1-D nearest-point cells of ``points`` within [lo, hi], in the points' order
-    (ties go to the lower index, as in argmin)."""
-    order = np.argsort(points, kind="stable")
-    sorted_points = points[order]
-    cuts = (sorted_points[:-1] + sorted_points[1:]) / 2
+    (ties go to the lower index, as in argmin: a repeated point's later copies get empty
+    cells)."""
+    values, first = np.unique(points, return_index=True)  # a repeated point: lowest index
+    cuts = (values[:-1] + values[1:]) / 2
     edges = np.clip(np.concatenate([[lo], cuts, [hi]]), lo, hi)
-    spans: list[tuple[float, float]] = [(lo, lo)] * len(points)
-    for rank, k in enumerate(order):
+    spans: list[tuple[float, float]] = [(float(np.clip(p, lo, hi)),) * 2 for p in points]
+    for rank, k in enumerate(first):
         spans[k] = (float(edges[rank]), float(edges[rank + 1]))
     return spans

@@ -59,6 +59,7 @@ from moetheory.errors import SizeError
 SOLVERS = {"CLARABEL": {}, "HIGHS": {"highs_options": {"solver": "ipm", "run_crossover": "off"}}}
 #: Free output-layer parameters allowed by default.
 MAX_VARIABLES = 200_000
+MAX_FIT_POINTS = 10**6  # fit (and held-out) points of one refit: LP rows
 #: cvxpy statuses whose solution is used as the refit.
 SOLVED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 
@@ -121,8 +122,13 @@ def refit_output_layer(construction: Construction, points: int = 20000, seed: in
     ``status``, never raised; bad arguments, or more than ``max_variables`` free parameters,
     raise :class:`SizeError`."""
     clock = time.perf_counter()
+    if not isinstance(construction, Construction):
+        raise SizeError(f"refit needs a Construction, got {type(construction).__name__}")
     points = check_count("points", points)
     holdout = points if holdout is None else check_count("holdout", holdout)
+    if max(points, holdout) > MAX_FIT_POINTS:
+        raise SizeError(f"refit points must be at most {MAX_FIT_POINTS:,}, "
+                        f"got {max(points, holdout):,}")
     seed = check_count("seed", seed, 0)
     max_variables = check_count("max_variables", max_variables)
     solver = _pick_solver(solver)

@@ -34,11 +34,14 @@ import numpy as np
 import torch
 from scipy.optimize import differential_evolution
 
+from moetheory.bounds.architecture import check_count
 from moetheory.bounds.monotone import floor_root
 from moetheory.construct.mixture import ExpertMixture
 from moetheory.construct.network import Network
 from moetheory.construct.targets import TargetFunction, empirical_holder
 from moetheory.errors import SizeError
+
+MAX_POINTS = 10**7  # check points of one search (the grid alone is points·d floats)
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,13 @@ def max_error(model: Callable[[np.ndarray], np.ndarray], target: TargetFunction,
               points: int = 10**6, starts: int = 16, seed: int = 0,
               search_iterations: int = 30) -> ErrorReport:
     """Largest |target − model| found on a grid of about ``points`` points plus a
-    differential-evolution search (``seed``) in a box of one grid spacing around each of the
-    ``starts`` worst grid points."""
+    differential-evolution search in a box of one grid spacing around each of the ``starts``
+    worst grid points (start i seeded by child i of ``SeedSequence(seed)``)."""
+    check_count("points", points)
+    if points > MAX_POINTS:
+        raise SizeError(f"points must be at most {MAX_POINTS:,}, got {points:,}")
+    seeds = np.random.SeedSequence(check_count("seed", seed, 0)).spawn(check_count("starts",
+                                                                              starts))
     x = grid(dim, points)
     err = np.abs(target(x) - model(x))
     order = np.argsort(err)[::-1][:starts]
@@ -109,7 +117,8 @@ def max_error(model: Callable[[np.ndarray], np.ndarray], target: TargetFunction,
             lower, upper = np.maximum(0.0, x[j] - spacing), np.minimum(1.0, x[j] + spacing)
             inset = 1e-9 * spacing  # scipy rescales x0 and rejects a rounding step outside
             res = differential_evolution(negative, list(zip(lower, upper, strict=True)),
-                                         vectorized=True, updating="deferred", seed=seed + i,
+                                         vectorized=True, updating="deferred",
+                                         seed=np.random.default_rng(seeds[i]),
                                          maxiter=search_iterations, polish=False, tol=0,
                                          x0=np.clip(x[j], lower + inset, upper - inset))
             evaluations += res.nfev
@@ -200,16 +209,22 @@ class SupBracket:
     pieces: int
     evaluations: int
     complete: bool  # False: the evaluation budget ran out (the bracket still holds)
+    void: str | None = None  # why the proof does not apply (its hypothesis failed)
 
     def statement(self) -> str:
+        if self.void is not None:
+            return (f"no proof: {self.void}; the bracket [{self.lower:.6g}, {self.upper:.6g}] "
+                    "assumed the declared Hölder constant")
         return (f"sup error in [{self.lower:.6g}, {self.upper:.6g}] on [0, 1]: proved from the "
-                f"{self.pieces:,} affine pieces of the network and the Hölder bound "
-                f"({self.evaluations:,} target evaluations; float64 rounding aside)")
+                f"{self.pieces:,} affine pieces of the network and the Hölder bound, given the "
+                f"declared (α, λ) ({self.evaluations:,} target evaluations; float64 rounding "
+                "aside)")
 
     def to_json(self) -> dict:
         return {"lower": self.lower, "upper": self.upper, "argmax": self.argmax,
                 "pieces": self.pieces, "evaluations": self.evaluations,
-                "complete": self.complete, "statement": self.statement()}
+                "complete": self.complete, "proved": self.void is None, "void": self.void,
+                "statement": self.statement()}
 
 
 def exact_sup_1d(mixture: ExpertMixture, target: TargetFunction, alpha, holder,
@@ -219,7 +234,7 @@ def exact_sup_1d(mixture: ExpertMixture, target: TargetFunction, alpha, holder,
     a, lam = float(alpha), float(holder)
     spans = np.array(mixture.intervals())
     pts = np.full((len(spans), 2), np.nan)
-    step = max(1, 1 << 20 // max(w.shape[1] for w in mixture.weights))
+    step = max(1, (1 << 20) // max(w.shape[1] for w in mixture.weights))
     for i in range(0, len(spans), step):  # experts in chunks: (chunk, P, width) arrays
         part = slice(i, i + step)
         found = stacked_pieces([w[part] for w in mixture.weights],

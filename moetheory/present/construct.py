@@ -24,7 +24,8 @@ def construction_markdown(data: dict) -> str:
     if data["exact_sup_1d"] is not None:
         lines.append(f"- d = 1: {data['exact_sup_1d']['statement']}")
     h = data["holder_check"]
-    lines += [f"- continuity: largest jump across cell faces {compact(data['face_jump'])}"
+    lines += [f"- continuity: largest jump across cell faces {compact(data['face_jump_relative'])}"
+              " × max(1, max|f|)"
               f" ({'continuous' if data['continuous'] else 'discontinuous'})",
               f"- torch module versus data evaluation: max difference "
               f"{compact(data['torch_vs_data_max_difference'])}",

@@ -38,6 +38,10 @@ def test_json_contract_and_saved_module(capsys, tmp_path):
     assert data["parameters"]["active"] == 2 * (k - 1).bit_length() + per
     assert data["max_error_found"] <= data["eps"] == 0.1
     assert data["check_points"] >= 4000
+    # the single network of the same guarantee: one Kuhn network with M = the full resolution
+    base = data["baseline"]
+    assert base["sub_cells"] == k * m and base["total"] == base["active"] == kuhn_parameters(
+        2, k * m)[0]
     module = torch.load(path, weights_only=False)
     x = np.random.default_rng(7).random((500, 2))
     out = module(torch.from_numpy(x).float())

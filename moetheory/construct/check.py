@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from moetheory.bounds.approximation import plan_pwl
 from moetheory.bounds.architecture import check_count
 from moetheory.construct.approximate import (
     MAX_PARAMETERS,
@@ -92,7 +93,18 @@ class Verification:
                 "exact_sup_1d": None if self.sup_1d is None else self.sup_1d.to_json(),
                 "torch_vs_data_max_difference": self.torch_vs_data,
                 "face_jump_relative": self.face_jump, "continuous": self.face_jump <= 1e-9,
-                "holder_check": self.holder.to_json(), "seconds": self.seconds}
+                "holder_check": self.holder.to_json(), "baseline": baseline_sizes(c),
+                "seconds": self.seconds}
+
+
+def baseline_sizes(c: Construction) -> dict:
+    """Sizes of the single network guaranteeing the same ε (one Kuhn-hat network, K = 1),
+    from the bounds calculator; build it with :func:`~moetheory.construct.approximate.baseline`
+    where it fits."""
+    plan = plan_pwl(c.plan.target, c.eps, 0)
+    counts = plan.architecture.counts()
+    return {"method": plan.method, "sub_cells": plan.sub, "total": counts.total,
+            "active": counts.active, "guaranteed_error": plan.guaranteed_error}
 
 
 def verify_construction(c: Construction, points: int = 10**6, starts: int = 16,

@@ -7,7 +7,7 @@ from moetheory.present.tables import compact, render_table
 
 def construction_markdown(data: dict) -> str:
     """One construction with its evidence (``Verification.to_json()``), as Markdown."""
-    p = data["parameters"]
+    p, b = data["parameters"], data["baseline"]
     sub = f", M = {data['sub_cells']}" if data["sub_cells"] is not None else ""
     lines = [f"## {data['target']}: {data['formula']}", "",
              f"- class: α = {data['alpha']}, λ = {data['holder_constant']} ({data['norm']}), "
@@ -19,6 +19,8 @@ def construction_markdown(data: dict) -> str:
              f"{p['per_expert']:,}); non-zero total {p['nonzero']:,}, active "
              f"{p['active_nonzero']:,}",
              f"- guarantee: {data['guarantee']}",
+             f"- single network of the same guarantee (K = 1, M = {b['sub_cells']}): "
+             f"{b['total']:,} parameters, all active",
              f"- search: {data['search']['statement']}",
              f"- within ε: {'yes' if data['within_eps'] else 'NO'}"]
     if data["exact_sup_1d"] is not None:

@@ -1,4 +1,4 @@
-"""Test helpers: build expected relations and look them up in a verdict."""
+"""Test helpers: build expected relations and look them up in a verdict; run the CLI."""
 
 from __future__ import annotations
 
@@ -33,3 +33,15 @@ def find(verdict, expected: sp.Expr):
                 rel.expression).free_symbols - {S(p) for p in verdict.params + verdict.masses}):
             return rel
     return None
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``moetheory argv`` (argparse's own exit 2 included)."""
+    from moetheory.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse rejects a malformed value (exit 2)
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -7,21 +7,12 @@ import json
 import math
 
 import pytest
+from helpers import run_cli as run
 
 from moetheory.bounds.approximation import Target, plan_constant, plan_pwl
 from moetheory.bounds.architecture import Architecture
 from moetheory.bounds.vc import vc_bounds
-from moetheory.cli import main
 from moetheory.layers import realise
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse rejects a malformed value (exit 2)
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_bounds_json_contract(capsys):

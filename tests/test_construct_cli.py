@@ -7,18 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli as run
 
 from moetheory.bounds.kuhn import kuhn_parameters
-from moetheory.cli import main
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse rejects a malformed value (exit 2)
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_json_contract_and_saved_module(capsys, tmp_path):

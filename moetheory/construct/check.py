@@ -97,10 +97,12 @@ class Verification:
                 "seconds": self.seconds}
 
 
-def baseline_sizes(c: Construction) -> dict:
+def baseline_sizes(c: Construction) -> dict | None:
     """Sizes of the single network guaranteeing the same ε (one Kuhn-hat network, K = 1),
-    from the bounds calculator; build it with :func:`~moetheory.construct.approximate.baseline`
-    where it fits."""
+    from the bounds calculator (None for a construction built from sizes, without ε); build
+    it with :func:`~moetheory.construct.approximate.baseline` where it fits."""
+    if c.eps is None:
+        return None
     plan = plan_pwl(c.plan.target, c.eps, 0)
     counts = plan.architecture.counts()
     return {"method": plan.method, "sub_cells": plan.sub, "total": counts.total,

@@ -19,8 +19,9 @@ def construction_markdown(data: dict) -> str:
              f"{p['per_expert']:,}); non-zero total {p['nonzero']:,}, active "
              f"{p['active_nonzero']:,}",
              f"- guarantee: {data['guarantee']}",
-             f"- single network of the same guarantee (K = 1, M = {b['sub_cells']}): "
-             f"{b['total']:,} parameters, all active",
+             *([] if b is None else
+               [f"- single network of the same guarantee (K = 1, M = {b['sub_cells']}): "
+                f"{b['total']:,} parameters, all active"]),
              f"- search: {data['search']['statement']}",
              f"- within ε: {'yes' if data['within_eps'] else 'NO'}"]
     if data["exact_sup_1d"] is not None:

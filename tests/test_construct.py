@@ -208,6 +208,8 @@ def test_saved_module_loads_and_accepts_float32(tmp_path):
     x = torch.rand(100, 2)
     assert torch.equal(loaded(x), c.module()(x))
     assert loaded.construction["num_experts"] == c.num_experts
+    assert loaded.expert_sizes["dense"] == kuhn_parameters(2, c.plan.sub)[0]
+    assert loaded.expert_sizes["nonzero_max"] <= kuhn_parameters(2, c.plan.sub)[1]
     assert loaded(x).shape == (100, 1)
 
 

@@ -137,11 +137,7 @@ def approximate(target, alpha, holder=None, dim: int = 1, eps="0.01", router: st
     (K = round(N^r), M = ⌈N/K⌉; r = 1: M = 1, r = 0: one network). More than
     ``max_parameters`` dense parameters → :class:`SizeError` naming the sizes.
     """
-    fn = resolve_target(target, dim, alpha)
-    if holder is None:
-        holder = default_holder(fn, alpha, norm)
-    cls = Target.of(dim, alpha, holder, norm)
-    check_declaration(fn, cls.alpha, cls.holder, norm)
+    fn, cls = declared_class(target, alpha, holder, dim, norm)
     if router not in ROUTERS:
         raise SizeError(f"router must be one of {', '.join(ROUTERS)}, got {router!r}")
     if expert not in EXPERTS:
@@ -152,6 +148,17 @@ def approximate(target, alpha, holder=None, dim: int = 1, eps="0.01", router: st
     plan = (plan_constant(cls, eps, router) if expert == "constant"
             else plan_pwl(cls, eps, tradeoff, router))
     return build(plan, fn, expert, max_parameters)
+
+
+def declared_class(target, alpha, holder=None, dim: int = 1,
+                   norm: str = "l2") -> tuple[TargetFunction, Target]:
+    """The target function and its declared Hölder class (λ defaults to a built-in target's
+    proved constant), refused when λ is below that constant."""
+    fn = resolve_target(target, dim, alpha)
+    cls = Target.of(dim, alpha, default_holder(fn, alpha, norm) if holder is None else holder,
+                    norm)
+    check_declaration(fn, cls.alpha, cls.holder, norm)
+    return fn, cls
 
 
 def default_holder(fn: TargetFunction, alpha, norm: str = "l2") -> Fraction:

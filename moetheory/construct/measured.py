@@ -10,12 +10,11 @@ Example::
 
 from __future__ import annotations
 
-from moetheory.bounds.approximation import Target, pwl_approximator
+from moetheory.bounds.approximation import pwl_approximator
 from moetheory.bounds.architecture import check_count
 from moetheory.bounds.tradeoff import tradeoff_rows
-from moetheory.construct.approximate import approximate, build, default_holder
+from moetheory.construct.approximate import approximate, build, declared_class
 from moetheory.construct.check import verify_construction
-from moetheory.construct.targets import check_declaration, resolve_target
 from moetheory.construct.verify import max_error, module_function
 from moetheory.errors import SizeError
 
@@ -26,9 +25,7 @@ def measured_tradeoff(target, alpha, holder=None, dim: int = 2, budget=10**5,
     """:func:`moetheory.bounds.tradeoff.tradeoff_rows` for ``target``, each row built (when
     within ``max_parameters``) and its error searched on about ``points`` points."""
     check_count("seed", seed, 0)
-    fn = resolve_target(target, dim, alpha)
-    cls = Target.of(dim, alpha, default_holder(fn, alpha) if holder is None else holder)
-    check_declaration(fn, cls.alpha, cls.holder)
+    fn, cls = declared_class(target, alpha, holder, dim)
     rows = tradeoff_rows(cls, budget, kind, router)
     for row in rows:
         row["target"], row["check_points"] = fn.name, points

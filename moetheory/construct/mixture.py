@@ -31,10 +31,8 @@ import numpy as np
 from moetheory.bounds.architecture import Architecture
 from moetheory.construct.network import Network
 from moetheory.errors import SizeError
-from moetheory.layers.routers import router_shapes
-
-CHUNK_ELEMENTS = 1 << 22  # entries of the largest intermediate array per evaluation chunk
-GROUP_MIN = 64  # average inputs per used expert above which experts run one by one
+from moetheory.layers.moe import GROUP_MIN
+from moetheory.layers.routers import CHUNK_ELEMENTS, router_shapes
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,7 +173,6 @@ class ExpertMixture:
                          for a in arrays)
         router_nonzero = sum(int(np.count_nonzero(p)) for p in self.router_params)
         return {**c.to_json(), "nonzero": router_nonzero + int(np.sum(per_expert)),
-                "expert_nonzero_max": int(np.max(per_expert)),
                 "active_nonzero": c.router_active + int(np.max(per_expert))}
 
     def intervals(self) -> list[tuple[float, float]]:

@@ -5,7 +5,8 @@ parameter ``numel`` sums equal to ``architecture.counts()``, the bounds calculat
 loaded with the numbers of an :class:`~moetheory.construct.mixture.ExpertMixture`, in float64
 by default. It accepts a float tensor (n, d) of any float dtype (cast to its own) and returns
 (n, 1). ``construction`` records how it was built (target, α, λ, ε, norm, cells, sub-cells,
-expert kind, guaranteed error); ``num_experts`` and ``expert_sizes`` give its sizes.
+expert kind, guaranteed error); ``num_experts`` and ``expert_sizes`` give its sizes,
+:func:`~moetheory.layers.moe.count_parameters` all its counts.
 
 Saved with ``torch.save(module, path)``, it loads with ``torch.load(path, weights_only=False)``
 wherever moetheory is installed.
@@ -27,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from moetheory.layers.moe import MoEMLP, count_parameters
+from moetheory.layers.moe import MoEMLP
 from moetheory.layers.routers import GridRouter, PrototypeRouter, TreeRouter
 
 
@@ -69,10 +70,6 @@ class PReLUMoE(MoEMLP):
     def expert_sizes(self) -> dict[str, int]:
         """Per-expert dense parameters and the largest per-expert non-zero count."""
         return {"dense": self.expert_numel(), "nonzero_max": int(self.expert_nonzero().max())}
-
-    def counts(self) -> dict[str, int]:
-        """total, router, per_expert, active, nonzero, active_nonzero (from the tensors)."""
-        return count_parameters(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs (n, 1) for inputs (n, d) of any float dtype (computed in ``dtype``)."""

@@ -23,6 +23,9 @@ Rules, applied in this order (documented in README, "Relation classes"):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
 CLASSES = ("zero", "expert-rescaling", "duplicate", "homogeneity", "gate-expert",
@@ -75,3 +78,97 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
     if set(kinds) <= {"u", "g", "gg"}:
         return "gate-internal"
     return "gate-expert"
+
+
+Term = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RelationData:
+    """What the rules need of one relation Σ c_i ∂^{terms_i} u = 0, at the generic point θ¹.
+
+    ``values`` are c_i(θ¹); ``gradients[i][k]`` is ∂c_i/∂θ_k at θ¹ (needed for first-order
+    relations only, whose prolongation spans derived relations); ``symbolic``: proved.
+    """
+
+    terms: tuple[Term, ...]
+    values: tuple[float, ...]
+    gradients: tuple[tuple[float, ...], ...] | None
+    symbolic: bool
+
+
+@dataclass(frozen=True)
+class Family:
+    """The Taylor family the relations live in: its terms in canonical order, the term kinds
+    ('u', 'g', 'e', 'gg', 'ge', 'ee'), the variance positions, the number of parameters."""
+
+    terms: tuple[Term, ...]
+    kind: Callable[[Term], str]
+    variance: frozenset[int]
+    params: int
+
+    @property
+    def order(self) -> int:
+        return max(len(t) for t in self.terms)
+
+    def vector(self, terms: Sequence[Term], values: Sequence[float]) -> np.ndarray:
+        index = {t: i for i, t in enumerate(self.terms)}
+        v = np.zeros(len(self.terms))
+        for t, c in zip(terms, values, strict=True):
+            if t in index:
+                v[index[t]] += c
+        return v
+
+
+def _is_first_order(rel: RelationData) -> bool:
+    return all(len(t) <= 1 for t in rel.terms) and len(rel.terms) > 1
+
+
+def _spans(family: Family, relations: list[RelationData],
+           scales: list[tuple[int, float]]) -> dict[str, list[np.ndarray]]:
+    """Generators of the uncounted and first-order spans (rules 1–5)."""
+    spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
+                                          "homogeneity": [], "duplicate": []}
+    for s, c in scales:
+        spans["scale"].append(family.vector([(), (s,)], [1.0, -c]))
+        spans["scale"].append(family.vector([(s, s)], [1.0]))
+        for k in range(family.params):
+            if k != s:
+                spans["scale"].append(family.vector([(k,), tuple(sorted((k, s)))], [1.0, -c]))
+    for rel in relations:
+        if not (_is_first_order(rel) and rel.symbolic and rel.gradients is not None):
+            continue
+        cls = ("gate-internal" if all(family.kind(t) in ("u", "g") for t in rel.terms)
+               else "homogeneity")
+        spans[cls].append(family.vector(rel.terms, rel.values))
+        for k in range(family.params):
+            entries: dict[Term, float] = {}
+            for t, c, grad in zip(rel.terms, rel.values, rel.gradients, strict=True):
+                entries[t] = entries.get(t, 0.0) + grad[k]
+                up = tuple(sorted((*t, k)))
+                entries[up] = entries.get(up, 0.0) + c
+            if all(len(t) <= family.order for t in entries):
+                spans[cls].append(family.vector(list(entries), list(entries.values())))
+    spans["zero"] = [family.vector(r.terms, r.values) for r in relations if len(r.terms) == 1]
+    for rel in relations:
+        vector = family.vector(rel.terms, rel.values)
+        if is_duplicate([family.kind(t) for t in rel.terms], vector, spans):
+            spans["duplicate"].append(vector)
+    return spans
+
+
+def classify_all(family: Family, relations: list[RelationData], weak: list[RelationData],
+                 scales: list[tuple[int, float]]) -> tuple[list[str], list[str]]:
+    """Classes of the relations of the Taylor family and of the first-order (weak) family.
+
+    ``scales`` are the output scales (position, value at θ¹). One function for the engine and
+    for ``verify``, so both apply the same rules to numbers computed by their own paths.
+    """
+    spans = _spans(family, relations, scales)
+
+    def one(rel: RelationData) -> str:
+        kinds = [family.kind(t) for t in rel.terms]
+        has_var = any(i in family.variance for t in rel.terms for i in t)
+        return classify(kinds, has_var, family.vector(rel.terms, rel.values), spans)
+
+    return [one(r) for r in relations], [one(r) for r in weak]

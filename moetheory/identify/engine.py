@@ -16,44 +16,28 @@ Pipeline (all symbolic work cached per factor; see ``model``):
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import sympy as sp
 
 from moetheory.identify.certificate import BallTable, Minor, certify, pivot_rows
-from moetheory.identify.classify import PAPERS_COUNT, classify, is_duplicate
+from moetheory.identify.classify import Family, RelationData, classify_all
 from moetheory.identify.lift import Lifted, Lifter
 from moetheory.identify.model import Model, Term, reduced_table
 from moetheory.identify.sampling import input_points, parameter_point
 from moetheory.identify.search import discover, first_basis, normalise_columns
-from moetheory.identify.verdict import Relation, Verdict
+from moetheory.identify.verdict import Relation, Verdict, decide_verdicts
+from moetheory.limits import deadline
 
 
 class Timeout(Exception):  # noqa: N818  (reads as "the analysis timed out")
     """The per-pair time limit was reached."""
 
 
-@contextmanager
 def time_limit(seconds: float | None):
-    """Interrupt pure-Python work after ``seconds`` (main thread only; elsewhere: no limit)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Timeout(f"time limit of {seconds:g} s reached")
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    """Interrupt pure-Python work after ``seconds`` (main thread only; nests in outer limits)."""
+    return deadline(seconds, Timeout, f"time limit of {seconds:g} s reached" if seconds else None)
 
 
 def identify_model(model: Model, gate: str, expert: str, order: int = 2, seed: int = 0,
@@ -73,7 +57,14 @@ def _unknown(model, gate, expert, order, seed, start, reason: str) -> Verdict:
                    tuple(map(str, model.params)), tuple(map(str, model.masses)), order, [], [],
                    [], {k: "unknown" for k in keys}, {k: reason for k in keys},
                    {k: [] for k in keys}, {"status": "none", "reason": reason}, seed,
-                   time.perf_counter() - start, notes=list(model.notes))
+                   time.perf_counter() - start, notes=list(model.notes), **_roles(model))
+
+
+def _roles(model: Model) -> dict:
+    """The roles a verdict records: each parameter's factor, the variances, the output."""
+    return {"roles": tuple(model.role(i) for i in range(len(model.params))),
+            "variance": tuple(map(str, model.variance)),
+            "output": None if model.output is None else str(model.output)}
 
 
 class _Analysis:
@@ -189,13 +180,6 @@ class _Analysis:
         lifted = [self._lift(c.support, c.vector, columns) for c in disc.circuits]
         return disc, lifted
 
-    def _vector(self, lifted: Lifted) -> np.ndarray:
-        index = {t: i for i, t in enumerate(self.terms)}
-        v = np.zeros(len(self.terms))
-        for t, c in zip(lifted.terms, lifted.coefficients, strict=True):
-            v[index[t]] = float(sp.N(c.xreplace(self.thetas[0])))
-        return v
-
     def _scales(self) -> list[int]:
         """Positions p with u = θ_p ∂u/∂θ_p exactly (u linear in an output scale)."""
         out = []
@@ -206,48 +190,17 @@ class _Analysis:
                 out.append(i)
         return out
 
-    def _spans(self, first_order: list[tuple[Lifted, str]], scales: list[int]) -> dict:
-        index = {t: i for i, t in enumerate(self.terms)}
-        n = len(self.terms)
+    def _data(self, lifted: Lifted) -> RelationData:
+        """The relation's coefficients (and, for first-order relations, their gradients) at θ¹."""
         theta = self.thetas[0]
+        values = tuple(float(sp.N(c.xreplace(theta))) for c in lifted.coefficients)
+        gradients = None
+        if all(len(t) <= 1 for t in lifted.terms) and lifted.verified == "symbolic":
+            gradients = tuple(tuple(float(sp.N(sp.diff(c, p).xreplace(theta)))
+                                    for p in self.model.params) for c in lifted.coefficients)
+        return RelationData(lifted.terms, values, gradients, lifted.verified == "symbolic")
 
-        def unit(entries: dict[Term, float]) -> np.ndarray:
-            v = np.zeros(n)
-            for t, c in entries.items():
-                if t in index:
-                    v[index[t]] += c
-            return v
-
-        spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
-                                              "homogeneity": []}
-        params = self.model.params
-        for s in scales:
-            c = float(theta[params[s]])
-            spans["scale"].append(unit({(): 1.0, (s,): -c}))
-            spans["scale"].append(unit({(s, s): 1.0}))
-            for k in range(len(params)):
-                if k != s:
-                    spans["scale"].append(unit({(k,): 1.0, tuple(sorted((k, s))): -c}))
-        for lifted, cls in first_order:
-            if lifted.verified != "symbolic":
-                continue
-            spans[cls].append(self._vector(lifted))
-            for k, p in enumerate(params):
-                entries: dict[Term, float] = {}
-                for t, c in zip(lifted.terms, lifted.coefficients, strict=True):
-                    dc = float(sp.N(sp.diff(c, p).xreplace(theta)))
-                    entries[t] = entries.get(t, 0.0) + dc
-                    up = tuple(sorted((*t, k)))
-                    entries[up] = entries.get(up, 0.0) + float(sp.N(c.xreplace(theta)))
-                if all(len(t) <= self.order for t in entries):
-                    spans[cls].append(unit(entries))
-        return spans
-
-    def _relation(self, lifted: Lifted, spans: dict) -> Relation:
-        kinds = [self.model.term_kind(t) for t in lifted.terms]
-        has_var = any(self.model.params[i] in self.model.variance
-                      for t in lifted.terms for i in t)
-        cls = classify(kinds, has_var, self._vector(lifted), spans)
+    def _relation(self, lifted: Lifted, cls: str) -> Relation:
         params = sorted({i for t in lifted.terms for i in t})
         return Relation(lifted.terms, tuple(self.model.term_name(t) for t in lifted.terms),
                         lifted.coefficients, cls, lifted.verified,
@@ -261,21 +214,18 @@ class _Analysis:
         all_cols = list(range(len(self.terms)))
         disc, lifted = self._relations(q1, all_cols)
         scales = self._scales()
-        first = [(lf, "gate-internal" if all(model.term_kind(t) in ("u", "g") for t in lf.terms)
-                  else "homogeneity")
-                 for lf in lifted if all(len(t) <= 1 for t in lf.terms) and len(lf.terms) > 1]
-        spans = self._spans(first, scales)
-        spans["zero"] = [self._vector(lf) for lf in lifted if len(lf.terms) == 1]
-        spans["duplicate"] = []
-        for lf in lifted:
-            if is_duplicate([model.term_kind(t) for t in lf.terms], self._vector(lf), spans):
-                spans["duplicate"].append(self._vector(lf))
-        relations = [self._relation(lf, spans) for lf in lifted]
-
         # weak: first-order family without u
         w_cols = [i for i, t in enumerate(self.terms) if len(t) == 1]
         w_disc, w_lifted = self._relations(q1, w_cols)
-        weak_relations = [self._relation(lf, spans) for lf in w_lifted]
+        family = Family(tuple(self.terms), model.term_kind,
+                        frozenset(i for i, p in enumerate(model.params) if p in model.variance),
+                        len(model.params))
+        classes, w_classes = classify_all(
+            family, [self._data(lf) for lf in lifted], [self._data(lf) for lf in w_lifted],
+            [(s, float(self.thetas[0][model.params[s]])) for s in scales])
+        relations = [self._relation(lf, c) for lf, c in zip(lifted, classes, strict=True)]
+        weak_relations = [self._relation(lf, c) for lf, c in zip(w_lifted, w_classes,
+                                                                   strict=True)]
 
         # k = 2: the second atom's columns, rows rescaled by e^{Λ(θ²) - Λ(θ¹)}
         scale = np.exp(self._exponent(self.thetas[1]) - self._exponent(self.thetas[0]))
@@ -317,7 +267,7 @@ class _Analysis:
         cert["complete"] = complete
         cert["status"] = "complete" if complete and k2.certified else "partial"
 
-        verdicts, reasons, breaks = self._verdicts(relations, weak_relations, complete,
+        verdicts, reasons, breaks = decide_verdicts(relations, weak_relations, complete,
                                                    k2.certified and not cross,
                                                    wk1.certified and wk2.certified,
                                                    len(w_basis) + len(weak_relations)
@@ -331,36 +281,4 @@ class _Analysis:
                        self.order, relations, weak_relations, cross, verdicts, reasons, breaks,
                        cert, self.seed, time.perf_counter() - self.start,
                        tuple(str(model.params[i]) for i in scales),
-                       disc.exhaustive and w_disc.exhaustive, notes)
-
-    @staticmethod
-    def _verdicts(relations, weak, complete, k2_ok, weak_cert, weak_complete):
-        verdicts, reasons, breaks = {}, {}, {}
-
-        def decide(key: str, breaking: list[int], rels: list[Relation], certified: bool):
-            proved = [i for i in breaking if rels[i].verified == "symbolic"]
-            breaks[key] = breaking
-            if proved:
-                verdicts[key] = "no"
-                reasons[key] = f"{len(proved)} proved relation(s) of counted classes"
-            elif breaking:
-                verdicts[key] = "unknown"
-                reasons[key] = "counted relations found numerically but not proved"
-            elif certified:
-                verdicts[key] = "yes"
-                reasons[key] = "every relation is of an uncounted class and the rank is certified"
-            else:
-                verdicts[key] = "unknown"
-                reasons[key] = "the rank could not be certified"
-
-        numeric_only = any(r.verified != "symbolic" for r in relations)
-        ok = complete and k2_ok and not numeric_only
-        decide("strong", [i for i, r in enumerate(relations) if r.cls in PAPERS_COUNT],
-               relations, ok)
-        decide("strong_literal", list(range(len(relations))), relations, ok)
-        decide("weak", list(range(len(weak))), weak,
-               weak_cert and weak_complete and not any(r.verified != "symbolic" for r in weak))
-        decide("interaction_free", [i for i, r in enumerate(relations)
-                                    if r.cls == "gate-expert"], relations, ok)
-        return verdicts, reasons, breaks
-
+                       disc.exhaustive and w_disc.exhaustive, notes, **_roles(model))

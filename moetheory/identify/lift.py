@@ -13,6 +13,7 @@ in sympy's sparse polynomial rings over ℚ (``PolyRing``), not on expression tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import reduce
 
 import numpy as np
@@ -30,6 +31,20 @@ class Lifted:
     terms: tuple[Term, ...]
     coefficients: tuple[sp.Expr, ...]  # in the original symbols (atoms substituted back)
     verified: str  # "symbolic" or "numeric"
+
+
+def numeric_coefficients(vector: np.ndarray) -> tuple[sp.Rational, ...]:
+    """A float null vector as exact rationals of 15 significant digits, largest entry ±1.
+
+    These are the values c_i(θ¹) of an unproved relation Σ c_i ∂^{α_i} u = 0 at the generic
+    point, in the scale of the derivatives themselves; ``verify`` re-evaluates them there.
+    """
+    v = vector / vector[np.argmax(np.abs(vector))]
+    out = []
+    for x in v:
+        f = Fraction(f"{float(x):.15g}")
+        out.append(sp.Rational(f.numerator, f.denominator))
+    return tuple(out)
 
 
 class Lifter:
@@ -107,8 +122,7 @@ class Lifter:
             # depending on its cache, and the printed relation must not depend on history
             back = tuple(sp.expand(self.atomizer.back(c)) for c in coeffs)
             return Lifted(terms, back, "symbolic")
-        nums = tuple(sp.Float(v, 15) for v in numeric / numeric[np.argmax(np.abs(numeric))])
-        return Lifted(terms, nums, "numeric")
+        return Lifted(terms, numeric_coefficients(numeric), "numeric")
 
     def _ring(self, fr: list[tuple[sp.Expr, sp.Expr]]) -> tuple[PolyRing, int]:
         """Ring ℚ[input generators, parameter generators] holding the circuit and its rules."""

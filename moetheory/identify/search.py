@@ -27,7 +27,7 @@ MAX_SUBSETS = 60_000
 @dataclass(frozen=True)
 class Circuit:
     support: tuple[int, ...]
-    vector: np.ndarray  # coefficients on the support, unit norm
+    vector: np.ndarray  # coefficients on the support, original column scale, max |v| = 1
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,14 @@ class _UnionFind:
 
 
 def discover(matrix: np.ndarray) -> Discovery:
-    """Canonical minimal relation basis of the columns of ``matrix`` (rows: points)."""
-    m = normalise_columns(matrix)
+    """Canonical minimal relation basis of the columns of ``matrix`` (rows: points).
+
+    Circuits are found on the column-normalised matrix; their vectors are returned in the scale
+    of ``matrix`` itself (Σ v_i · matrix[:, support_i] ≈ 0), largest entry ±1.
+    """
+    norms = np.linalg.norm(matrix, axis=0)
+    norms[norms == 0] = 1.0
+    m = matrix / norms
     n = m.shape[1]
     basis = first_basis(m)
     uf = _UnionFind()
@@ -109,7 +115,14 @@ def discover(matrix: np.ndarray) -> Discovery:
         exhaustive &= ok
         chosen.extend(found)
     chosen.sort(key=lambda c: (len(c.support), c.support))
+    chosen = [Circuit(c.support, _unscaled(c.vector, norms[list(c.support)])) for c in chosen]
     return Discovery(tuple(basis), tuple(chosen), exhaustive)
+
+
+def _unscaled(vector: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """A null vector of the normalised columns as one of the original columns (max |v| = 1)."""
+    v = vector / norms
+    return v / v[np.argmax(np.abs(v))]
 
 
 def _component_circuits(m: np.ndarray, comp: list[int]) -> tuple[list[Circuit], bool]:

@@ -15,6 +15,9 @@ from moetheory.identify.classify import CLASSES, PAPERS_COUNT
 if TYPE_CHECKING:
     from moetheory.identify.verify import VerifyReport
 
+SCHEMA = "moetheory.verdict/2"
+"""Schema of ``Verdict.to_json`` (2: parameter roles, variances and the output recorded)."""
+
 COUNTS = {
     "strong": list(PAPERS_COUNT),
     "strong_literal": list(CLASSES),
@@ -33,6 +36,44 @@ DEFINITIONS = {
     "interaction_free": "no gate-expert relation (a first-order term tied to mixed gate × expert "
                         "derivatives; 2503.03213, 2401.13875 operational form)",
 }
+
+
+def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, weak_cert: bool,
+                    weak_complete: bool) -> tuple[dict[str, str], dict[str, str],
+                                                   dict[str, list[int]]]:
+    """(verdicts, reasons, breaks) from the relations' classes and proofs and the certificate.
+
+    ``relations`` and ``weak`` are objects with ``cls`` and ``verified``. A verdict is "no" when
+    a proved relation of a class it counts exists, "unknown" when such a relation is only
+    numeric, "yes" when none exists and the rank is certified (``complete``, the k = 2 minor
+    ``k2_ok``, no numeric relation; for weak: its minors and ``weak_complete``), else "unknown".
+    The engine and ``verify`` both call this: one rule, applied to their own evidence.
+    """
+    verdicts, reasons, breaks = {}, {}, {}
+
+    def decide(key: str, breaking: list[int], rels: list, certified: bool) -> None:
+        proved = [i for i in breaking if rels[i].verified == "symbolic"]
+        breaks[key] = breaking
+        if proved:
+            verdicts[key] = "no"
+            reasons[key] = f"{len(proved)} proved relation(s) of counted classes"
+        elif breaking:
+            verdicts[key] = "unknown"
+            reasons[key] = "counted relations found numerically but not proved"
+        elif certified:
+            verdicts[key] = "yes"
+            reasons[key] = "every relation is of an uncounted class and the rank is certified"
+        else:
+            verdicts[key] = "unknown"
+            reasons[key] = "the rank could not be certified"
+
+    numeric_only = any(r.verified != "symbolic" for r in relations)
+    ok = complete and k2_ok and not numeric_only
+    weak_ok = weak_cert and weak_complete and not any(r.verified != "symbolic" for r in weak)
+    for key in COUNTS:
+        rels, certified = (weak, weak_ok) if key == "weak" else (relations, ok)
+        decide(key, [i for i, r in enumerate(rels) if r.cls in COUNTS[key]], rels, certified)
+    return verdicts, reasons, breaks
 
 
 @dataclass(frozen=True)
@@ -96,6 +137,9 @@ class Verdict:
     scales: tuple[str, ...] = ()
     minimal: bool = True
     notes: list[str] = field(default_factory=list)
+    roles: tuple[str, ...] = ()
+    variance: tuple[str, ...] = ()
+    output: str | None = None
 
     def verify(self) -> VerifyReport:
         """Re-check the certificate and every relation without trusting the engine."""
@@ -105,13 +149,16 @@ class Verdict:
 
     def to_json(self) -> dict:
         return {
-            "schema": "moetheory.verdict/1",
+            "schema": SCHEMA,
             "gate": self.gate,
             "expert": self.expert,
             "u": sp.sstr(self.u),
             "inputs": list(self.inputs),
             "parameters": list(self.params),
             "masses": list(self.masses),
+            "roles": list(self.roles),
+            "variance": list(self.variance),
+            "output": self.output,
             "order": self.order,
             "verdicts": dict(self.verdicts),
             "reasons": dict(self.reasons),

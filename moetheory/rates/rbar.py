@@ -337,6 +337,22 @@ def _order_of(label: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # verification of a JSON record
 # ---------------------------------------------------------------------------------------------
+MAX_RECORD_ORDER = 64
+"""Largest order a certificate read from a file may be for."""
+
+
+def _whole(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"an integer expected, got {type(value).__name__}")
+    return value
+
+
+def _order_key(key: str) -> int:
+    if not (isinstance(key, str) and key.isdigit() and int(key) <= MAX_RECORD_ORDER):
+        raise ValueError(f"certificate orders are integers from 0 to {MAX_RECORD_ORDER}")
+    return int(key)
+
+
 def verify_rbar_json(obj: dict) -> tuple[bool, list[str]]:
     """Re-check a :meth:`RbarResult.to_json` record exactly, trusting nothing the solver did.
 
@@ -347,11 +363,11 @@ def verify_rbar_json(obj: dict) -> tuple[bool, list[str]]:
     """
     fails: list[str] = []
     try:
-        kind, m, d = obj["kind"], int(obj["m"]), int(obj.get("d", 1))
+        kind, m, d = obj["kind"], _whole(obj["m"]), _whole(obj.get("d", 1))
         nontrivial = obj.get("nontrivial", "t4")
         check_args(kind, m, None, d, nontrivial)
-        certs = {int(k): v for k, v in obj["certificate"].items()}
-    except (KeyError, TypeError, ValueError, RbarError) as exc:
+        certs = {_order_key(k): v for k, v in obj["certificate"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError, RbarError) as exc:
         return False, [f"record: malformed header ({exc})"]
     ok_w, ok_p = set(), set()
     for r, cert in sorted(certs.items()):

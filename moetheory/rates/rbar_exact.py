@@ -23,6 +23,11 @@ from fractions import Fraction
 import sympy as sp
 from flint import fmpq, fmpq_poly
 
+from moetheory.schema import rational
+
+MAX_DEGREE = 1000
+"""Largest exponent a polynomial read from a file may carry."""
+
 
 # ---------------------------------------------------------------------------------------------
 # rationals and codecs
@@ -40,7 +45,7 @@ def q(x: object) -> fmpq:
     if isinstance(x, sp.Rational):
         return fmpq(int(x.p), int(x.q))
     if isinstance(x, str):
-        f = Fraction(x.strip())  # Fraction parses 'p/q' and integers exactly; no eval
+        f = rational(x, "rational")  # 'p' or 'p/q' of bounded length only; no eval
         return fmpq(f.numerator, f.denominator)
     raise TypeError(f"not an exact rational: {x!r}")
 
@@ -58,6 +63,8 @@ def to_fraction(x: object) -> Fraction:
 
 def upoly(coeffs: list[object]) -> fmpq_poly:
     """fmpq_poly from ascending coefficients (exact rationals or strings)."""
+    if not isinstance(coeffs, list) or len(coeffs) > MAX_DEGREE + 1:
+        raise ValueError(f"coefficients: a list of at most {MAX_DEGREE + 1} expected")
     return fmpq_poly([q(c) for c in coeffs])
 
 
@@ -84,22 +91,28 @@ def mpoly_json(poly: sp.Poly) -> dict:
 
 def mpoly_from_json(obj: dict, gens: list[sp.Symbol] | None = None) -> sp.Poly:
     """Inverse of :func:`mpoly_json` (exponents and rational strings only; 'str' is ignored)."""
-    names = [str(g) for g in obj["gens"]]
+    names = obj["gens"]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier()
+                                              for n in names):
+        raise ValueError("gens: a list of names expected")
     syms = gens if gens is not None else [sp.Symbol(n) for n in names]
     if [str(s) for s in syms] != names:
         raise ValueError(f"generator mismatch: {names} vs {[str(s) for s in syms]}")
     d: dict[tuple[int, ...], sp.Rational] = {}
     for exps, c in obj["terms"]:
-        if len(exps) != len(syms) or any((not isinstance(e, int)) or e < 0 for e in exps):
-            raise ValueError(f"bad exponent vector {exps!r}")
+        if (not isinstance(exps, list) or len(exps) != len(syms)
+                or any(isinstance(e, bool) or not isinstance(e, int) or not 0 <= e <= MAX_DEGREE
+                       for e in exps)):
+            raise ValueError(f"bad exponent vector (integers from 0 to {MAX_DEGREE} expected)")
         f = to_fraction(c)
         key = tuple(exps)
         d[key] = d.get(key, sp.Integer(0)) + sp.Rational(f.numerator, f.denominator)
     if not syms:
         raise ValueError("polynomial without generators")
-    if not d:
-        return sp.Poly(0, *syms, domain="QQ")
-    return sp.Poly.from_dict(d, *syms, domain="QQ")
+    poly = sp.Poly(0, *syms, domain="QQ") if not d else sp.Poly.from_dict(d, *syms, domain="QQ")
+    if "str" in obj and obj["str"] != str(poly.as_expr()):
+        raise ValueError("the polynomial's 'str' is not the rendering of its terms")
+    return poly
 
 
 # ---------------------------------------------------------------------------------------------

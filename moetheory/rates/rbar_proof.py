@@ -686,8 +686,9 @@ def verify_r1_proof(cert: dict, m: int, r: int) -> list[str]:
     try:
         tpl = cert["template"]
         used = int(cert["order_used"])
-        if cert.get("type") != "proof" or int(cert["m"]) != m or int(cert["order"]) != r:
-            return ["proof: header does not match (type/m/order)"]
+        if (cert.get("type") != "proof" or cert.get("kind") != "r1" or cert["m"] != m
+                or cert["order"] != r or not isinstance(cert["order_used"], int)):
+            return ["proof: header does not match (type/kind/m/order)"]
         if used > r:
             return [f"proof: uses order {used} > {r}"]
         sysm = build_system("r1", m, r)
@@ -928,11 +929,14 @@ def make_r2_proof(m: int, r: int, d: int, variant: str, deadline=None) -> dict:
 def verify_r2_proof(cert: dict, m: int, r: int, d: int, variant: str) -> list[str]:
     bad: list[str] = []
     try:
-        if cert.get("template") != "r2-restriction" or int(cert["m"]) != m or \
-                int(cert["order"]) != r or int(cert["d"]) != d or cert["nontrivial"] != variant:
+        if (cert.get("template") != "r2-restriction" or cert.get("type") != "proof"
+                or cert.get("kind") != "r2" or cert["m"] != m or cert["order"] != r
+                or cert["d"] != d or cert["nontrivial"] != variant):
             return ["r2 proof: header does not match"]
         r1c = cert["r1_proof"]
-        r1o = int(r1c["order"])
+        r1o = r1c["order"]
+        if isinstance(r1o, bool) or not isinstance(r1o, int):
+            return ["r2 proof: the r1 proof's order is not an integer"]
         if r1o > r:
             return ["r2 proof: the r1 proof is of a higher order"]
         sys2 = build_system("r2", m, r, d, variant)

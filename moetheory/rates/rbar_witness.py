@@ -34,6 +34,7 @@ from fractions import Fraction
 import sympy as sp
 from flint import fmpq, fmpq_poly
 
+from moetheory.errors import MoetheoryError
 from moetheory.rates.rbar_exact import (
     check_isolating,
     count_roots,
@@ -240,11 +241,27 @@ def _verify_rational(obj: dict, sysm: RbarSystem) -> list[str]:
         if total != 0:
             bad.append(f"witness: residual of {label} is {qstr(total)} ≠ 0")
     if "display" in obj:
+        shown = obj["display"]
+        if not isinstance(shown, dict) or set(shown) != set(vals) | set(sq):
+            return [*bad, "witness: display must show every value and square root"]
+        for k, v in vals.items():
+            if shown[k] != qstr(v):
+                bad.append(f"witness: displayed {k} = {shown[k]!r} is not the value {qstr(v)}")
         for k, w in sq.items():
-            r = obj["display"].get(k, "")
-            if r and not r.startswith("sqrt(") and q(r) ** 2 != w:
-                bad.append(f"witness: displayed {k} = {r} does not square to {qstr(w)}")
+            r = shown[k]
+            if r != f"sqrt({qstr(w)})" and not _is_root(r, w):
+                bad.append(f"witness: displayed {k} = {r!r} is not a positive square root of "
+                           f"{qstr(w)}")
     return bad
+
+
+def _is_root(text: object, square: fmpq) -> bool:
+    """``text`` is the exact positive square root of ``square`` written as 'p' or 'p/q'."""
+    try:
+        r = q(text)
+    except (TypeError, MoetheoryError):
+        return False
+    return r > 0 and r**2 == square
 
 
 def _verify_orbit(obj: dict, sysm: RbarSystem) -> list[str]:

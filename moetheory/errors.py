@@ -51,3 +51,9 @@ class SizeError(MoetheoryError):
 class TargetError(MoetheoryError):
     """A target function that cannot be approximated as declared: not callable, wrong output
     shape, non-finite values, or a declared Hölder constant below the target's proved one."""
+
+
+class ModelFileError(MoetheoryError):
+    """A model file that cannot be written, or read as its format declares: not a torch zip
+    file, truncated, a pickle needing classes or code, or contents that disagree with the
+    format (the offending field is named)."""

@@ -14,7 +14,13 @@ import torch
 
 from moetheory.bounds.approximation import Target, plan_constant, plan_pwl, pwl_approximator
 from moetheory.bounds.kuhn import kuhn_parameters, kuhn_widths
-from moetheory.construct import approximate, baseline, construct_and_verify
+from moetheory.construct import (
+    approximate,
+    baseline,
+    construct_and_verify,
+    load_module,
+    save_module,
+)
 from moetheory.construct.approximate import build, default_holder
 from moetheory.construct.experts import kuhn_expert, kuhn_template, max_network, nodes
 from moetheory.construct.targets import builtin_target, callable_target
@@ -203,8 +209,8 @@ def test_false_holder_declaration_is_detected():
 def test_saved_module_loads_and_accepts_float32(tmp_path):
     c = approximate("abs-power", 1, None, 2, "0.1")
     path = tmp_path / "m.pt"
-    torch.save(c.module(), path)
-    loaded = torch.load(path, weights_only=False)
+    save_module(c.module(), path)
+    loaded = load_module(path)
     x = torch.rand(100, 2)
     assert torch.equal(loaded(x), c.module()(x))
     assert loaded.construction["num_experts"] == c.num_experts

@@ -10,6 +10,7 @@ import torch
 from helpers import run_cli as run
 
 from moetheory.bounds.kuhn import kuhn_parameters
+from moetheory.construct import load_module
 
 
 def test_json_contract_and_saved_module(capsys, tmp_path):
@@ -33,7 +34,7 @@ def test_json_contract_and_saved_module(capsys, tmp_path):
     base = data["baseline"]
     assert base["sub_cells"] == k * m and base["total"] == base["active"] == kuhn_parameters(
         2, k * m)[0]
-    module = torch.load(path, weights_only=False)
+    module = load_module(path)
     x = np.random.default_rng(7).random((500, 2))
     out = module(torch.from_numpy(x).float())
     assert out.shape in ((500,), (500, 1))

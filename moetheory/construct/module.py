@@ -8,8 +8,8 @@ by default. It accepts a float tensor (n, d) of any float dtype (cast to its own
 expert kind, guaranteed error); ``num_experts`` and ``expert_sizes`` give its sizes,
 :func:`~moetheory.layers.moe.count_parameters` all its counts.
 
-Saved with ``torch.save(module, path)``, it loads with ``torch.load(path, weights_only=False)``
-wherever moetheory is installed.
+:func:`~moetheory.construct.saved.save_module` writes it as a safe model file (plain data and
+tensors, no pickled classes) and :func:`~moetheory.construct.saved.load_module` reads it back.
 
 Example::
 

@@ -38,7 +38,7 @@ def construction_markdown(data: dict) -> str:
     if "refit" in data:
         lines.append(f"- minimax refit of the output layers: {data['refit']['statement']}")
     if "saved" in data:
-        lines.append(f"- module saved to {data['saved']} (torch.load(..., weights_only=False))")
+        lines.append(f"- module saved to {data['saved']} (moetheory.construct.load_module)")
     return "\n".join(lines) + "\n"
 
 

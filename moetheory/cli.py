@@ -1,12 +1,13 @@
 """Command line: parse arguments, call the library, print through ``moetheory.present``.
 
-Exit codes: 0 success, 1 a verification failed, 2 bad input (one line on stderr).
+Exit codes: 0 success, 1 a verification failed, 2 bad input (one line on stderr), 130
+interrupted by Ctrl-C (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import signal
 import sys
 from pathlib import Path
 
@@ -40,10 +41,13 @@ def _families(text: str | None, kind: str) -> list[str] | None:
 
 
 def _out_dir(text: str) -> Path:
-    """The output directory, created now (before any computation) or a clear error."""
+    """The output directory, checked writable now (before any computation) but not created:
+    outputs are moved into place only when complete (``moetheory.files``)."""
+    from moetheory.files import check_writable_directory
+
     out = Path(text)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        check_writable_directory(out)
     except OSError as exc:
         raise MoetheoryError(f"cannot create output directory {text}: {exc}") from None
     return out
@@ -153,8 +157,14 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
         return 0
+    from moetheory.files import write_text_atomic
+
     path = out / f"atlas.{EXTENSIONS[args.format]}"
-    path.write_text(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise MoetheoryError(f"cannot write {path}: {exc}") from None
     print(f"atlas written to {path}")
     return 0
 
@@ -180,13 +190,14 @@ def cmd_rbar(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from moetheory.identify.verify import verify_json
+    from moetheory.certificates import verify_document
+    from moetheory.limits import LimitError, check_seconds, deadline
+    from moetheory.schema import read_json
 
-    try:
-        data = json.loads(Path(args.file).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MoetheoryError(f"cannot read {args.file}: {exc}") from None
-    report = verify_json(data)
+    seconds = check_seconds(args.seconds)
+    with deadline(seconds, LimitError, f"verification did not finish within {seconds:g} s "
+                                       "(--seconds): not verified"):
+        report = verify_document(read_json(args.file))
     for claim in report.passed:
         print(f"PASS {claim}")
     for claim in report.failed:
@@ -292,13 +303,9 @@ def cmd_construct(args: argparse.Namespace) -> int:
                                                                   "refit-points"),
                                            seed=args.seed).to_json()
     if save is not None:
-        import torch
+        from moetheory.construct.saved import save_module
 
-        try:
-            torch.save(v.construction.module(), save)
-        except (OSError, RuntimeError) as exc:
-            raise MoetheoryError(f"cannot write {save}: {exc}") from None
-        data["saved"] = str(save)
+        data["saved"] = str(save_module(v.construction.module(), save))
     sys.stdout.write(dumps(data) + "\n" if args.json else construction_markdown(data))
     return 0 if v.within_eps else 1
 
@@ -362,8 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the normalisation of a formula gate (for --rates)")
     i.set_defaults(func=cmd_identify)
 
-    v = sub.add_parser("verify", help="re-check a saved verdict JSON")
+    v = sub.add_parser("verify", help="re-check a saved verdict, verdict list or r̄ record")
     v.add_argument("file")
+    v.add_argument("--seconds", default="600",
+                   help="wall-clock limit for reading and checking (exit 2 when reached)")
     v.set_defaults(func=cmd_verify)
 
     f = sub.add_parser("families", help="list built-in routers and experts")
@@ -441,7 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--refit", action="store_true",
                    help="also refit the output layers by minimax LP (cvxpy)")
     c.add_argument("--refit-points", default="20000", help="fit points of the refit")
-    c.add_argument("--save", help="write the torch module here (torch.save)")
+    c.add_argument("--save", help="write the module here as a safe model file (plain data "
+                   "and tensors; read it with moetheory.construct.load_module)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_construct)
 
@@ -457,9 +467,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command and return its exit code: 0 success, 1 a verification failed, 2 bad
+    input, 130 interrupted (Ctrl-C); each failure is one line on stderr, never a traceback.
+
+    On Ctrl-C the command's own clean-ups run first (temporary outputs removed, worker
+    processes ended); then ``moetheory: interrupted`` is printed and SIGINT is ignored for the
+    rest of the process, so a second Ctrl-C cannot cut the exit short. Argparse's own exit
+    (``--help``, a malformed option) raises ``SystemExit`` as usual.
+
+    >>> main(["tables", "tradeoff", "--dim", "1,2"])  # the error line goes to stderr
+    2
+
+    Reference: README.md (command line); 130 = 128 + SIGINT, the shell's convention.
+    """
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("moetheory: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`)
         sys.stderr.close()
         return 0

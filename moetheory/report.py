@@ -9,10 +9,34 @@ fixed budgets), ``bounds.md`` and ``bounds.json`` (parameter counts and VC bound
 architectures), ``constructions.{md,json}`` (constructed approximators with measured errors),
 ``tradeoff_measured.md`` (the trade-off built and measured), ``summary.md`` (environment,
 seeds, r̄ values used, timing).
+
+The directory is written atomically (``moetheory.files.atomic_directory``): every file goes
+into a hidden temporary sibling, which replaces the directory only when the report is
+complete, so an interrupted run leaves the previous report exactly as it was. A directory that
+holds files a report does not write is refused before any computation, never overwritten.
+
+Example
+-------
+A full report takes about a minute (``moetheory report``); a directory of other files is
+refused at once:
+
+>>> import shutil, tempfile
+>>> out = Path(tempfile.mkdtemp())
+>>> _ = (out / "notes.txt").write_text("mine")
+>>> try:
+...     write_report(out)
+... except MoetheoryError as exc:
+...     print(str(exc).replace(str(out), "DIR"))
+DIR holds files a report does not write (notes.txt): the report replaces the whole \
+directory; choose a new or empty one
+>>> shutil.rmtree(out)
+
+Reference: README.md (the report).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from fractions import Fraction
@@ -23,7 +47,9 @@ from moetheory.bounds.architecture import Architecture
 from moetheory.bounds.tradeoff import tradeoff_rows
 from moetheory.bounds.vc import vc_bounds
 from moetheory.construct.measured import construction_rows, measured_tradeoff
+from moetheory.errors import MoetheoryError
 from moetheory.families import EXPERTS, ROUTERS
+from moetheory.files import atomic_directory
 from moetheory.present.atlas import EXTENSIONS, render_atlas
 from moetheory.present.bounds import (
     approximation_table,
@@ -37,15 +63,36 @@ from moetheory.present.markdown import verdict_table
 from moetheory.rates.atlas import identify_all, rows_from_verdicts
 from moetheory.rates.rbar import rbar_value
 
+REPORT_FILES = tuple(f"{name}.{ext}" for name in ("atlas", "approximation")
+                     for ext in EXTENSIONS.values()) + (
+    "identifiability.md", "identifiability.json", "tradeoff.md", "bounds.md", "bounds.json",
+    "constructions.md", "constructions.json", "tradeoff_measured.md", "summary.md")
+"""Every file of a report directory."""
+
 
 def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = None,
                  gates: list[str] | None = None, experts: list[str] | None = None) -> Path:
-    """Write the report under ``out`` (default: every built-in pair) and return the directory."""
+    """Write the report directory ``out`` atomically (default: every built-in pair) and
+    return it; an existing ``out`` may hold report files only (``MoetheoryError`` otherwise)."""
+    if out.is_dir():
+        foreign = sorted(set(os.listdir(out)) - set(REPORT_FILES))
+        if foreign:
+            raise MoetheoryError(f"{out} holds files a report does not write "
+                                 f"({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''})"
+                                 ": the report replaces the whole directory; choose a new or "
+                                 "empty one")
+    with atomic_directory(out) as tmp:
+        _write_report(tmp, dim, seed, workers, gates, experts)
+    return out
+
+
+def _write_report(out: Path, dim: int, seed: int, workers: int | None,
+                  gates: list[str] | None, experts: list[str] | None) -> None:
+    """The report's files, written into ``out`` (the temporary directory)."""
     import flint
     import numpy
     import sympy
 
-    out.mkdir(parents=True, exist_ok=True)
     pairs = [(g, e) for g in (ROUTERS if gates is None else gates)
              for e in (EXPERTS if experts is None else experts)]
     start = time.perf_counter()
@@ -84,7 +131,6 @@ def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = N
         "- constructions.{md,json}: approximators built as torch modules for the built-in "
         "targets (d = 1, 2, 3; ε = 0.1, 0.01), error found by search; tradeoff_measured.md: "
         "the trade-off tables built and measured; `moetheory construct` builds one\n")
-    return out
 
 
 EXAMPLES = (  # architectures in the bounds summary

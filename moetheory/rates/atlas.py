@@ -22,6 +22,7 @@ Reference: identifiability.md §6.
 from __future__ import annotations
 
 import os
+import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 from moetheory.errors import MoetheoryError
 from moetheory.families import EXPERTS, ROUTERS
+from moetheory.files import deferred_interrupt
 from moetheory.identify.api import identify
 from moetheory.identify.classify import PAPERS_COUNT
 from moetheory.identify.verdict import Verdict
@@ -84,17 +86,56 @@ def _identify(job: tuple[str, str, int, int, float]) -> Verdict:
     return identify(gate, expert, dim=dim, seed=seed, seconds=seconds)
 
 
+def _ignore_interrupt() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group, and it is the parent's to
+    handle (workers start with SIGINT blocked, so none arrives before this)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued pairs and end the workers now: a worker in the middle of a pair would
+    otherwise hold the exit until its pair is done."""
+    with deferred_interrupt():
+        workers = list((pool._processes or {}).values())  # no public handle before 3.14
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join()
+
+
 def identify_all(pairs: Sequence[tuple[str, str]], dim: int = 2, seed: int = 0,
                  seconds: float = 60.0, workers: int | None = None) -> list[Verdict]:
-    """Verdicts of ``pairs`` in order, computed in ``workers`` processes (default: all cores)."""
+    """Verdicts of ``pairs`` in order, computed in ``workers`` processes (default: all cores).
+
+    Workers ignore Ctrl-C; on ``KeyboardInterrupt`` (or any error) in the parent the queued
+    pairs are cancelled and the workers terminated before the exception propagates.
+
+    >>> pairs = [("softmax", "linear"), ("softmax", "polynomial-2")]
+    >>> [v.expert for v in identify_all(pairs, workers=2)]
+    ['linear', 'polynomial-2']
+
+    Reference: Python ``concurrent.futures.ProcessPoolExecutor``.
+    """
     if workers is not None and workers < 1:
         raise MoetheoryError(f"workers must be a positive integer, got {workers}")
     jobs = [(g, e, dim, seed, seconds) for g, e in pairs]
     n = workers or os.cpu_count() or 1
     if n <= 1 or len(jobs) <= 1:
         return [_identify(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(_identify, jobs, chunksize=1))
+    pool = ProcessPoolExecutor(max_workers=n, initializer=_ignore_interrupt)
+    try:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:  # workers start inside map; a Ctrl-C meanwhile waits and reaches the parent after
+            results = pool.map(_identify, jobs, chunksize=1)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        verdicts = list(results)
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+    return verdicts
 
 
 def _order(verdict: Verdict) -> list[tuple[str, str]]:

@@ -124,31 +124,48 @@ def _is_first_order(rel: RelationData) -> bool:
     return all(len(t) <= 1 for t in rel.terms) and len(rel.terms) > 1
 
 
+def scale_relations(params: int, scales: list[tuple[int, object]]) -> list[dict[Term, object]]:
+    """The rescaling relations of output scales (position s, value c at θ¹), as {term: coeff}:
+    u − c∂_c u, ∂²_c u and ∂_θ u − c∂²_{θc} u for every other parameter θ."""
+    out: list[dict[Term, object]] = []
+    for s, c in scales:
+        out += [{(): 1, (s,): -c}, {(s, s): 1}]
+        out += [{(k,): 1, tuple(sorted((k, s))): -c} for k in range(params) if k != s]
+    return out
+
+
+def prolongations(terms: Sequence[Term], values: Sequence, gradients: Sequence[Sequence],
+                  params: int, order: int) -> list[dict[Term, object]]:
+    """∂_k of the relation Σ c_i ∂^{α_i} u = 0 for each parameter k, as {term: coeff} at θ¹
+    (Σ ∂_k c_i ∂^{α_i} u + c_i ∂^{α_i + e_k} u), kept when every term is of order ≤ ``order``."""
+    out = []
+    for k in range(params):
+        entries: dict[Term, object] = {}
+        for t, c, grad in zip(terms, values, gradients, strict=True):
+            entries[t] = entries.get(t, 0) + grad[k]
+            up = tuple(sorted((*t, k)))
+            entries[up] = entries.get(up, 0) + c
+        if all(len(t) <= order for t in entries):
+            out.append(entries)
+    return out
+
+
 def _spans(family: Family, relations: list[RelationData],
            scales: list[tuple[int, float]]) -> dict[str, list[np.ndarray]]:
     """Generators of the uncounted and first-order spans (rules 1–5)."""
     spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
                                           "homogeneity": [], "duplicate": []}
-    for s, c in scales:
-        spans["scale"].append(family.vector([(), (s,)], [1.0, -c]))
-        spans["scale"].append(family.vector([(s, s)], [1.0]))
-        for k in range(family.params):
-            if k != s:
-                spans["scale"].append(family.vector([(k,), tuple(sorted((k, s)))], [1.0, -c]))
+    spans["scale"] = [family.vector(list(r), [float(v) for v in r.values()])
+                      for r in scale_relations(family.params, scales)]
     for rel in relations:
         if not (_is_first_order(rel) and rel.symbolic and rel.gradients is not None):
             continue
         cls = ("gate-internal" if all(family.kind(t) in ("u", "g") for t in rel.terms)
                else "homogeneity")
         spans[cls].append(family.vector(rel.terms, rel.values))
-        for k in range(family.params):
-            entries: dict[Term, float] = {}
-            for t, c, grad in zip(rel.terms, rel.values, rel.gradients, strict=True):
-                entries[t] = entries.get(t, 0.0) + grad[k]
-                up = tuple(sorted((*t, k)))
-                entries[up] = entries.get(up, 0.0) + c
-            if all(len(t) <= family.order for t in entries):
-                spans[cls].append(family.vector(list(entries), list(entries.values())))
+        spans[cls] += [family.vector(list(r), [float(v) for v in r.values()])
+                       for r in prolongations(rel.terms, rel.values, rel.gradients,
+                                              family.params, family.order)]
     spans["zero"] = [family.vector(r.terms, r.values) for r in relations if len(r.terms) == 1]
     for rel in relations:
         vector = family.vector(rel.terms, rel.values)

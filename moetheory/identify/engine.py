@@ -63,6 +63,7 @@ def _unknown(model, gate, expert, order, seed, start, reason: str) -> Verdict:
 def _roles(model: Model) -> dict:
     """The roles a verdict records: each parameter's factor, the variances, the output."""
     return {"roles": tuple(model.role(i) for i in range(len(model.params))),
+            "factors": tuple((f.role, sp.sstr(f.expr)) for f in model.factors),
             "variance": tuple(map(str, model.variance)),
             "output": None if model.output is None else str(model.output)}
 

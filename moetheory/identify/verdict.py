@@ -26,6 +26,10 @@ COUNTS = {
 }
 """Relation classes that break each verdict."""
 
+BY_CLASS = ("strong", "interaction_free")
+"""Verdicts that count some classes but not others: their answer depends on the span of the
+relations, so a "no" needs the complete, proved relation list (``moetheory.identify.spans``)."""
+
 DEFINITIONS = {
     "strong": "Taylor family {∂^α u : |α| ≤ r} (u itself standing for the mass direction), k = 1 "
               "and k = 2 generic atoms, papers' convention: zero functions, expert rescalings and "
@@ -47,14 +51,22 @@ def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, we
     a proved relation of a class it counts exists, "unknown" when such a relation is only
     numeric, "yes" when none exists and the rank is certified (``complete``, the k = 2 minor
     ``k2_ok``, no numeric relation; for weak: its minors and ``weak_complete``), else "unknown".
+    For the verdicts that count some classes only (:data:`BY_CLASS`) a "no" also needs the
+    relation list complete and proved: a class is a property of the span, not of one relation.
     The engine and ``verify`` both call this: one rule, applied to their own evidence.
     """
     verdicts, reasons, breaks = {}, {}, {}
+    numeric_only = any(r.verified != "symbolic" for r in relations)
 
     def decide(key: str, breaking: list[int], rels: list, certified: bool) -> None:
         proved = [i for i in breaking if rels[i].verified == "symbolic"]
         breaks[key] = breaking
-        if proved:
+        if proved and key in BY_CLASS and not (complete and not numeric_only):
+            verdicts[key] = "unknown"
+            reasons[key] = ("a relation of a counted class is proved, but the relation list is "
+                            "not complete and proved, so it is not shown to lie outside the "
+                            "span of the uncounted relations")
+        elif proved:
             verdicts[key] = "no"
             reasons[key] = f"{len(proved)} proved relation(s) of counted classes"
         elif breaking:
@@ -67,7 +79,6 @@ def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, we
             verdicts[key] = "unknown"
             reasons[key] = "the rank could not be certified"
 
-    numeric_only = any(r.verified != "symbolic" for r in relations)
     ok = complete and k2_ok and not numeric_only
     weak_ok = weak_cert and weak_complete and not any(r.verified != "symbolic" for r in weak)
     for key in COUNTS:
@@ -138,6 +149,7 @@ class Verdict:
     minimal: bool = True
     notes: list[str] = field(default_factory=list)
     roles: tuple[str, ...] = ()
+    factors: tuple[tuple[str, str], ...] = ()
     variance: tuple[str, ...] = ()
     output: str | None = None
 
@@ -157,6 +169,7 @@ class Verdict:
             "parameters": list(self.params),
             "masses": list(self.masses),
             "roles": list(self.roles),
+            "factors": [{"role": r, "formula": f} for r, f in self.factors],
             "variance": list(self.variance),
             "output": self.output,
             "order": self.order,

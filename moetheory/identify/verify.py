@@ -35,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,8 +46,23 @@ import sympy as sp
 
 from moetheory.errors import CertificateError, FormulaError
 from moetheory.identify.certificate import PRECISIONS
-from moetheory.identify.classify import CLASSES, Family, RelationData, classify_all
-from moetheory.identify.verdict import COUNTS, DEFINITIONS, SCHEMA, Relation, decide_verdicts
+from moetheory.identify.classify import (
+    CLASSES,
+    Family,
+    RelationData,
+    classify_all,
+    prolongations,
+    scale_relations,
+)
+from moetheory.identify.spans import ExactSpace, UndecidedError, field_of
+from moetheory.identify.verdict import (
+    BY_CLASS,
+    COUNTS,
+    DEFINITIONS,
+    SCHEMA,
+    Relation,
+    decide_verdicts,
+)
 from moetheory.limits import MAX_ORDER
 from moetheory.schema import Node, rational
 from moetheory.symbolic.balls import BallError, BallEvaluator, certified_nonsingular
@@ -96,6 +112,7 @@ class _Model:
     variance: list[sp.Symbol]
     output: sp.Symbol | None
     u: sp.Expr
+    factors: list[tuple[str, sp.Expr]]
     order: int
     terms: list[tuple[int, ...]]
     names: list[str]
@@ -144,6 +161,15 @@ def _read_model(root: Node) -> _Model:
         u = parse_formula(root["u"].string(MAX_FORMULA_LENGTH), scope)
     except FormulaError as exc:
         raise CertificateError(f"u: {exc}") from None
+    factors = []
+    for i, node in enumerate(root["factors"].each(2)):
+        try:
+            factors.append((node["role"].choice(("gate", "expert")),
+                            parse_formula(node["formula"].string(MAX_FORMULA_LENGTH), scope)))
+        except FormulaError as exc:
+            raise CertificateError(f"factors[{i}].formula: {exc}") from None
+    if [r for r, _ in factors] != ["gate", "expert"]:
+        raise CertificateError("factors: a gate factor and an expert factor, in that order")
     sym = scope.symbols
     variance = [sym[n] for n in _names(root["variance"], MAX_PARAMETERS)]
     output_node = root["output"]
@@ -156,7 +182,8 @@ def _read_model(root: Node) -> _Model:
     names = ["u" if not t else "Derivative(u, " + ", ".join(params[i] for i in t) + ")"
              for t in terms]
     return _Model(scope, [sym[s] for s in inputs], [sym[s] for s in params],
-                  [sym[s] for s in masses], roles, variance, output, u, order, terms, names,
+                  [sym[s] for s in masses], roles, variance, output, u, factors, order, terms,
+                  names,
                   Scope.declare(scalars=params + masses))
 
 
@@ -182,36 +209,68 @@ def _nonzero_at(expr: sp.Expr, values: list[dict]) -> bool:
     return False
 
 
-def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport) -> list[int]:
-    """Roles, variances, masses and output scales; returns the verified scale positions."""
-    gate = {p for p, r in zip(m.params, m.roles, strict=True) if r == "gate"} | set(m.masses)
-    expert = {p for p, r in zip(m.params, m.roles, strict=True) if r == "expert"}
-    factors = sp.Mul.make_args(m.u)
-    mixed = [f for f in factors if f.free_symbols & gate and f.free_symbols & expert]
-    ok = not mixed or all(
-        _is_zero(m.u * sp.diff(m.u, g, e) - sp.diff(m.u, g) * sp.diff(m.u, e), points)
-        for g in gate for e in expert)
-    report.check(ok, "roles: u = (gate part) × (expert part) for the declared roles")
+def _check_labels(root: Node, m: _Model, report: VerifyReport) -> None:
+    """A label that names a built-in family must be that family's formula at this dimension
+    (other labels are free text)."""
+    from moetheory.families import EXPERTS, ROUTERS
+
+    dim = len(m.inputs) - (m.output is not None)
+    for (role, formula), key, table in ((m.factors[0], "gate", ROUTERS),
+                                        (m.factors[1], "expert", EXPERTS)):
+        label = root[key].string(MAX_FORMULA_LENGTH + 100)
+        if label in table:
+            built = table[label].build(dim).expr
+            report.check(sp.sstr(built) == sp.sstr(formula),
+                         f"the {role} factor is the built-in {label!r} at d = {dim}")
+
+
+def _own_points(m: _Model) -> list[dict]:
+    """Deterministic exact points of verify's own (not the file's) for refuting identities."""
+    syms = m.inputs + m.params + m.masses
+    return [{s: sp.Rational(3 + ((5 * k + 3 * i) % 11), 13 + 2 * k) for i, s in enumerate(syms)}
+            for k in range(4)]
+
+
+def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport,
+                 scales: bool = True) -> list[int]:
+    """Factors, roles, labels, variances, masses and (with ``scales``) output scales, all
+    re-derived; returns the verified output-scale positions."""
+    points = points + _own_points(m)
+    (_, gate_f), (_, expert_f) = m.factors
+    report.check(_is_zero(m.u - gate_f * expert_f, points), "u = gate factor × expert factor")
+    sides = {"gate": gate_f.free_symbols, "expert": expert_f.free_symbols}
+    derived = [next((r for r in sides if p in sides[r] and all(
+        p not in sides[o] for o in sides if o != r)), "both or neither") for p in m.params]
+    report.check(derived == m.roles, f"roles {m.roles} are the factors the parameters occur in")
+    _check_labels(root, m, report)
     for v in m.variance:
-        ok = (v in expert and m.output is not None
+        ok = (v in sides["expert"] and m.output is not None
               and _is_zero(sp.diff(m.u, v) - sp.diff(m.u, m.output, 2) / 2, points))
         report.check(ok, f"variance {v}: ∂u/∂{v} = ½ ∂²u/∂{m.output}² (a Gaussian variance)")
-    for mass in m.masses:
-        ratio = sp.diff(m.u, mass) / m.u
-        ok = mass in m.u.free_symbols and all(_is_zero(sp.diff(ratio, x), points) for x in m.inputs)
-        report.check(ok, f"mass {mass}: ∂u/∂{mass} / u is free of the inputs")
-    scales = []
+    gate_side = sorted(sides["gate"] - set(m.inputs), key=str)
+    masses = []
+    for q in gate_side:
+        ratio = sp.diff(m.u, q) / m.u
+        if all(_is_zero(sp.diff(ratio, x), points) for x in m.inputs):
+            masses.append(q)
+    report.check(sorted(map(str, masses)) == sorted(map(str, m.masses)),
+                 f"masses {list(map(str, m.masses))} are exactly the gate parameters q with "
+                 "∂u/∂q / u free of the inputs")
+    if not scales:
+        report.check(not root["output_scales"].strings(0), "no output scale is claimed")
+        return []
+    found = []
     for i, p in enumerate(m.params):
         gap = m.u - p * sp.diff(m.u, p)
         if _nonzero_at(gap, points):
             continue
         if not report.check(_is_zero(gap, []), f"{p} is an output scale or provably not one"):
             raise _Undecided
-        scales.append(i)
+        found.append(i)
     claimed = root["output_scales"].strings(MAX_PARAMETERS)
-    report.check(claimed == [str(m.params[i]) for i in scales],
+    report.check(claimed == [str(m.params[i]) for i in found],
                  f"output_scales {claimed} are exactly the parameters c with u = c ∂u/∂c")
-    return scales
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,6 +462,11 @@ def _check_independent(node: Node, rels: list[_Rel], theta: dict, m: _Model,
 # ---------------------------------------------------------------------------------------------
 # the whole verdict
 # ---------------------------------------------------------------------------------------------
+def _same(a: object, b: object) -> bool:
+    """Equal as JSON (so true ≠ 1 and 1.0 ≠ 1, unlike Python's ==)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
 def _float(ev: BallEvaluator, expr: sp.Expr) -> float:
     return float(ev(expr).mid())
 
@@ -417,6 +481,47 @@ def _data(rel: _Rel, m: _Model, theta: dict) -> RelationData:
                         rel.verified == "symbolic")
 
 
+def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[int],
+                   theta: dict) -> dict[str, str]:
+    """strong and interaction_free decided from the span of the relations, basis-free
+    (``moetheory.identify.spans``), with the relation list complete and proved."""
+    n, index = len(m.terms), {t: i for i, t in enumerate(m.terms)}
+
+    def row(entries: dict) -> list[sp.Expr]:
+        out = [sp.Integer(0)] * n
+        for t, c in entries.items():
+            out[index[t]] += c
+        return out
+
+    values = [[c.xreplace(theta) for c in r.coefficients] for r in rels]
+    rows = [row(dict(zip(r.terms, v, strict=True))) for r, v in zip(rels, values, strict=True)]
+    scale_rows = [row(r) for r in scale_relations(
+        len(m.params), [(s, theta[m.params[s]]) for s in scales]) if all(t in index for t in r)]
+    first = [(r, v) for r, v in zip(rels, values, strict=True) if all(len(t) <= 1 for t in r.terms)]
+    prolonged = [row(p) for r, v in first for p in prolongations(
+        r.terms, v, [[sp.diff(c, q).xreplace(theta) for q in m.params] for c in r.coefficients],
+        len(m.params), m.order)]
+    domain = field_of([x for group in (rows, scale_rows, prolonged) for r in group for x in r])
+    space = ExactSpace(rows, n, domain)
+
+    def part(kinds: set[str]) -> ExactSpace:
+        return space.intersect([i for i, t in enumerate(m.terms) if m.kind(t) in kinds])
+
+    zero = [r for i in range(n) for r in space.intersect([i]).rows]
+    f_space = space.intersect([i for i, t in enumerate(m.terms) if len(t) <= 1])
+    if f_space.rank() != ExactSpace([row(dict(zip(r.terms, v, strict=True))) for r, v in first],
+                                    n, domain).rank():
+        raise _Undecided("the listed first-order relations do not span all first-order ones")
+    def spans(generators: list[list[sp.Expr]], vectors: list[list[sp.Expr]]) -> bool:
+        return ExactSpace(generators, n, domain).contains(vectors)
+
+    base = zero + scale_rows + part({"ge"}).rows
+    strong = spans(zero + scale_rows, f_space.rows) and spans(base, rows)
+    free = spans(base + f_space.rows + prolonged + part({"u", "e", "ee"}).rows
+                 + part({"u", "g", "gg"}).rows, rows)
+    return {"strong": "yes" if strong else "no", "interaction_free": "yes" if free else "no"}
+
+
 def verify_json(data: object) -> VerifyReport:
     """Verify a verdict dictionary (as written by ``Verdict.to_json``); see the module doc."""
     root = Node(data, "verdict")
@@ -427,15 +532,19 @@ def verify_json(data: object) -> VerifyReport:
     report = VerifyReport()
     cert = root["certificate"]
     status = cert["status"].choice(("complete", "partial", "none"))
-    for key in ("gate", "expert"):
-        root[key].string(MAX_FORMULA_LENGTH + 100)
+    root["seed"].integer(0, 2**63 - 1)
+    if isinstance(root["seconds"].value, bool) or not isinstance(root["seconds"].value,
+                                                                 (int, float)):
+        raise CertificateError("verdict.seconds: expected a number")
     for key in ("notes", "cross_atom_relations"):
         root[key].strings(10_000)
     root["minimal_basis"].boolean()
-    report.check(root["counts"].value == COUNTS, "counts are the documented counted classes")
-    report.check(root["definitions"].value == DEFINITIONS, "definitions are the documented ones")
+    report.check(_same(root["counts"].value, COUNTS), "counts are the documented counted classes")
+    report.check(_same(root["definitions"].value, DEFINITIONS),
+                 "definitions are the documented ones")
     if status == "none":
-        return _check_unanswered(root, report)
+        return _check_unanswered(root, m, report)
+    cert["method"].string(200)
 
     report.check(cert["terms"].strings(MAX_TERMS) == m.names,
                  "certificate terms are the canonical Taylor family of the parameters")
@@ -470,7 +579,7 @@ def verify_json(data: object) -> VerifyReport:
                                    ("weak_relations", weak, weak_classes)):
         for i, (rel, cls) in enumerate(zip(found, expected, strict=True)):
             shown = str(root[group][i]["expression"].value)[:200]
-            report.check(root[group][i].value == _render(rel, cls, m),
+            report.check(_same(root[group][i].value, _render(rel, cls, m)),
                          f"{group}[{i}] {shown} = 0 is the canonical rendering of its terms "
                          f"and coefficients, class {cls!r} (file: {rel.cls!r})")
 
@@ -479,6 +588,13 @@ def verify_json(data: object) -> VerifyReport:
     ok = {key: _check_minor(minor, key, m, points, thetas, report)
           for key, minor in minors.items()}
     independent = _check_independent(cert["relations_independent"], rels, theta1, m, report)
+    first_order = [t for t in m.terms if len(t) == 1]
+    for key in ("k1", "weak_k1"):
+        cols = minors[key].columns
+        report.check(len(set(cols)) == len(cols)
+                     and (key == "k1" or all(c in first_order for c in cols)),
+                     f"certificate {key}: distinct columns"
+                     + (" of the first-order family" if key == "weak_k1" else ""))
     rank = cert["rank"].integer(0, len(m.terms))
     basis = minors["k1"].columns
     report.check(len(basis) == rank, "rank = the number of k1 columns")
@@ -490,7 +606,6 @@ def verify_json(data: object) -> VerifyReport:
             cols == minors[first].columns * 2
             and minors[key].blocks == ["point"] * half + ["point2"] * half,
             f"certificate {key}: the {first} columns at θ¹ and at θ²")
-    first_order = [t for t in m.terms if len(t) == 1]
     complete = ok["k1"] and independent and rank + len(rels) == len(m.terms)
     report.check(cert["complete"].boolean() == complete,
                  f"certificate complete = {complete} (re-derived)")
@@ -506,6 +621,17 @@ def verify_json(data: object) -> VerifyReport:
         found, found_weak, complete, ok["k2"] and not cross, ok["weak_k1"] and ok["weak_k2"],
         len(minors["weak_k1"].columns) + len(weak) == len(first_order))
     _compare_verdicts(root, verdicts, reasons, breaks, report)
+    decided = {k: v for k, v in verdicts.items() if k in BY_CLASS and v != "unknown"}
+    if decided:
+        try:
+            by_span = _span_verdicts(m, rels, scales, theta1)
+        except (UndecidedError, _Undecided) as exc:
+            report.check(False, f"the classes could not be re-derived from the span ({exc})")
+        else:
+            for key, value in decided.items():
+                report.check(by_span[key] == value, f"verdict {key} = {value} holds for the "
+                             f"span of the relations, not only for the listed basis "
+                             f"(span: {by_span[key]})")
     return report
 
 
@@ -514,18 +640,27 @@ def _compare_verdicts(root: Node, verdicts: dict, reasons: dict, breaks: dict,
     given = dict(root["verdicts"].items())
     for key, expected in verdicts.items():
         found = given[key].value if key in given else None
-        report.check(found == expected, f"verdict {key} = {found!r} (re-derived from the "
+        report.check(_same(found, expected), f"verdict {key} = {found!r} (re-derived from the "
                                         f"verified evidence: {expected!r})")
     report.check(set(given) == set(verdicts), "verdicts name exactly the four notions")
-    report.check(root["reasons"].value == reasons, "reasons are the re-derived ones")
-    report.check(root["breaks"].value == breaks, "breaks list exactly the breaking relations")
+    report.check(_same(root["reasons"].value, reasons), "reasons are the re-derived ones")
+    report.check(_same(root["breaks"].value, breaks), "breaks list exactly the breaking relations")
 
 
-def _check_unanswered(root: Node, report: VerifyReport) -> VerifyReport:
-    """A verdict with no analysis (time limit): everything unknown, nothing claimed."""
-    reason = root["certificate"]["reason"].string(1000)
+def _check_unanswered(root: Node, m: _Model, report: VerifyReport) -> VerifyReport:
+    """A verdict with no analysis (time limit): the model checks, everything unknown, nothing
+    else claimed."""
+    cert = root["certificate"]
+    reason = cert["reason"].string(1000)
     keys = list(COUNTS)
-    report.check(not root["relations"].list() and not root["weak_relations"].list(),
+    try:
+        _check_model(m, root, [], report, scales=False)
+    except _Undecided:
+        return report
+    report.check(set(cert.value) == {"status", "reason"}, "an unanswered certificate holds only "
+                                                          "its status and reason")
+    report.check(not root["relations"].list() and not root["weak_relations"].list()
+                 and not root["cross_atom_relations"].list(),
                  "an unanswered verdict lists no relation")
     _compare_verdicts(root, {k: "unknown" for k in keys}, {k: reason for k in keys},
                       {k: [] for k in keys}, report)

@@ -43,6 +43,7 @@ reports only what its certificates prove.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from moetheory.limits import LimitError
 from moetheory.rates.rbar_proof import (
     MAX_PROOF_M,
     ProofNotFoundError,
@@ -181,12 +183,14 @@ def _proof(kind: str, m: int, r: int, d: int, nontrivial: str, deadline: Deadlin
 
 
 def _verify_cert(cert: dict, kind: str, m: int, r: int, d: int, nontrivial: str) -> list[str]:
+    if not isinstance(cert, dict):
+        return [f"order {r}: a certificate object expected"]
     if cert.get("type") == "witness":
-        bad = verify_witness(cert)
-        hdr = (cert.get("kind"), cert.get("m"), cert.get("order"), cert.get("d", 1))
-        if hdr != (kind, m, r, d) or (kind == "r2" and cert.get("nontrivial") != nontrivial):
-            bad.append(f"order {r}: the witness is for another system {hdr}")
-        return bad
+        hdr = [cert.get("kind"), cert.get("m"), cert.get("order"), cert.get("d", 1)]
+        if (json.dumps(hdr) != json.dumps([kind, m, r, d])
+                or (kind == "r2" and cert.get("nontrivial") != nontrivial)):
+            return [f"order {r}: the witness is for another system {hdr}"]
+        return verify_witness(cert)
     if cert.get("type") == "proof":
         if kind == "r1":
             return verify_r1_proof(cert, m, r)
@@ -339,6 +343,10 @@ def _order_of(label: str) -> int:
 # ---------------------------------------------------------------------------------------------
 MAX_RECORD_ORDER = 64
 """Largest order a certificate read from a file may be for."""
+MAX_RECORD_M = 16
+"""Largest number of components m a record read from a file may be for."""
+MAX_RECORD_D = 3
+"""Largest dimension d a record read from a file may be for."""
 
 
 def _whole(value: object) -> int:
@@ -366,6 +374,8 @@ def verify_rbar_json(obj: dict) -> tuple[bool, list[str]]:
         kind, m, d = obj["kind"], _whole(obj["m"]), _whole(obj.get("d", 1))
         nontrivial = obj.get("nontrivial", "t4")
         check_args(kind, m, None, d, nontrivial)
+        if m > MAX_RECORD_M or d > MAX_RECORD_D:
+            raise ValueError(f"records are read for m ≤ {MAX_RECORD_M} and d ≤ {MAX_RECORD_D}")
         certs = {_order_key(k): v for k, v in obj["certificate"].items()}
     except (KeyError, TypeError, ValueError, AttributeError, RbarError) as exc:
         return False, [f"record: malformed header ({exc})"]
@@ -373,6 +383,8 @@ def verify_rbar_json(obj: dict) -> tuple[bool, list[str]]:
     for r, cert in sorted(certs.items()):
         try:
             bad = _verify_cert(cert, kind, m, r, d, nontrivial)
+        except LimitError:  # the command's time limit: not a failed claim, the end of checking
+            raise
         except Exception as exc:  # a crash while checking is a failed claim
             bad = [f"order {r}: verification crashed ({type(exc).__name__}: {exc})"]
         if bad:

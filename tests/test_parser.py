@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
+from helpers import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from moetheory.errors import (
 )
 from moetheory.symbolic import functions as fn
 from moetheory.symbolic.parser import (
+    MAX_FORMULA_LENGTH,
+    MAX_NUMBER_BITS,
     Scope,
     check_name,
     make_symbol,
@@ -441,3 +444,150 @@ def test_decimal_literals_are_exact(value):
     text = f"{value:f}"
     exact = Fraction(text)
     assert parse_formula(text, FUZZ_SCOPE) == sp.Rational(exact.numerator, exact.denominator)
+
+
+# -- size limits on exact numbers ----------------------------------------------------------------
+
+
+def fill(items, separator: str) -> str:
+    """Join ``items`` with ``separator`` up to MAX_FORMULA_LENGTH characters."""
+    text = ""
+    for item in items:
+        longer = item if not text else text + separator + item
+        if len(longer) > MAX_FORMULA_LENGTH:
+            break
+        text = longer
+    return text
+
+
+def test_numbers_within_the_limits(scope):
+    assert parse_formula("1e300*1e300*1e300", scope) == sp.Integer(10) ** 900
+    assert parse_formula("1e300**4", scope) == sp.Integer(10) ** 1200
+    assert parse_formula("1e-300^4*x1", scope) == x1 / sp.Integer(10) ** 1200
+    assert parse_formula("(2**64)**63", scope) == sp.Integer(2) ** 4032
+    assert parse_formula("sqrt(1e300)", scope) == sp.Integer(10) ** 150
+    assert parse_formula("2**pi + exp(1e18)", scope) == 2**sp.pi + sp.exp(10**18)
+    assert parse_formula("1/(sin(1)**2 + cos(1)**2 - 1)", scope).has(sp.sin)
+    assert parse_formula("norm(x1 + 0.5, x2 - 0.25) + sqrt(2)*sqrt(3)", scope).has(sp.sqrt(6))
+
+
+@pytest.mark.parametrize(
+    "text, limit",
+    [
+        ("exp(b0*x1)*1e300**64", "MAX_NUMBER_BITS"),
+        ("1e300**5", "MAX_NUMBER_BITS"),
+        ("(2**64)**64*x1", "MAX_NUMBER_BITS"),
+        ("x1*(1e300*1e300*1e300*1e300*1e300)", "MAX_NUMBER_BITS"),
+        ("1/7e-300/7e-300/7e-300/7e-300/7e-300", "MAX_NUMBER_BITS"),
+        pytest.param(
+            "+".join(f"1/{p}" for p in sp.primerange(2, 3000)), "MAX_NUMBER_BITS", id="1/2+1/3+..."
+        ),
+        ("exp(1e300)", "MAX_EXP_ARGUMENT"),
+        ("softplus(-1e20)", "MAX_EXP_ARGUMENT"),
+        ("exp(2**60)**64", "MAX_EXP_ARGUMENT"),
+        ("2**(64*pi)", "limit 64"),
+        ("(1e300 + 7)**(1/2)*(1e300 + 9)**(1/2)", "MAX_ROOT_BITS"),
+        ("(2**64*3**20 + 1)**(63/64)", "MAX_ROOT_BITS"),
+        ("sqrt(1e300**4)", "MAX_ROOT_BITS"),
+    ],
+)
+def test_number_limits(scope, text, limit):
+    error = raises(FormulaError, text, scope)
+    assert limit in str(error) and "\n" not in str(error)
+
+
+#: 4 KB formulas made of large numbers; some took up to 70 s and 640 MB, or crashed the printer.
+ADVERSARIAL = {
+    "sum of powers": fill(["9.99999999999999999999e299**64"] * 200, "+"),
+    "product of powers": fill(["(1e300)^64"] * 400, "*"),
+    "product of maximal numbers": fill(["1e300**4"] * 500, "*"),
+    "sum of maximal numbers": fill((f"1e300**4/{i}" for i in range(1, 500)), "+"),
+    "products with symbols": fill(["x1*1e300"] * 500, "*"),
+    "product of literals": fill(["123456789012345678901234567891"] * 200, "*"),
+    "sum of small literals": fill((f"1.{i:028d}e-300" for i in range(1, 200)), "+"),
+    "nested powers": "2**64**64**64**64",
+    "roots of one number": fill(["sqrt(1e300**4)"] * 300, "*"),
+    "fractional powers": fill((f"{10**29 + i}**(63/64)" for i in range(300)), "*"),
+    "roots of primes": fill((f"sqrt({p})" for p in sp.primerange(2, 10**5)), "*"),
+    "exponentials": fill(["exp(1e300**4)"] * 300, "*"),
+    "sign tests of exponentials": fill(
+        (f"1/(exp({2**63 - i}) - exp({2**63 - i - 1}))" for i in range(200)), "+"
+    ),
+    "zero tests": fill((f"1/(sin({i})**2 + cos({i})**2 - 1)" for i in range(1, 300)), "+"),
+    "special functions": fill((f"1/(sigmoid({10**29 + i}) - 1)" for i in range(300)), "+"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_large_numbers_parse_quickly_or_are_refused(scope, name):
+    text = ADVERSARIAL[name]
+    assert len(text) <= MAX_FORMULA_LENGTH
+    start = time.perf_counter()
+    try:
+        result = parse_formula(text, scope)
+    except FormulaError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert len(str(result)) > 0  # prints (no 4300-digit integer)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_identify_refuses_a_huge_constant_in_one_line(capsys):
+    code, out, err = run_cli(
+        capsys, "identify", "--gate-formula", "exp(p1*x1)*1e300**64", "--gate-params", "p1",
+        "--expert", "linear", "--dim", "1", "--seconds", "2",
+    )
+    assert code != 0
+    assert "Traceback" not in out + err
+    assert "MAX_NUMBER_BITS" in err and len(err.strip().splitlines()) == 1
+
+
+def test_positions_follow_python_line_breaks(scope):
+    for text in ("(x1 +\r q)", "(x1 +\r\n q)", "(x1 +\n q)"):
+        error = raises(UnknownSymbolError, text, scope, "q")
+        assert text[error.position] == "q"
+
+
+NUMBER_LEAVES = st.sampled_from(
+    [
+        "1e300",
+        "9.99999999999999999999e299",
+        "123456789012345678901234567891",
+        "1e-300",
+        "64",
+        "(63/64)",
+        "(1/3)",
+        "pi",
+        "2",
+        "x1",
+        "b0",
+    ]
+)
+
+
+def number_formulas(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    functions = st.sampled_from(["exp", "sqrt", "tanh", "sin", "phi", "Phi", "sigmoid", "abs"])
+    return st.one_of(
+        st.tuples(functions, children).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(children, NUMBER_LEAVES).map(lambda t: f"({t[0]})**{t[1]}"),
+        st.tuples(st.sampled_from("+-*/"), st.lists(children, min_size=2, max_size=40)).map(
+            lambda t: "(" + t[0].join(t[1]) + ")"
+        ),
+    )
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.recursive(NUMBER_LEAVES, number_formulas, max_leaves=600))
+def test_formulas_of_large_numbers_are_bounded(text):
+    """Any formula of large numbers parses within the number limits, or is refused, quickly."""
+    text = text[:MAX_FORMULA_LENGTH]
+    start = time.perf_counter()
+    try:
+        result = parse_formula(text, FUZZ_SCOPE)
+    except FormulaError as exc:
+        assert "\n" not in str(exc)
+    else:
+        for number in result.atoms(sp.Rational):
+            assert max(abs(number.p).bit_length(), number.q.bit_length()) <= MAX_NUMBER_BITS
+        str(result)
+    assert time.perf_counter() - start < 5.0

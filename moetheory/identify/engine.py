@@ -28,11 +28,11 @@ from moetheory.identify.model import Model, Term, reduced_table
 from moetheory.identify.sampling import input_points, parameter_point
 from moetheory.identify.search import discover, first_basis, normalise_columns
 from moetheory.identify.verdict import Relation, Verdict, decide_verdicts
-from moetheory.limits import deadline
+from moetheory.limits import LimitError, deadline
 
 
-class Timeout(Exception):  # noqa: N818  (reads as "the analysis timed out")
-    """The per-pair time limit was reached."""
+class Timeout(LimitError):  # noqa: N818  (reads as "the analysis timed out")
+    """The per-pair time limit was reached (or the analysis cannot proceed numerically)."""
 
 
 def time_limit(seconds: float | None):
@@ -109,8 +109,10 @@ class _Analysis:
 
     def _matrix(self, theta: dict) -> np.ndarray:
         q = self.model.reduced_values(self.terms, self.order, self.symbols, self._values(theta))
-        if not np.all(np.isfinite(q)):
-            raise Timeout("the family is not finite at the sampled points")
+        with np.errstate(over="ignore"):
+            finite = np.all(np.isfinite(q)) and np.all(np.isfinite(np.linalg.norm(q, axis=0)))
+        if not finite:
+            raise Timeout("the family is not finite (in floats) at the sampled points")
         return q
 
     def _exponent(self, theta: dict) -> np.ndarray:

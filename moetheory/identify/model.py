@@ -89,8 +89,12 @@ def evaluate(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], values: np.ndarray) 
     used = [i for i, s in enumerate(symbols) if s in free]
     fn = _lambdified(expr, tuple(symbols[i] for i in used))
     with np.errstate(all="ignore"):
-        out = fn(*values[:, used].T)
-    return np.broadcast_to(np.asarray(out, dtype=float), (values.shape[0],)).copy()
+        try:
+            out = fn(*values[:, used].T)
+            out = np.asarray(out, dtype=float)
+        except (OverflowError, ZeroDivisionError):  # an exact constant beyond float range
+            out = np.nan
+    return np.broadcast_to(out, (values.shape[0],)).copy()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,28 @@ Grammar
 * with ``derivative_of``: the name ``u`` and ``Derivative(u, p, ...)`` / ``D(u, p, ...)``, with
   sympy's ``(p, n)`` form for repeated variables.
 
+Size limits
+-----------
+Any text of at most :data:`MAX_FORMULA_LENGTH` characters parses in under a second (the worst
+cases found take about half a second, most formulas milliseconds) or is refused: nesting is
+bounded by :data:`MAX_DEPTH`, literals by :data:`MAX_LITERAL_DIGITS` digits and a decimal
+exponent of :data:`MAX_LITERAL_EXPONENT`, numeric exponents by :data:`MAX_POWER_EXPONENT`, and
+derivatives by :data:`MAX_DERIVATIVE_ORDER`. Exact numbers get more limits, because sympy folds
+constants as soon as an expression is built:
+
+* every rational number in every value built (a literal, a power, product or sum of constants,
+  a derivative) has numerator and denominator of at most :data:`MAX_NUMBER_BITS` bits, so
+  ``1e300**64`` (a 19,200-digit integer, which Python cannot even print) is refused;
+* the numbers that one sum, product, power or call combines add up to at most
+  :data:`MAX_COMBINED_BITS` bits, checked *before* sympy multiplies them (a product of hundreds of
+  maximal numbers would otherwise take seconds to build and only then be refused);
+* numbers raised to non-integer powers (``sqrt(c)``, ``c**(p/q)``, ``norm``) add up to at most
+  :data:`MAX_ROOT_BITS` bits (times ``|p|``) in the whole formula, as sympy factors each such
+  number to simplify the root, at a cost that grows quickly with its size;
+* the exponential of a number is refused beyond :data:`MAX_EXP_ARGUMENT`, as sympy's numerical
+  sign tests of ``exp(c)`` take seconds for large ``c``; numeric exponents (``2**pi``) obey
+  :data:`MAX_POWER_EXPONENT` like rational ones.
+
 Every failure is a :class:`~moetheory.errors.FormulaError` (or a subclass) naming the offending
 token and, where known, its position in the text.
 """
@@ -30,6 +52,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,12 +66,17 @@ from moetheory.errors import (
     UnknownFunctionError,
     UnknownSymbolError,
 )
+from moetheory.limits import LimitError
 from moetheory.symbolic import functions as fn
 
 __all__ = [
+    "MAX_COMBINED_BITS",
     "MAX_DEPTH",
+    "MAX_EXP_ARGUMENT",
     "MAX_FORMULA_LENGTH",
     "MAX_NAME_LENGTH",
+    "MAX_NUMBER_BITS",
+    "MAX_ROOT_BITS",
     "MAX_VECTOR_LENGTH",
     "Scope",
     "check_name",
@@ -72,8 +100,25 @@ MAX_LITERAL_DIGITS = 30
 MAX_LITERAL_EXPONENT = 300
 #: Largest absolute value of a numeric exponent in a power.
 MAX_POWER_EXPONENT = 64
-#: Largest number of bits of an exact number raised to a power (guards against huge integers).
-MAX_POWER_BITS = 100_000
+#: Most bits in the numerator or the denominator of any exact number built while parsing.
+#: 4096 bits (1234 decimal digits) hold a product of three extreme literals (1e300 has 997 bits,
+#: 1.23456789012345678901234567890e-300 a 1093-bit denominator), and even the cube of such a
+#: number prints within Python's 4300-digit limit on int-to-str conversion; the built-in
+#: families use numbers of a few bits.
+MAX_NUMBER_BITS = 4096
+#: Most bits of exact numbers that one sum, product, power or call may combine: the sizes of the
+#: distinct rationals in its operands added up (times the exponent, for a power). Bounds the
+#: arithmetic sympy does before the result is checked against :data:`MAX_NUMBER_BITS`.
+MAX_COMBINED_BITS = 65_536
+#: Largest absolute value of a number whose exponential a formula may hold (``exp(c)``,
+#: ``softplus(c)``, ``exp(a)**n``): exp(2**64) already has about 8·10¹⁸ decimal digits, and
+#: sympy's numerical sign and zero tests, which run while parsing, slow down with the size of the
+#: argument (0.1 s for exp(1e300), 6 s for exp(1e1200)).
+MAX_EXP_ARGUMENT = 2**64
+#: Most bits, over the whole formula, of numbers raised to non-integer powers (each distinct
+#: base and exponent p/q counted once, the sizes of the base's numbers times max(1, |p|)): sympy
+#: factors them to simplify roots, which takes about 0.1 s for one 1024-bit number.
+MAX_ROOT_BITS = 1024
 #: Highest count of a repeated variable in ``Derivative(u, (p, n))``.
 MAX_DERIVATIVE_COUNT = 4
 #: Highest order of a derivative, counting nested ``D(D(u, a), a)`` together.
@@ -110,6 +155,7 @@ _FUNCTION_NAMES = frozenset(_UNARY_FUNCTIONS) | frozenset(_VECTOR_FUNCTIONS)
 #: Names a user may not declare: functions, constants, and the names of derivative formulas.
 RESERVED_NAMES = frozenset(_FUNCTION_NAMES | set(_CONSTANTS) | set(_DERIVATIVE_FUNCTIONS) | {"u"})
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DECLARATION = re.compile(
     r"\s*(?P<name>[^\s:\[\]]+)\s*(?:(?::\s*(?P<colon>[^\s\]]*))|(?:\[\s*(?P<bracket>[^\]\s]*)\s*\]))?"
@@ -374,33 +420,53 @@ def _defect(value: sp.Expr) -> str | None:
     return None
 
 
+def _has_numeric_root(value: sp.Expr) -> bool:
+    """Whether ``value`` holds a rational number raised to a non-integer rational power."""
+    return any(
+        power.base.is_Rational and power.exp.is_Rational and not power.exp.is_Integer
+        for power in value.atoms(sp.Pow)
+    )
+
+
 class _Builder:
     """Walks an expression tree, building sympy values (scalars or tuples for vectors)."""
 
     def __init__(self, text: str, origins: list[int], scope: Scope, derivative_of: sp.Expr | None):
         self.text = text
         self.origins = origins
-        self.line_starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                self.line_starts.append(index + 1)
+        # where each line starts, with Python's line breaks (\r\n, \r, \n); the text is ASCII,
+        # so the parser's byte columns are character columns
+        self.line_starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
         self.scope = scope
         self.derivative_of = derivative_of
         self.nested_order = 0  # order of the derivatives enclosing the node being built
         self.total_order = 0  # order of all derivatives in the formula so far
         self.derivatives: dict[tuple[sp.Expr, tuple], sp.Expr] = {}
+        self.sizes: dict[Value, tuple[int, int]] = {}  # see number_sizes
+        self.roots: set[tuple[sp.Expr, sp.Expr]] = set()  # powers charged to MAX_ROOT_BITS
+        self.root_bits = 0
+        self.exponentials: set[sp.Expr] = set()  # exp(...) already checked by check_numbers
 
     # -- positions and errors ---------------------------------------------------------------
 
     def position(self, node: ast.AST) -> int | None:
         lineno = getattr(node, "lineno", None)
         col = getattr(node, "col_offset", None)
-        if lineno is None or col is None or lineno > len(self.line_starts):
+        if lineno is None or col is None:
             return None
         return _origin(self.origins, self.line_starts[lineno - 1] + col)
 
+    def source(self, node: ast.AST) -> str | None:
+        """The text of ``node`` (``ast.get_source_segment`` splits the whole text per call)."""
+        lineno, end_lineno = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if lineno is None or end_lineno is None or col is None or end_col is None:
+            return None
+        start = self.line_starts[lineno - 1] + col
+        return self.text[start : self.line_starts[end_lineno - 1] + end_col]
+
     def segment(self, node: ast.AST) -> str:
-        text = ast.get_source_segment(self.text, node) or type(node).__name__
+        text = self.source(node) or type(node).__name__
         text = _one_line(text)
         return text if len(text) <= 60 else text[:57] + "..."
 
@@ -430,31 +496,121 @@ class _Builder:
                 self.segment(node),
                 node,
             )
-        if isinstance(node, ast.Constant):
-            return self.constant(node)
         if isinstance(node, ast.Name):
             return self.name(node)
-        if isinstance(node, ast.BinOp):
-            return self.binop(node, depth)
-        if isinstance(node, ast.UnaryOp):
-            return self.unaryop(node, depth)
-        if isinstance(node, ast.Call):
-            return self.call(node, depth)
+        if isinstance(node, ast.Constant):
+            value = self.constant(node)
+        elif isinstance(node, ast.BinOp):
+            value = self.binop(node, depth)
+        elif isinstance(node, ast.UnaryOp):
+            value = self.unaryop(node, depth)
+        elif isinstance(node, ast.Call):
+            value = self.call(node, depth)
+        else:
+            raise self.refusal(node)
+        self.check_numbers(value, node)
+        return value
+
+    def refusal(self, node: ast.AST) -> FormulaError:
+        """The error for a node that is not part of the grammar."""
         if isinstance(node, ast.Compare):
             symbol = _COMPARE_SYMBOLS.get(type(node.ops[0]), "comparison")
-            raise self.error(
+            return self.error(
                 FormulaError, f"comparison {symbol!r} is not allowed in a formula", symbol, node
             )
         if isinstance(node, ast.BoolOp):
             symbol = "and" if isinstance(node.op, ast.And) else "or"
-            raise self.error(
+            return self.error(
                 FormulaError, f"boolean operator {symbol!r} is not allowed", symbol, node
             )
         what = _SYNTAX_NAMES.get(type(node), type(node).__name__)
         token = "lambda" if isinstance(node, ast.Lambda) else self.segment(node)
-        raise self.error(
+        return self.error(
             FormulaError, f"{what} is not allowed in a formula: {token!r}", token, node
         )
+
+    # -- sizes of exact numbers ---------------------------------------------------------------
+
+    def number_sizes(self, value: Value) -> tuple[int, int]:
+        """(largest, total) size in bits of the distinct rationals in ``value``.
+
+        ``largest`` is the most bits of a numerator or denominator, ``total`` the sum over the
+        rationals of the bits of both. Cached per value, as parents ask again.
+        """
+        sizes = self.sizes.get(value)
+        if sizes is None:
+            parts = value if isinstance(value, tuple) else (value,)
+            numbers: set[sp.Rational] = set().union(*(part.atoms(sp.Rational) for part in parts))
+            lengths = [(abs(int(q.p)).bit_length(), int(q.q).bit_length()) for q in numbers]
+            sizes = (max((max(pair) for pair in lengths), default=0), sum(map(sum, lengths)))
+            self.sizes[value] = sizes
+        return sizes
+
+    def check_numbers(self, value: Value, node: ast.AST) -> None:
+        """Refuse a value holding a number of more than MAX_NUMBER_BITS bits, or the exponential
+        of a number larger than MAX_EXP_ARGUMENT in absolute value."""
+        if self.number_sizes(value)[0] > MAX_NUMBER_BITS:
+            token = self.segment(node)
+            raise self.error(
+                FormulaError,
+                f"number built from {token!r} has more than {MAX_NUMBER_BITS} bits "
+                f"(MAX_NUMBER_BITS)",
+                token,
+                node,
+            )
+        parts = value if isinstance(value, tuple) else (value,)
+        for power in set().union(*(part.atoms(sp.exp) for part in parts)) - self.exponentials:
+            self.exponentials.add(power)
+            argument = power.args[0]
+            if not argument.is_number:
+                continue
+            size = abs(argument.evalf(15))
+            if size.is_Number and size > MAX_EXP_ARGUMENT:
+                token = self.segment(node)
+                raise self.error(
+                    FormulaError,
+                    f"exponential of a number larger than {MAX_EXP_ARGUMENT} in {token!r} "
+                    f"(MAX_EXP_ARGUMENT)",
+                    token,
+                    node,
+                )
+
+    def check_combination(
+        self, values: Sequence[Value], node: ast.AST, what: str, times: int = 1
+    ) -> None:
+        """Refuse to let sympy combine numbers of more than MAX_COMBINED_BITS bits in all."""
+        total = times * sum(self.number_sizes(value)[1] for value in values)
+        if total > MAX_COMBINED_BITS:
+            raise self.error(
+                FormulaError,
+                f"numbers in this {what} are too large to combine: {total} bits, more than "
+                f"{MAX_COMBINED_BITS} (MAX_COMBINED_BITS)",
+                self.segment(node),
+                node,
+            )
+
+    def charge_root(self, base: sp.Expr, exponent: sp.Expr, node: ast.AST) -> None:
+        """Charge ``base**exponent`` to the formula's MAX_ROOT_BITS budget where sympy may
+        factor numbers to build it: a non-integer rational exponent, or an integer one on a
+        base that holds a number under a root."""
+        if exponent.is_Rational and not exponent.is_Integer:
+            multiplier = abs(int(exponent.p))
+        elif exponent.is_Integer and _has_numeric_root(base):
+            multiplier = abs(int(exponent))
+        else:
+            return
+        if (base, exponent) in self.roots:
+            return
+        self.roots.add((base, exponent))
+        self.root_bits += self.number_sizes(base)[1] * max(1, multiplier)
+        if self.root_bits > MAX_ROOT_BITS:
+            raise self.error(
+                FormulaError,
+                f"numbers under roots or fractional powers in the formula add up to more than "
+                f"{MAX_ROOT_BITS} bits (MAX_ROOT_BITS)",
+                self.segment(node),
+                node,
+            )
 
     # -- leaves -----------------------------------------------------------------------------
 
@@ -483,7 +639,7 @@ class _Builder:
         )
 
     def float_literal(self, node: ast.Constant) -> sp.Expr:
-        source = ast.get_source_segment(self.text, node) or repr(node.value)
+        source = self.source(node) or repr(node.value)
         token = self.segment(node)
         try:
             number = Decimal(source.replace("_", ""))
@@ -564,6 +720,7 @@ class _Builder:
             (op, operand, self.build(operand, depth + 1))
             for op, operand in self.spine(node, (ast.Add, ast.Sub))
         ]
+        self.check_combination([value for _, _, value in terms], node, "sum")
         vectors = [(operand, value) for _, operand, value in terms if isinstance(value, tuple)]
         if not vectors:
             return sp.Add(*[value if op is ast.Add else -value for op, _, value in terms])
@@ -611,12 +768,14 @@ class _Builder:
                 vector = value
                 continue
             if op is ast.Div:
-                if value.is_zero:
+                if value == 0:  # a structural test: is_zero may evaluate numerically
                     raise self.error(
                         FormulaError, "formula is undefined: division by zero", "/", operand
                     )
+                self.charge_root(value, sp.S.NegativeOne, operand)
                 value = sp.Pow(value, -1)
             factors.append(value)
+        self.check_combination([*factors, *([vector] if vector else [])], node, "product")
         scale = sp.Mul(*factors)
         if vector is not None:
             return tuple(sp.Mul(scale, component) for component in vector)
@@ -633,8 +792,9 @@ class _Builder:
                 node,
             )
         exponent = self.scalar(node.right, depth + 1, f"the exponent of {symbol!r}")
-        if exponent.is_Number:
-            if abs(exponent) > MAX_POWER_EXPONENT:
+        if exponent.is_number:
+            size = abs(exponent) if exponent.is_Rational else abs(exponent.evalf(15))
+            if size.is_Number and size > MAX_POWER_EXPONENT:
                 raise self.error(
                     FormulaError,
                     f"exponent {self.segment(node.right)!r} is too large "
@@ -642,14 +802,14 @@ class _Builder:
                     symbol,
                     node,
                 )
-            if base.is_Rational:
-                bits = max(abs(base.p).bit_length(), abs(base.q).bit_length())
-                if bits * abs(float(exponent)) > MAX_POWER_BITS:
-                    raise self.error(FormulaError, "number in formula is too large", symbol, node)
-            if base.is_zero and exponent.is_negative:
-                raise self.error(
-                    FormulaError, "formula is undefined: zero to a negative power", symbol, node
-                )
+        times = max(1, math.ceil(abs(exponent))) if exponent.is_Rational else 1
+        self.check_combination([base], node, "power", times)
+        self.check_combination([exponent], node, "power")
+        self.charge_root(base, exponent, node)
+        if exponent.is_number and exponent.is_negative and base.is_zero:
+            raise self.error(
+                FormulaError, "formula is undefined: zero to a negative power", symbol, node
+            )
         if exponent.is_integer is not True and base.is_negative:
             raise self.error(
                 FormulaError,
@@ -717,6 +877,8 @@ class _Builder:
                     node,
                 )
             argument = self.scalar(node.args[0], depth + 1, f"{name}()")
+            if name == "sqrt":
+                self.charge_root(argument, sp.S.Half, node)
             result = _UNARY_FUNCTIONS[name](argument)
         elif name == "dot":
             result = self.dot(node, depth)
@@ -734,6 +896,7 @@ class _Builder:
                 node,
             )
         left, right = (self.build(arg, depth + 1) for arg in node.args)
+        self.check_combination([left, right], node, "dot()")
         if not isinstance(left, tuple) or not isinstance(right, tuple):
             raise self.error(
                 DimensionError, "dimension mismatch: dot() needs two vectors", "dot", node
@@ -767,7 +930,11 @@ class _Builder:
                     )
             components = values  # type: ignore[assignment]
         if name == "norm":
-            return sp.sqrt(sp.Add(*[c**2 for c in components]))
+            self.check_combination(components, node, "norm()", 2)
+            squares = sp.Add(*[c**2 for c in components])
+            self.charge_root(squares, sp.S.Half, node)
+            return sp.sqrt(squares)
+        self.check_combination(components, node, "sum()")
         return sp.Add(*components)
 
     def derivative(self, node: ast.Call, name: str, depth: int) -> sp.Expr:
@@ -881,7 +1048,7 @@ def parse_formula(text: str, scope: Scope, *, derivative_of: sp.Expr | None = No
         raise TypeError("derivative_of must be a sympy expression")
     try:
         return _parse(text, scope, derivative_of)
-    except FormulaError:
+    except (FormulaError, LimitError):  # a time limit is not a bad formula
         raise
     except (RecursionError, MemoryError):
         raise FormulaError("formula is too deeply nested or too large") from None

@@ -214,8 +214,10 @@ def test_tamper_witness_value():
 
 def test_tamper_line_cofactor():
     obj = _fresh("r1", 2)
-    terms = obj["certificate"]["4"]["line"]["c3"]["terms"]
-    terms[0][1] = "1"
+    cofactor = obj["certificate"]["4"]["line"]["c3"]
+    cofactor["terms"][0][1] = "1"
+    assert any("rendering" in f for f in _fails(obj))  # its printed form no longer matches
+    del cofactor["str"]  # the printed form is optional: the identity itself must fail
     assert any("c3 R3" in f for f in _fails(obj))
 
 

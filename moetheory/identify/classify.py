@@ -65,6 +65,8 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
     if all(len(k) <= 1 for k in kinds):
         return "gate-internal" if set(kinds) <= {"u", "g"} else "homogeneity"
     base = spans["zero"] + spans["scale"] + spans["duplicate"]
+    if spans["duplicate"] and in_span(vector, base):  # zeros, rescalings and duplicates only
+        return "duplicate"
     if not in_span(vector, base):
         if spans["gate-internal"] and in_span(vector, base + spans["gate-internal"]):
             return "gate-internal"

@@ -621,7 +621,10 @@ def verify_json(data: object) -> VerifyReport:
         found, found_weak, complete, ok["k2"] and not cross, ok["weak_k1"] and ok["weak_k2"],
         len(minors["weak_k1"].columns) + len(weak) == len(first_order))
     _compare_verdicts(root, verdicts, reasons, breaks, report)
-    decided = {k: v for k, v in verdicts.items() if k in BY_CLASS and v != "unknown"}
+    # strong is checked both ways; interaction_free's "yes" only: which mixed relations count
+    # as explained by prolongations is the engine's rule, not yet a span definition
+    decided = {k: v for k, v in verdicts.items()
+               if k in BY_CLASS and (v == "yes" or (k == "strong" and v == "no"))}
     if decided:
         try:
             by_span = _span_verdicts(m, rels, scales, theta1)

@@ -12,12 +12,66 @@ import sys
 from pathlib import Path
 
 from moetheory.errors import MoetheoryError
+from moetheory.limits import (
+    MAX_DEPTH,
+    MAX_DIM,
+    MAX_ORDER,
+    MAX_RBAR_M,
+    MAX_SEED,
+    MAX_SIZE,
+    MAX_WORKERS,
+    LimitError,
+    deadline,
+)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one clear line, exit 2
         print(f"moetheory: error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+
+def _ranged(low: int, high: int):
+    """argparse type: an integer in [low, high] (one clear line otherwise)."""
+
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, got "
+                                             f"{text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, got "
+                                             f"{text[:40]}")
+        return value
+
+    return integer
+
+
+def _seconds(zero_ok: bool = False):
+    """argparse type: a finite number of seconds up to MAX_SECONDS (0 allowed: no limit)."""
+    from moetheory.limits import LimitError, check_seconds
+
+    def seconds(text: str) -> float:
+        try:
+            return check_seconds(text, "seconds", zero_ok=zero_ok)
+        except LimitError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return seconds
+
+
+def _command_limit(args: argparse.Namespace) -> float | None:
+    """The wall-clock limit of the whole command (parsing, building, analysis and output).
+
+    identify and rbar give their own analysis ``--seconds`` a graceful end (an unknown verdict,
+    the bound reached so far); the command itself stops at 1.5 × that + 5 s. Every other
+    command's ``--seconds`` is the limit of the whole command.
+    """
+    seconds = getattr(args, "seconds", None)
+    if not seconds:
+        return None
+    return 1.5 * seconds + 5 if args.command in ("identify", "rbar") else seconds
 
 
 def _names(text: str | None) -> list[str]:
@@ -62,10 +116,6 @@ def cmd_identify(args: argparse.Namespace) -> int:
         raise MoetheoryError("give exactly one of --gate and --gate-formula")
     if (args.expert is None) == (args.expert_formula is None):
         raise MoetheoryError("give exactly one of --expert and --expert-formula")
-    if args.dim < 1:
-        raise MoetheoryError(f"--dim must be a positive integer, got {args.dim}")
-    if args.seconds < 0:
-        raise MoetheoryError(f"--seconds must be >= 0 (0: no limit), got {args.seconds}")
     if args.normalisation is not None and (args.gate is not None or not args.rates):
         raise MoetheoryError("--normalisation declares a formula gate's normalisation for "
                              "--rates; a built-in gate has its own")
@@ -148,8 +198,6 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     from moetheory.rates.atlas import atlas_rows
     from moetheory.rates.rbar import rbar_value
 
-    if args.dim < 1:
-        raise MoetheoryError(f"--dim must be a positive integer, got {args.dim}")
     out = _out_dir(args.out) if args.out is not None else None
     rows = atlas_rows(_families(args.gates, "router"), _families(args.experts, "expert"),
                       dim=args.dim, seed=args.seed, workers=args.workers, rbar=rbar_value)
@@ -173,8 +221,6 @@ def cmd_rbar(args: argparse.Namespace) -> int:
     from moetheory.present.jsonio import dumps
     from moetheory.rates.rbar import solve_rbar
 
-    if args.seconds <= 0:
-        raise MoetheoryError(f"--seconds must be positive, got {args.seconds}")
     result = solve_rbar(args.system, args.m, seconds=args.seconds, nontrivial=args.nontrivial)
     data = result.to_json()
     if args.json:
@@ -191,13 +237,9 @@ def cmd_rbar(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from moetheory.certificates import verify_document
-    from moetheory.limits import LimitError, check_seconds, deadline
     from moetheory.schema import read_json
 
-    seconds = check_seconds(args.seconds)
-    with deadline(seconds, LimitError, f"verification did not finish within {seconds:g} s "
-                                       "(--seconds): not verified"):
-        report = verify_document(read_json(args.file))
+    report = verify_document(read_json(args.file))
     for claim in report.passed:
         print(f"PASS {claim}")
     for claim in report.failed:
@@ -335,9 +377,12 @@ def _count(text: str, name: str) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from moetheory.report import write_report
 
-    path = write_report(_out_dir(args.out), dim=args.dim, seed=args.seed, workers=args.workers,
-                        gates=_families(args.gates, "router"),
-                        experts=_families(args.experts, "expert"))
+    try:
+        path = write_report(_out_dir(args.out), dim=args.dim, seed=args.seed,
+                            workers=args.workers, gates=_families(args.gates, "router"),
+                            experts=_families(args.experts, "expert"))
+    except OSError as exc:  # e.g. a file appeared in the directory while the report ran
+        raise MoetheoryError(f"cannot write the report to {args.out}: {exc}") from None
     print(f"report written to {path}")
     return 0
 
@@ -358,10 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--gaussian-output", help="response name y: the expert is N(y | formula, v)")
     i.add_argument("--variance-param", help="variance parameter name of the Gaussian expert")
     i.add_argument("--positive", help="parameters sampled positive (e.g. a temperature)")
-    i.add_argument("--dim", type=int, default=2)
-    i.add_argument("--order", type=int, default=2)
-    i.add_argument("--seed", type=int, default=0)
-    i.add_argument("--seconds", type=float, default=120.0, help="per-pair time limit")
+    i.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2)
+    i.add_argument("--order", type=_ranged(1, MAX_ORDER), default=2)
+    i.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+    i.add_argument("--seconds", type=_seconds(zero_ok=True), default=120.0,
+                   help="analysis time limit (0: none); the command stops at 1.5× + 5 s")
     i.add_argument("--json", action="store_true")
     i.add_argument("--rates", action="store_true",
                    help="also predict estimation rates from the theorem catalogue")
@@ -371,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="re-check a saved verdict, verdict list or r̄ record")
     v.add_argument("file")
-    v.add_argument("--seconds", default="600",
+    v.add_argument("--seconds", type=_seconds(), default=600.0,
                    help="wall-clock limit for reading and checking (exit 2 when reached)")
     v.set_defaults(func=cmd_verify)
 
@@ -380,18 +426,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("atlas", help="identifiability and rates of every built-in pair")
     a.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
-    a.add_argument("--dim", type=int, default=2)
-    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2)
+    a.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+    a.add_argument("--seconds", type=_seconds(), default=3600.0,
+                   help="wall-clock limit of the whole command")
     a.add_argument("--out", help="write atlas.<ext> in this directory instead of printing")
-    a.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    a.add_argument("--workers", type=_ranged(1, MAX_WORKERS), default=None,
+                   help="processes (default: all cores)")
     a.add_argument("--gates", help="comma-separated built-in routers (default: all)")
     a.add_argument("--experts", help="comma-separated built-in experts (default: all)")
     a.set_defaults(func=cmd_atlas)
 
     b = sub.add_parser("rbar", help="r̄(M) of the r1 or r2 polynomial system, certified")
     b.add_argument("--system", choices=["r1", "r2"], required=True)
-    b.add_argument("--m", type=int, required=True)
-    b.add_argument("--seconds", type=float, default=300.0,
+    b.add_argument("--m", type=_ranged(1, MAX_RBAR_M), required=True)
+    b.add_argument("--seconds", type=_seconds(), default=300.0,
                    help="time limit; past it the bound reached so far is reported")
     b.add_argument("--nontrivial", choices=["t4", "t3"], default="t4",
                    help="r2 non-triviality: some t4 ≠ 0 (as printed) or some t3 ≠ 0")
@@ -399,17 +448,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_rbar)
 
     bd = sub.add_parser("bounds", help="parameter counts and VC-dimension bounds of an MoE")
-    bd.add_argument("--dim", type=int, required=True, help="input dimension d")
-    bd.add_argument("--experts", type=int, required=True, help="number of experts E")
-    bd.add_argument("--depth", type=int, required=True, help="hidden layers per expert J")
-    bd.add_argument("--width", type=int, required=True, help="hidden width per layer W")
+    bd.add_argument("--dim", type=_ranged(1, MAX_SIZE), required=True, help="input dimension d")
+    bd.add_argument("--experts", type=_ranged(1, MAX_SIZE), required=True,
+                    help="number of experts E")
+    bd.add_argument("--depth", type=_ranged(1, MAX_DEPTH), required=True,
+                    help="hidden layers per expert J")
+    bd.add_argument("--width", type=_ranged(1, MAX_SIZE), required=True,
+                    help="hidden width per layer W")
     bd.add_argument("--router", choices=["prototype", "grid", "tree", "linear", "none"],
                     default="prototype")
     bd.add_argument("--activation", choices=["relu", "prelu"], default="relu")
     bd.add_argument("--slopes", choices=["trainable", "fixed"], default="trainable",
                     help="PReLU slopes: trainable parameters or fixed")
-    bd.add_argument("--top-k", type=int, default=1, help="experts mixed by the linear router")
-    bd.add_argument("--output-dim", type=int, default=1)
+    bd.add_argument("--top-k", type=_ranged(1, MAX_SIZE), default=1,
+                    help="experts mixed by the linear router")
+    bd.add_argument("--output-dim", type=_ranged(1, MAX_SIZE), default=1)
     bd.add_argument("--grid", help="grid router: cells per axis K1,...,Kd (default K^d = E)")
     bd.add_argument("--json", action="store_true")
     bd.set_defaults(func=cmd_bounds)
@@ -435,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--alpha", required=True, help="Hölder exponent α in (0, 1]")
     c.add_argument("--holder-constant", help="Hölder constant λ (default: a built-in target's "
                    "proved constant)")
-    c.add_argument("--dim", type=int, required=True, help="input dimension d")
+    c.add_argument("--dim", type=_ranged(1, MAX_DIM), required=True, help="input dimension d")
     c.add_argument("--eps", required=True, help="accuracy ε (sup norm)")
     c.add_argument("--router", choices=["grid", "prototype", "tree"], default="grid")
     c.add_argument("--expert", choices=["constant", "pwl"], default="pwl")
@@ -443,8 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tradeoff", default="1",
                    help="r in [0,1]: share of the pwl resolution given to the router")
     c.add_argument("--points", default="1e6", help="check points of the error search")
-    c.add_argument("--starts", type=int, default=16, help="adversarial searches")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--starts", type=_ranged(0, 10_000), default=16,
+                   help="adversarial searches")
+    c.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+    c.add_argument("--seconds", type=_seconds(), default=3600.0,
+                   help="wall-clock limit of the whole command")
     c.add_argument("--max-parameters", default=str(1 << 26),
                    help="refuse constructions with more dense parameters")
     c.add_argument("--refit", action="store_true",
@@ -457,9 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="run the main job and write a report directory")
     r.add_argument("--out", default="moetheory-report")
-    r.add_argument("--dim", type=int, default=2)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    r.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2)
+    r.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+    r.add_argument("--seconds", type=_seconds(), default=3600.0,
+                   help="wall-clock limit of the whole command")
+    r.add_argument("--workers", type=_ranged(1, MAX_WORKERS), default=None,
+                   help="processes (default: all cores)")
     r.add_argument("--gates", help="comma-separated built-in routers (default: all)")
     r.add_argument("--experts", help="comma-separated built-in experts (default: all)")
     r.set_defaults(func=cmd_report)
@@ -482,7 +541,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        limit = _command_limit(args)
+        with deadline(limit, LimitError, f"time limit of {limit:g} s reached (--seconds)"
+                      if limit else None):
+            return args.func(args)
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("moetheory: interrupted", file=sys.stderr)

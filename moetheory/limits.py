@@ -37,6 +37,16 @@ MAX_ORDER = 8
 """Largest order of the Taylor family."""
 MAX_SEED = 2**63 - 1
 """Seeds are integers in [0, MAX_SEED]."""
+MAX_WORKERS = 256
+"""Most worker processes."""
+MAX_RBAR_M = 16
+"""Largest number of components of the r̄ solver (its witnesses need Hermite roots of degree m)."""
+MAX_SIZE = 10**12
+"""Largest size (experts, widths, dimensions) the bounds calculator accepts on the command line."""
+MAX_DEPTH = 10**4
+"""Largest number of hidden layers the bounds calculator accepts on the command line."""
+MAX_TERMS = 5000
+"""Largest Taylor family the engine (and ``verify``) will build."""
 MAX_FILE_BYTES = 64 * 2**20
 """Largest file ``verify`` (or any reader of saved JSON) opens."""
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from moetheory.errors import SizeError
+
 
 def least(holds: Callable[[int], bool], limit: int | None = None) -> int:
     """The least n ≥ 1 with ``holds(n)``, for ``holds`` false then true (monotone): doubling,
@@ -23,7 +25,8 @@ def least(holds: Callable[[int], bool], limit: int | None = None) -> int:
     lo, hi = 1, 2
     while not holds(hi):
         if limit is not None and hi > limit:
-            raise ValueError(f"no n ≤ {limit} satisfies the predicate")
+            raise SizeError(f"no size up to {limit} satisfies the bound: the sizes given are "
+                            "too large for it")
         lo, hi = hi, hi * 2
     while hi - lo > 1:
         mid = (lo + hi) // 2

@@ -18,6 +18,7 @@ from moetheory.families.base import gaussian_density
 from moetheory.identify.engine import identify_model
 from moetheory.identify.model import Factor, Model, split_exponential
 from moetheory.identify.verdict import Verdict
+from moetheory.limits import MAX_DIM, MAX_ORDER, MAX_SEED, check_int, check_seconds
 from moetheory.symbolic.parser import Scope, check_name, make_symbol, parse_formula
 
 
@@ -130,6 +131,11 @@ def identify(gate: str | RouterFamily | None = None, expert: str | ExpertFamily 
 
     Reference: identifiability.md §2 (definitions), §3 (relations P1–P7′).
     """
+    check_int(dim, "dim", 1, MAX_DIM)
+    check_int(order, "order", 1, MAX_ORDER)
+    check_int(seed, "seed", 0, MAX_SEED)
+    if seconds is not None:
+        seconds = check_seconds(seconds, "seconds", zero_ok=True)
     if model is None:
         if gate is None or expert is None:
             raise FormulaError("give a gate and an expert (names or formulas)")

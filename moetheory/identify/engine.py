@@ -16,6 +16,7 @@ Pipeline (all symbolic work cached per factor; see ``model``):
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -28,7 +29,7 @@ from moetheory.identify.model import Model, Term, reduced_table
 from moetheory.identify.sampling import input_points, parameter_point
 from moetheory.identify.search import discover, first_basis, normalise_columns
 from moetheory.identify.verdict import Relation, Verdict, decide_verdicts
-from moetheory.limits import LimitError, deadline
+from moetheory.limits import MAX_TERMS, LimitError, deadline
 
 
 class Timeout(LimitError):  # noqa: N818  (reads as "the analysis timed out")
@@ -74,6 +75,11 @@ class _Analysis:
         self.model, self.gate, self.expert = model, gate, expert
         self.order, self.seed, self.start = order, seed, start
         rng = np.random.default_rng(seed)
+        n = len(model.params)
+        if math.comb(n + order, order) > MAX_TERMS:
+            raise LimitError(f"the Taylor family of {n} parameters at order {order} has "
+                             f"{math.comb(n + order, order)} terms, more than {MAX_TERMS}: "
+                             "lower the dimension or the order")
         self.terms: list[Term] = model.terms(order)
         self.points = input_points(model, 2 * len(self.terms) + 16, rng)
         self._input_floats = np.array([[float(pt[s]) for s in model.inputs]

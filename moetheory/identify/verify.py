@@ -63,7 +63,7 @@ from moetheory.identify.verdict import (
     Relation,
     decide_verdicts,
 )
-from moetheory.limits import MAX_ORDER
+from moetheory.limits import MAX_ORDER, MAX_TERMS
 from moetheory.schema import Node, rational
 from moetheory.symbolic.balls import BallError, BallEvaluator, certified_nonsingular
 from moetheory.symbolic.parser import MAX_FORMULA_LENGTH, Scope, check_name, parse_formula
@@ -71,8 +71,6 @@ from moetheory.symbolic.polyform import Atomizer
 
 MAX_PARAMETERS = 64
 """Most parameters (and, separately, inputs or masses) a verdict file may declare."""
-MAX_TERMS = 5000
-"""Largest Taylor family a verdict file may describe."""
 MAX_POINTS = 4 * MAX_TERMS + 64
 """Most exact input points a certificate may carry."""
 NUMERIC_TOLERANCE = 1e-6

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from moetheory.present.atlas import latex_escape
 from moetheory.present.jsonio import dumps
@@ -22,7 +23,12 @@ def compact(value: object) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return str(value) if abs(value) < 10**9 else f"{value:.3g}".replace("e+", "e")
+        if abs(value) < 10**9:
+            return str(value)
+        if abs(value) < 10**300:
+            return f"{value:.3g}".replace("e+", "e")
+        mantissa, exponent = f"{Decimal(value):.3g}".upper().split("E")  # beyond float range
+        return f"{mantissa}e{int(exponent)}"
     if isinstance(value, float):
         return f"{value:.3g}".replace("e+", "e").replace("e-0", "e-")
     return str(value)

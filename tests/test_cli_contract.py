@@ -1,0 +1,115 @@
+"""The CLI contract (issue 13): every subcommand and option, given a hostile value, answers with
+exit 0/1 or with exit 2 and exactly one stderr line — never a traceback, a hang or a crash.
+
+The options are read from the parser itself, so a new option is covered the day it is added.
+Each base command is small and valid and carries a short ``--seconds`` where the command has
+one, so a hostile value that happens to be valid runs quickly (or stops at its limit, itself
+one line and exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+from helpers import run_cli
+
+from moetheory.cli import build_parser
+
+HOSTILE = ["-1", "0", "1e19", "1" + "0" * 20, "9" * 30, "1e308", "nan", "inf", "-inf", "abc",
+           "", "1.5", "-0", "0x10", "1/0", "__import__('os')"]
+
+BASES = {  # valid, fast invocations; an option's value is replaced in place or appended
+    "identify": ["--gate", "softmax", "--expert", "linear", "--dim", "1", "--seconds", "3"],
+    "verify": ["{file}", "--seconds", "20"],
+    "families": [],
+    "atlas": ["--gates", "softmax", "--experts", "linear", "--dim", "1", "--workers", "1",
+              "--seconds", "20"],
+    "rbar": ["--system", "r2", "--m", "1", "--seconds", "3"],
+    "bounds": ["--dim", "2", "--experts", "4", "--depth", "1", "--width", "4"],
+    "tables": ["approximation", "--dim", "1", "--alpha", "1", "--eps", "0.1"],
+    "construct": ["--target", "abs-power", "--alpha", "1", "--dim", "1", "--eps", "0.1",
+                  "--points", "1000", "--starts", "1", "--seconds", "20"],
+    "report": ["--gates", "softmax", "--experts", "linear", "--out", "{out}", "--seconds",
+               "2"],
+}
+#: (command, option) whose value is a path: hostile text there is a legitimate file name.
+PATHS = {("report", "--out"), ("atlas", "--out"), ("construct", "--save")}
+
+
+def _options() -> list[tuple[str, str]]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    out = []
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.nargs == 0 or isinstance(action, argparse._HelpAction):
+                continue
+            out.append((name, action.option_strings[0] if action.option_strings else "POS"))
+    return out
+
+
+def _argv(command: str, option: str, value: str, file: str, out: str) -> list[str]:
+    base = [a.format(file=file, out=out) for a in BASES[command]]
+    if option == "POS":
+        return [command, value, *base[1:]] if base else [command, value]
+    if option in base:
+        i = base.index(option)
+        base[i + 1] = value
+        return [command, *base]
+    return [command, *base, option, value]
+
+
+@pytest.fixture(scope="module")
+def verdict_file(tmp_path_factory):
+    from moetheory import identify
+
+    path = tmp_path_factory.mktemp("contract") / "v.json"
+    path.write_text(json.dumps(identify("softmax", "linear", dim=1).to_json()))
+    return str(path)
+
+
+def test_every_option_is_covered():
+    commands = {c for c, _ in _options()}
+    assert commands == set(BASES) - {"families"}, commands ^ set(BASES)  # families: no option
+    assert len(_options()) > 50
+
+
+@pytest.mark.parametrize("command, option", _options())
+def test_hostile_values_give_one_line(capsys, tmp_path, verdict_file, command, option):
+    for value in HOSTILE:
+        if (command, option) in PATHS and value not in ("",):
+            continue  # any other text is a valid file name; the path checks are tested apart
+        argv = _argv(command, option, value, verdict_file, str(tmp_path / "out"))
+        code, out, err = run_cli(capsys, *argv)
+        assert "Traceback" not in out + err, argv
+        assert code in (0, 1, 2), (argv, code)
+        if code == 2:
+            assert len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def test_huge_dimension_does_not_crash_a_process():
+    """A 20-digit --dim once ended in SIGSEGV, and --dim 20000 in a MemoryError."""
+    for dim in ("99999999999999999999", "20000"):
+        run = subprocess.run([sys.executable, "-m", "moetheory.cli", "identify", "--gate",
+                              "softmax", "--expert", "linear", "--dim", dim, "--seconds", "2"],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert "--dim" in run.stderr
+
+
+def test_taylor_family_limit_is_one_line(capsys):
+    code, _, err = run_cli(capsys, "identify", "--gate", "softmax", "--expert", "linear",
+                           "--dim", "64", "--seconds", "5")
+    assert code == 2 and "Taylor family" in err and len(err.strip().splitlines()) == 1
+
+
+def test_whole_command_time_limit(capsys, tmp_path):
+    """`--seconds` covers the whole command: a report stopped by it leaves no directory."""
+    out = tmp_path / "rep"
+    code, _, err = run_cli(capsys, "report", "--gates", "softmax", "--experts", "linear",
+                           "--out", str(out), "--seconds", "0.5")
+    assert code == 2 and "time limit" in err and not out.exists()

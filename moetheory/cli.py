@@ -99,6 +99,8 @@ def _out_dir(text: str) -> Path:
     outputs are moved into place only when complete (``moetheory.files``)."""
     from moetheory.files import check_writable_directory
 
+    if not text.strip():
+        raise MoetheoryError("--out names no directory")
     out = Path(text)
     try:
         check_writable_directory(out)

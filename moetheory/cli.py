@@ -534,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     On Ctrl-C the command's own clean-ups run first (temporary outputs removed, worker
     processes ended); then ``moetheory: interrupted`` is printed and SIGINT is ignored for the
     rest of the process, so a second Ctrl-C cannot cut the exit short. Argparse's own exit
-    (``--help``, a malformed option) raises ``SystemExit`` as usual.
+    (``--help``, a malformed option) becomes the return value (0 or 2).
 
     >>> main(["tables", "tradeoff", "--dim", "1,2"])  # the error line goes to stderr
     2
@@ -542,7 +542,10 @@ def main(argv: list[str] | None = None) -> int:
     Reference: README.md (command line); 130 = 128 + SIGINT, the shell's convention.
     """
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # argparse: --help (0) or a malformed option (2, one line)
+            return exc.code if isinstance(exc.code, int) else 2
         limit = _command_limit(args)
         with deadline(limit, LimitError, f"time limit of {limit:g} s reached (--seconds)"
                       if limit else None):

@@ -130,32 +130,27 @@ def _fuzz(capsys, tmp_path, doc, path, value):
             f"verify accepted {path} changed to {value!r}"
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=st.data())
-def test_hostile_verdict_leaves(capsys, tmp_path, verdict_doc, data):
-    path = data.draw(st.sampled_from(sorted(_leaves(verdict_doc), key=str)))
-    value = data.draw(hostile(tmp_path / "CANARY"))
-    _fuzz(capsys, tmp_path, verdict_doc, path, value)
+def _draw_and_fuzz(capsys, tmp_path, docs, data):
+    doc = data.draw(st.sampled_from(docs))
+    path = data.draw(st.sampled_from(sorted(_leaves(doc), key=str)))
+    _fuzz(capsys, tmp_path, doc, path, data.draw(hostile(tmp_path / "CANARY")))
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = {"deadline": None,
+            "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+
+
+@settings(max_examples=55, **SETTINGS)
 @given(data=st.data())
-def test_hostile_rbar_leaves(capsys, tmp_path, rbar_doc, data):
-    path = data.draw(st.sampled_from(sorted(_leaves(rbar_doc), key=str)))
-    value = data.draw(hostile(tmp_path / "CANARY"))
-    _fuzz(capsys, tmp_path, rbar_doc, path, value)
+def test_hostile_leaves(capsys, tmp_path, verdict_doc, rbar_doc, data):
+    _draw_and_fuzz(capsys, tmp_path, [verdict_doc, rbar_doc], data)
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=400, **SETTINGS)
 @given(data=st.data())
 def test_hostile_leaves_long_run(capsys, tmp_path, verdict_doc, rbar_doc, data):
-    doc = data.draw(st.sampled_from([verdict_doc, rbar_doc]))
-    path = data.draw(st.sampled_from(sorted(_leaves(doc), key=str)))
-    _fuzz(capsys, tmp_path, doc, path, data.draw(hostile(tmp_path / "CANARY")))
+    _draw_and_fuzz(capsys, tmp_path, [verdict_doc, rbar_doc], data)
 
 
 @pytest.mark.parametrize("key", ["verdicts", "relations", "certificate"])

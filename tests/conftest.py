@@ -17,3 +17,14 @@ def verdict(gate: str, expert: str, dim: int = 2):
 @pytest.fixture
 def get_verdict():
     return verdict
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sigint_raises():
+    """Ctrl-C tests need SIGINT to raise KeyboardInterrupt, as in a terminal; a harness that
+    runs the suite in the background starts it with SIGINT ignored."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

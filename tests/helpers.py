@@ -45,3 +45,11 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
         code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def default_sigint() -> None:
+    """Popen ``preexec_fn``: the child starts with SIGINT at its default, as in a terminal (a
+    harness that runs the tests in the background starts everything with SIGINT ignored)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

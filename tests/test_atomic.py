@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import default_sigint
 
 from moetheory import files
 from moetheory.errors import MoetheoryError
@@ -251,7 +252,7 @@ def test_ctrl_c_with_worker_processes(tmp_path, command):
     argv = [sys.executable, "-m", "moetheory.cli", command, "--dim", "2", "--workers", "2",
             "--out", str(out)]
     proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + 60
         while len(children(proc.pid)) < 2 and proc.poll() is None:

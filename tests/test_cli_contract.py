@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import run_cli
+from helpers import default_sigint, run_cli
 
 from moetheory.cli import build_parser
 
@@ -115,3 +115,23 @@ def test_whole_command_time_limit(capsys, tmp_path):
     code, _, err = run_cli(capsys, "report", "--gates", "softmax", "--experts", "linear",
                            "--out", str(out), "--seconds", "0.5")
     assert code == 2 and "time limit" in err and not out.exists()
+
+
+def test_ctrl_c_while_importing_is_one_line():
+    """SIGINT before the package has finished importing (sympy takes about a second)."""
+    import signal
+    import time
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "moetheory"  # the installed console script itself
+    assert exe.exists(), "pip install -e . installs the moetheory console script"
+    for delay in (0.25, 0.6):  # after the interpreter started, while sympy imports
+        proc = subprocess.Popen([exe, "families"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err
+        assert proc.returncode in (0, 130), (proc.returncode, err)
+        if proc.returncode == 130:
+            assert err == "moetheory: interrupted\n"

@@ -46,6 +46,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -88,16 +89,18 @@ def deferred_interrupt() -> Iterator[None]:
         previous(signal.SIGINT, None)
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory that
-    is then renamed over ``path``: readers see the old file or the new one, never a part.
+@contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary handle on a new temporary file beside ``path``; when the block ends the file is
+    synced and renamed over ``path`` (readers see the old file or the new one, never a part).
+    On any exception, ``KeyboardInterrupt`` included, the temporary file is removed.
 
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp())
-    >>> write_text_atomic(root / "atlas.md", "new\\n").read_text()
-    'new\\n'
-    >>> [p.name for p in root.iterdir()]
-    ['atlas.md']
+    >>> with atomic_file(root / "m.bin") as f:
+    ...     _ = f.write(b"weights")
+    >>> (root / "m.bin").read_bytes(), [p.name for p in root.iterdir()]
+    (b'weights', ['m.bin'])
     >>> shutil.rmtree(root)
 
     Reference: POSIX ``rename`` (atomic replacement of a file).
@@ -106,13 +109,30 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     tmp = _sibling(target, "tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         with deferred_interrupt():
             tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_file`.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> write_text_atomic(root / "atlas.md", "new\\n").read_text()
+    'new\\n'
+    >>> [p.name for p in root.iterdir()]
+    ['atlas.md']
+    >>> shutil.rmtree(root)
+    """
+    with atomic_file(path) as handle:
+        handle.write(text.encode("utf-8"))
     return Path(path)
 
 

@@ -54,7 +54,6 @@ import math
 import numbers
 import os
 import pickle
-import secrets
 import stat
 import zipfile
 from pathlib import Path
@@ -65,6 +64,7 @@ import torch
 from moetheory.bounds.architecture import Architecture, check_count
 from moetheory.construct.module import PReLUMoE
 from moetheory.errors import ModelFileError, SizeError
+from moetheory.files import atomic_file
 from moetheory.layers.moe import parameter_shapes
 
 FORMAT = "moetheory.prelumoe/1"
@@ -391,22 +391,13 @@ def _check_zip(handle: BinaryIO, size: int) -> None:
 
 
 def _write_atomically(payload: dict, target: Path) -> None:
-    """``torch.save(payload)`` to a new file beside ``target``, synced, then moved onto it
-    with ``os.replace`` (readers see the old file or the complete new one, never a part)."""
+    """``torch.save(payload)`` through :func:`moetheory.files.atomic_file` (readers see the old
+    file or the complete new one, never a part)."""
     if target.name in ("", "..") or target.is_dir():
         raise ModelFileError(f"cannot write {target}: a directory, not a file")
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(payload, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with atomic_file(target) as handle:
+            torch.save(payload, handle)
     except (OSError, RuntimeError) as exc:
         raise ModelFileError(f"cannot write {target}: {_first_line(exc)}") from None
 

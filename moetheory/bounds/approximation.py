@@ -45,6 +45,7 @@ Example::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -102,7 +103,10 @@ class Target:
             raise SizeError(f"holder constant must be > 0, got {holder}")
         if norm not in NORMS:
             raise SizeError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
-        return cls(check_count("dim", dim), a, lam, norm)
+        d = check_count("dim", dim)
+        if d > MAX_TARGET_DIM:
+            raise SizeError(f"dim must be at most {MAX_TARGET_DIM}, got {_short(Fraction(d))}")
+        return cls(d, a, lam, norm)
 
     def error(self, radius_sq: Fraction) -> float:
         """λ·r^α as a float (a report; decisions use :meth:`within`), via mpmath so that
@@ -116,18 +120,60 @@ class Target:
         return radius_sq**p <= (eps / self.holder) ** (2 * q)
 
     def minimal(self, radius_sq_at_one: Fraction, eps: Fraction) -> int:
-        """The least n ≥ 1 with λ·(r₁/n)^α ≤ ε, r₁² = ``radius_sq_at_one``: doubling, then
-        bisection, every step decided exactly (:meth:`within`)."""
+        """The least n ≥ 1 with λ·(r₁/n)^α ≤ ε, r₁² = ``radius_sq_at_one``: from the real
+        resolution r₁·(λ/ε)^{1/α} computed in mpmath, a few steps each decided exactly
+        (:meth:`within`)."""
         digits = _log10_resolution(radius_sq_at_one, self.holder, eps, self.alpha)
+        given = f"α = {_short(self.alpha)}, λ = {_short(self.holder)}, ε = {_short(eps)}"
         if digits * self.dim > MAX_DIGITS:
             raise SizeError(f"the required resolution is about 10^{digits:.0f} per axis, i.e. "
                             f"10^{digits * self.dim:.0f} cells: beyond the sizes this table "
-                            f"reports (α = {_short(self.alpha)}, λ = {_short(self.holder)}, "
-                            f"ε = {_short(eps)})")
-        return least(lambda n: self.within(radius_sq_at_one / n**2, eps))
+                            f"reports ({given})")
+        n_bits = max(digits, 0) * math.log2(10) + 2
+        p, q = self.alpha.numerator, self.alpha.denominator
+        _check_exact(p * (_bits(radius_sq_at_one) + 2 * n_bits) + 2 * q * _bits(eps / self.holder),
+                     f"λ·r^α ≤ ε ({given})")
+        _EXACT.prec = int(n_bits) + 64
+        real = _EXACT.sqrt(_mp(radius_sq_at_one, _EXACT)) * (
+            _mp(self.holder, _EXACT) / _mp(eps, _EXACT)) ** (_EXACT.mpf(q) / p)
+        return least_near(lambda n: self.within(radius_sq_at_one / n**2, eps),
+                          int(_EXACT.ceil(real)))
 
 
 MAX_DIGITS = 1000  # more than 10^1000 cells in all is refused, not attempted
+MAX_TARGET_DIM = 1000
+"""Largest input dimension of a target (one Kuhn expert alone has 2^d > 10^300 hats there)."""
+MAX_EXACT_BITS = 10**6
+"""Largest integers (in bits) an exact decision may build: α = p/q and the trade-off r = p/q
+raise numbers to their p-th and q-th powers, so many digits in α, r, ε or λ are refused."""
+_EXACT = type(mpmath.mp)()  # a private context for the estimates: global mpmath untouched
+
+
+def _bits(x: Fraction) -> int:
+    return x.numerator.bit_length() + x.denominator.bit_length()
+
+
+def _check_exact(bits: float, what: str) -> None:
+    """A :class:`SizeError` when deciding ``what`` exactly would build integers over
+    ``MAX_EXACT_BITS`` bits."""
+    if bits > MAX_EXACT_BITS:
+        raise SizeError(f"deciding {what} exactly needs integers of about "
+                        f"{bits / math.log2(10):.2g} digits: beyond the sizes this table "
+                        "reports (give the numbers with fewer digits)")
+
+
+def least_near(holds: Callable[[int], bool], guess: int) -> int:
+    """``least(holds)`` (the least n ≥ 1 with ``holds(n)``, monotone) searched from an
+    estimate: a handful of decisions when ``guess`` is within a few of the answer, and the
+    same answer whatever the estimate.
+
+    >>> least_near(lambda n: n * n >= 50, 8)
+    8
+    """
+    start = max(guess - 2, 0)
+    if start and holds(start):  # the estimate was too high: search from the start
+        start = 0
+    return start + least(lambda k: holds(start + k))
 
 
 def _log10_resolution(radius_sq: Fraction, holder: Fraction, eps: Fraction,
@@ -144,8 +190,8 @@ def _short(x: Fraction) -> str:
     return mpmath.nstr(_mp(x), 6)
 
 
-def _mp(x: Fraction):
-    return mpmath.mpf(x.numerator) / x.denominator
+def _mp(x: Fraction, ctx=mpmath):
+    return ctx.mpf(x.numerator) / x.denominator
 
 
 def cell_radius_sq(target: Target) -> Fraction:
@@ -274,8 +320,11 @@ def nearest_power(n: int, r: Fraction) -> int:
     """N^r rounded to the nearest integer (halves up), exactly: with r = p/q and
     f = ⌊(N^p)^{1/q}⌋, the answer is f + 1 iff (2f + 1)^q ≤ 2^q·N^p."""
     p, q = r.numerator, r.denominator
+    _check_exact(p * n.bit_length() + q, f"the trade-off split N^r (r = {_short(r)})")
     power = n**p
-    f = floor_root(power, q)
+    _EXACT.prec = n.bit_length() + 64
+    guess = int(_EXACT.floor(_EXACT.mpf(n) ** (_EXACT.mpf(p) / q)))
+    f = least_near(lambda k: k**q > power, guess + 1) - 1  # ⌊(N^p)^{1/q}⌋
     return f + 1 if (2 * f + 1) ** q <= 2**q * power else f
 
 

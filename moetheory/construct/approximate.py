@@ -49,6 +49,9 @@ from moetheory.layers.routers import multi_indices
 ROUTERS = ("grid", "prototype", "tree")
 EXPERTS = ("constant", "pwl")
 MAX_PARAMETERS = 1 << 26  # dense parameters built by default (≈ 0.5 GB in float64)
+MAX_BUILD_PARAMETERS = 1 << 30
+"""The most dense parameters ``max_parameters`` may allow: building takes about 12–16 bytes per
+parameter (≈ 13–17 GB here), and larger sizes overflow torch's storage sizes."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +187,9 @@ def build(plan: Approximator, target: TargetFunction, expert: str,
           max_parameters: int = MAX_PARAMETERS) -> Construction:
     """The mixture data of a constant or pwl plan (sizes → numbers)."""
     max_parameters = check_count("max parameters", max_parameters)
+    if max_parameters > MAX_BUILD_PARAMETERS:
+        raise SizeError(f"max parameters must be at most {MAX_BUILD_PARAMETERS:,} (2^30), got "
+                        f"{max_parameters:.3g}")
     arch = plan.architecture
     total = arch.counts().total
     if total > max_parameters:

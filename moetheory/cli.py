@@ -121,6 +121,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
     if args.normalisation is not None and (args.gate is not None or not args.rates):
         raise MoetheoryError("--normalisation declares a formula gate's normalisation for "
                              "--rates; a built-in gate has its own")
+    _check_formula_options(args)
     model = None
     if args.gate_formula is not None or args.expert_formula is not None:
         model = _formula_pair(args)
@@ -145,6 +146,22 @@ def cmd_identify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_formula_options(args: argparse.Namespace) -> None:
+    """Refuse an option describing a formula side given with a built-in side (it would be
+    ignored), and --params given together with its alias --gate-params."""
+    if args.gate_params is not None and args.params is not None:
+        raise MoetheoryError("--params is an alias of --gate-params: give one of them")
+    sides = (("gate", args.gate, ("gate_params", "params")),
+             ("expert", args.expert, ("expert_params", "gaussian_output", "variance_param")),
+             ("pair", f"{args.gate} × {args.expert}" if args.gate_formula is None
+              and args.expert_formula is None else None, ("inputs", "positive")))
+    for side, builtin, options in sides:
+        given = [o for o in options if getattr(args, o) is not None]
+        if builtin is not None and given:
+            raise MoetheoryError(f"--{given[0].replace('_', '-')} describes a formula {side}; "
+                                 f"the {side} here is built-in ({builtin})")
+
+
 def _formula_pair(args: argparse.Namespace):
     """The model of a pair with at least one formula side; a built-in side is rewritten as a
     formula over x1..xD, so both sides go through the same parser and checks."""
@@ -166,9 +183,6 @@ def _formula_pair(args: argparse.Namespace):
             raise MoetheoryError(f"built-in {side} {name!r} uses inputs "
                                  f"{','.join(built['inputs'])}; name the formula's inputs so "
                                  "(--inputs)")
-        if side == "expert" and (args.gaussian_output or args.variance_param):
-            raise MoetheoryError("--gaussian-output/--variance-param describe a formula expert, "
-                                 f"not the built-in {name!r}")
         (gate if side == "gate" else expert).update(built)
     return formula_model(gate["formula"], gate["params"], expert["formula"], expert["params"],
                          inputs, expert["gaussian_output"], expert["variance_param"],
@@ -300,15 +314,39 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     return 0
 
 
+_TABLE_OPTIONS = {  # option → (the one table it applies to, its default there)
+    "eps": ("approximation", "1e-1,1e-2,1e-3"),
+    "tradeoff": ("approximation", "1"),
+    "budget": ("tradeoff", "1e6"),
+    "budget_kind": ("tradeoff", "total"),
+}
+
+
+def _table_options(args: argparse.Namespace) -> dict[str, str]:
+    """The table-specific options of ``args.table`` (defaults filled in); an option of the
+    other table is refused rather than ignored."""
+    out = {}
+    for option, (table, default) in _TABLE_OPTIONS.items():
+        value = getattr(args, option)
+        if table != args.table and value is not None:
+            raise MoetheoryError(f"--{option.replace('_', '-')} applies to the {table} table, "
+                                 f"not to {args.table}")
+        if table == args.table:
+            out[option] = default if value is None else value
+    return out
+
+
 def cmd_tables(args: argparse.Namespace) -> int:
     from moetheory.present.bounds import approximation_table, tradeoff_table
 
+    options = _table_options(args)
     if args.table == "approximation":
         from moetheory.bounds.approximation import approximation_rows
 
         rows = approximation_rows(_list(args.dim, "dim", integer=True), _list(args.alpha, "alpha"),
-                                  _list(args.eps, "eps"), holder=args.holder_constant,
-                                  norm=args.norm, tradeoff=args.tradeoff, router=args.router)
+                                  _list(options["eps"], "eps"), holder=args.holder_constant,
+                                  norm=args.norm, tradeoff=options["tradeoff"],
+                                  router=args.router)
         text = approximation_table(rows, args.format)
     else:
         from moetheory.bounds.approximation import Target
@@ -318,8 +356,8 @@ def cmd_tables(args: argparse.Namespace) -> int:
         if len(dims) != 1 or len(alphas) != 1:
             raise MoetheoryError("the tradeoff table takes one --dim and one --alpha")
         target = Target.of(dims[0], alphas[0], args.holder_constant, args.norm)
-        text = tradeoff_table(tradeoff_rows(target, args.budget, args.budget_kind, args.router),
-                              args.format)
+        text = tradeoff_table(tradeoff_rows(target, options["budget"], options["budget_kind"],
+                                            args.router), args.format)
     sys.stdout.write(text)
     return 0
 
@@ -473,14 +511,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("table", choices=["approximation", "tradeoff"])
     t.add_argument("--dim", default="1,2,3", help="comma-separated input dimensions")
     t.add_argument("--alpha", default="0.5,1", help="comma-separated Hölder exponents in (0,1]")
-    t.add_argument("--eps", default="1e-1,1e-2,1e-3", help="comma-separated accuracies")
+    t.add_argument("--eps", help="approximation: comma-separated accuracies (default "
+                   "1e-1,1e-2,1e-3)")
     t.add_argument("--holder-constant", default="1", help="Hölder constant λ")
     t.add_argument("--norm", choices=["l2", "linf"], default="l2")
-    t.add_argument("--tradeoff", default="1",
-                   help="r in [0,1]: share of the resolution given to the router (moe-pwl)")
+    t.add_argument("--tradeoff", help="approximation: r in [0,1], share of the resolution "
+                   "given to the router (moe-pwl; default 1)")
     t.add_argument("--router", choices=["grid", "prototype", "tree"], default="grid")
-    t.add_argument("--budget", default="1e6", help="tradeoff: parameter budget")
-    t.add_argument("--budget-kind", choices=["total", "active"], default="total")
+    t.add_argument("--budget", help="tradeoff: parameter budget (default 1e6)")
+    t.add_argument("--budget-kind", choices=["total", "active"],
+                   help="tradeoff: the budget counts total or active parameters (default total)")
     t.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
     t.set_defaults(func=cmd_tables)
 

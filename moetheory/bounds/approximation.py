@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 import mpmath
@@ -65,10 +66,23 @@ YAROTSKY = ("Yarotsky, Error bounds for approximations with deep ReLU networks, 
 OWN = "this package's construction (approximation_vc.md §3)"
 
 
+MAX_EXPONENT = 10_000
+"""Decimal exponents beyond ±MAX_EXPONENT (text such as 1e99999999) are refused before the
+exact rational, with that many digits, is built."""
+
+
 def to_fraction(name: str, value: object) -> Fraction:
     """An exact rational from text, int, float or Fraction, or a :class:`SizeError`."""
     if isinstance(value, bool):
         raise SizeError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, str) and "/" not in value:
+        try:
+            exponent = Decimal(value).adjusted()
+        except (InvalidOperation, ValueError):  # not decimal text, or nan/inf: Fraction says
+            exponent = 0
+        if abs(exponent) > MAX_EXPONENT:
+            raise SizeError(f"{name} must lie between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT} in "
+                            f"size, got {value[:40]}")
     try:
         out = Fraction(str(value)) if isinstance(value, (str, float)) else Fraction(value)
     except (ValueError, TypeError, ZeroDivisionError):

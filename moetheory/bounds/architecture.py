@@ -57,7 +57,13 @@ def check_count(name: str, value: object, minimum: int = 1) -> int:
 
 
 def integer_root(n: int, d: int) -> int | None:
-    """The integer K with K**d == n, or None."""
+    """The integer K with K**d == n, or None.
+
+    >>> integer_root(64, 3), integer_root(5, 10**12)
+    (4, None)
+    """
+    if n.bit_length() <= d:  # n < 2^d: K ≤ 1 (and 2^d may be too large to compute)
+        return n if n <= 1 else None
     k = floor_root(n, d)
     return k if k**d == n else None
 

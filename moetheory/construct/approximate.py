@@ -45,6 +45,7 @@ from moetheory.construct.mixture import ExpertMixture
 from moetheory.construct.targets import TargetFunction, check_declaration, resolve_target
 from moetheory.errors import SizeError
 from moetheory.layers.routers import multi_indices
+from moetheory.limits import check_int
 
 ROUTERS = ("grid", "prototype", "tree")
 EXPERTS = ("constant", "pwl")
@@ -186,10 +187,8 @@ def baseline(target, alpha, holder=None, dim: int = 1, eps="0.01", norm: str = "
 def build(plan: Approximator, target: TargetFunction, expert: str,
           max_parameters: int = MAX_PARAMETERS) -> Construction:
     """The mixture data of a constant or pwl plan (sizes → numbers)."""
-    max_parameters = check_count("max parameters", max_parameters)
-    if max_parameters > MAX_BUILD_PARAMETERS:
-        raise SizeError(f"max parameters must be at most {MAX_BUILD_PARAMETERS:,} (2^30), got "
-                        f"{max_parameters:.3g}")
+    max_parameters = check_int(check_count("max parameters", max_parameters), "max parameters",
+                               1, MAX_BUILD_PARAMETERS)
     arch = plan.architecture
     total = arch.counts().total
     if total > max_parameters:

@@ -92,6 +92,10 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
         raise FormulaError(f"name {repeated[0]!r} is declared twice (inputs, response, gate "
                            "parameters, expert parameters and the variance must all differ)",
                            token=repeated[0])
+    unknown = [n for n in positive or [] if n not in [*gate_params, *e_params]]
+    if unknown:
+        raise FormulaError(f"positive parameter {unknown[0]!r} is not a gate or expert "
+                           "parameter", token=unknown[0])
     ins = tuple(make_symbol(n) for n in list(inputs) + extra)
     g_all = tuple(make_symbol(n) for n in gate_params)
     e_syms = tuple(make_symbol(n) for n in e_params)

@@ -168,3 +168,13 @@ def test_tables_very_fine_accuracy_runs(capsys):
     (yarotsky,) = [r for r in json.loads(out) if r["method"] == "yarotsky"]
     # 10^100·(ln 10^100 + 1) ≈ 2.31e102 weights (shape, constant 1)
     assert 2.3 * 10**102 < yarotsky["total_parameters"] < 2.32 * 10**102
+
+
+@pytest.mark.parametrize("argv", [
+    ["bounds", "--router", "grid", "--dim", "2", "--experts", "4096", "--depth", "2",
+     "--width", "16"],  # binomials beyond float range in the grid growth function
+    ["tables", "tradeoff", "--dim", "1", "--alpha", "1", "--budget", "1e308"],  # laws in logs
+])
+def test_sizes_beyond_float_range_answer(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and not err and out

@@ -57,6 +57,11 @@ class _FloatCtx:
         return math.log2(x)
 
     @staticmethod
+    def log2_int(n: int) -> float:
+        """log₂ of an integer of any size (no conversion to float first)."""
+        return math.log2(n)
+
+    @staticmethod
     def minimum(a, b):
         return min(a, b)
 
@@ -73,6 +78,10 @@ class _IntervalCtx:
     @staticmethod
     def log2(x):
         return IV.log(x) / IV.log(2)
+
+    @staticmethod
+    def log2_int(n: int):
+        return IV.log(IV.mpf(n)) / IV.log(2)
 
     @staticmethod
     def minimum(a, b):
@@ -166,7 +175,7 @@ def grid_router_growth(cells: tuple[int, ...]) -> Growth:
     def log2(m: int, den: int, ctx):
         if den != 1:
             raise ValueError("the grid router bound is evaluated at integer m")
-        return sum((ctx.log2(ctx.num(comb(m + k - 1, k - 1))) for k in cells), ctx.num(0))
+        return sum((ctx.log2_int(comb(m + k - 1, k - 1)) for k in cells), ctx.num(0))
 
     return Growth(log2, f"per-axis thresholds, cells {list(cells)}: Σ log₂ C(m+K−1, K−1)")
 

@@ -23,6 +23,8 @@ Example::
 
 from __future__ import annotations
 
+import math
+
 from moetheory.bounds.approximation import Target, pwl_approximator, to_fraction
 from moetheory.bounds.architecture import check_count
 from moetheory.bounds.monotone import least
@@ -40,6 +42,11 @@ def largest_sub(target: Target, cells: int, budget: int, kind: str,
                 router: str = "grid") -> int:
     """The largest M with the K-cell mixture's count within ``budget`` (0 if none)."""
     return least(lambda sub: not _fits(target, cells, sub, budget, kind, router)) - 1
+
+
+def _log_size(row: dict, law: int) -> float:
+    """log(E · P^law) of a row, for integers of any size."""
+    return math.log(row["experts"]) + law * math.log(row["expert_nonzero"])
 
 
 def tradeoff_rows(target: Target, budget: object, kind: str = "total",
@@ -67,10 +74,9 @@ def tradeoff_rows(target: Target, budget: object, kind: str = "total",
     a, d = float(target.alpha), target.dim
     first = rows[0]
     for key, law in (("law_shallow", 1), ("law_deep", 2)):
-        base = (first["experts"] * first["expert_nonzero"] ** law) ** (-a / d)
-        for r in rows:
-            r[key] = first["guaranteed_error"] * (
-                (r["experts"] * r["expert_nonzero"] ** law) ** (-a / d) / base)
+        for r in rows:  # (E·P^law)^(−α/d) relative to the first row, in logs (no float overflow)
+            r[key] = first["guaranteed_error"] * math.exp(-a / d * (
+                _log_size(r, law) - _log_size(first, law)))
     for r in rows:
         r["budget"], r["budget_kind"] = budget, kind
     return rows

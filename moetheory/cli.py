@@ -504,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="experts mixed by the linear router")
     bd.add_argument("--output-dim", type=_ranged(1, MAX_SIZE), default=1)
     bd.add_argument("--grid", help="grid router: cells per axis K1,...,Kd (default K^d = E)")
+    bd.add_argument("--seconds", type=_seconds(), default=60.0,
+                    help="wall-clock limit of the whole command")
     bd.add_argument("--json", action="store_true")
     bd.set_defaults(func=cmd_bounds)
 
@@ -522,6 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--budget-kind", choices=["total", "active"],
                    help="tradeoff: the budget counts total or active parameters (default total)")
     t.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
+    t.add_argument("--seconds", type=_seconds(), default=600.0,
+                   help="wall-clock limit of the whole command")
     t.set_defaults(func=cmd_tables)
 
     c = sub.add_parser("construct", help="build a PReLU-MoE approximator and verify its error")

@@ -135,3 +135,82 @@ def test_ctrl_c_while_importing_is_one_line():
         assert proc.returncode in (0, 130), (proc.returncode, err)
         if proc.returncode == 130:
             assert err == "moetheory: interrupted\n"
+
+
+# ------------------------------------------------ values that once hung, crashed or were ignored
+TRADEOFF = ["tables", "tradeoff", "--dim", "1", "--alpha", "1"]
+FORMULA = ["identify", "--gate-formula", "exp(a*x1)", "--gate-params", "a", "--expert-formula",
+           "b*x1", "--expert-params", "b", "--inputs", "x1", "--seconds", "3"]
+CONSTRUCT = ["construct", *BASES["construct"]]
+
+
+@pytest.mark.parametrize("option", ["--budget", "--budget-kind"])
+def test_tradeoff_table_options(capsys, option):
+    """The tradeoff table's own options (the generic test's tables base is approximation)."""
+    for value in HOSTILE:
+        code, out, err = run_cli(capsys, *TRADEOFF, option, value)
+        assert "Traceback" not in out + err
+        assert code == 0 or (code == 2 and len(err.strip().splitlines()) == 1), (value, err)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["tables", "approximation", "--dim", "1", "--alpha", "1", "--eps", "0.1", "--tradeoff",
+      "1e-300"], "exactly"),  # a 10^300-th root
+    (["tables", "approximation", "--dim", "3", "--alpha", "0.1234567", "--eps", "1e-3"],
+     "exactly"),  # powers with 10^7 in the exponent
+    (["tables", "approximation", "--dim", "1", "--alpha", "0.999", "--eps", "1e-290"],
+     "exactly"),
+    (["tables", "approximation", "--dim", "1", "--alpha", "1", "--eps", "1e99999999"],
+     "1e10000"),  # the exact rational alone has 10^8 digits
+    (["tables", "tradeoff", "--dim", "10000000000000000000", "--alpha", "1"], "dim"),
+    (["tables", "approximation", "--budget", "1e6"], "tradeoff table"),  # once ignored
+    ([*TRADEOFF, "--eps", "0.1"], "approximation table"),
+    (["bounds", "--router", "grid", "--dim", "1000000000000", "--experts", "1", "--depth", "1",
+      "--width", "1"], "axes"),  # 2^(10^12) in the integer root, then 10^12 cells per axis
+    (["bounds", "--router", "none", "--dim", "1", "--experts", "1", "--depth", "10000",
+      "--width", "10000", "--activation", "prelu", "--seconds", "1"], "time limit"),
+    (["identify", "--gate", "softmax", "--expert", "linear", "--gate-params", "a"], "built-in"),
+    ([*FORMULA, "--params", "a"], "alias"),
+    ([*FORMULA, "--positive", "nan"], "positive"),
+    ([*CONSTRUCT, "--max-parameters", "1e30"], "max parameters"),  # torch's sizes overflow
+    ([*CONSTRUCT, "--tradeoff", "1e-300"], "exactly"),
+], ids=lambda a: " ".join(a) if isinstance(a, list) else a)
+def test_refused_with_one_line(capsys, argv, needle):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert needle in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["tables", "approximation", "--dim", "1", "--alpha", "0.99", "--eps", "1e-300"],
+    ["tables", "approximation", "--dim", "1", "--alpha", "1", "--eps", "1e-290", "--tradeoff",
+     "0.999"],
+])
+def test_extreme_valid_tables_answer(capsys, argv):
+    """Resolutions near 10^300 from α and r with three digits: a few exact decisions each."""
+    code, out, _ = run_cli(capsys, *argv, "--format", "json")
+    assert code == 0 and {r["method"] for r in json.loads(out)} >= {"moe-constant", "moe-pwl"}
+
+
+def test_exact_searches_start_from_an_estimate():
+    from fractions import Fraction
+
+    from moetheory.bounds.approximation import least_near, nearest_power
+
+    assert {least_near(lambda n: n * n >= 50, g) for g in (0, 1, 7, 8, 9, 10**6)} == {8}
+    for n in range(1, 200):
+        for r in (Fraction(0), Fraction(1, 3), Fraction(1, 2), Fraction(2, 3),
+                  Fraction(999, 1000), Fraction(1)):
+            k, p, q = nearest_power(n, r), r.numerator, r.denominator
+            assert (2 * k - 1) ** q <= 2**q * n**p < (2 * k + 1) ** q  # k = ⌊n^r + 1/2⌋
+
+
+def test_grid_router_with_many_cells_per_axis(capsys):
+    """C(m + K − 1, K − 1) beyond the float range (once an OverflowError)."""
+    assert run_cli(capsys, "bounds", "--router", "grid", "--dim", "2", "--experts", "4096",
+                   "--depth", "2", "--width", "16")[0] == 0
+
+
+def test_tradeoff_budget_beyond_float_range(capsys):
+    """Rows' counts beyond the float range in the scaling laws (once an OverflowError)."""
+    assert run_cli(capsys, *TRADEOFF, "--budget", "1e308")[0] == 0

@@ -52,7 +52,12 @@ from fractions import Fraction
 
 import mpmath
 
-from moetheory.bounds.architecture import Architecture, ParameterCounts, check_count
+from moetheory.bounds.architecture import (
+    MAX_GRID_AXES,
+    Architecture,
+    ParameterCounts,
+    check_count,
+)
 from moetheory.bounds.kuhn import kuhn_parameters, kuhn_widths
 from moetheory.bounds.monotone import floor_root, least
 from moetheory.errors import SizeError
@@ -155,8 +160,9 @@ class Target:
 
 
 MAX_DIGITS = 1000  # more than 10^1000 cells in all is refused, not attempted
-MAX_TARGET_DIM = 1000
-"""Largest input dimension of a target (one Kuhn expert alone has 2^d > 10^300 hats there)."""
+MAX_TARGET_DIM = MAX_GRID_AXES
+"""Largest input dimension of a target: the axes of its grid (and one Kuhn expert alone has
+2^d > 10^300 hats there)."""
 MAX_EXACT_BITS = 10**6
 """Largest integers (in bits) an exact decision may build: α = p/q and the trade-off r = p/q
 raise numbers to their p-th and q-th powers, so many digits in α, r, ε or λ are refused."""

@@ -42,6 +42,8 @@ from moetheory.errors import SizeError
 ROUTERS = ("none", "grid", "prototype", "tree", "linear")
 ACTIVATIONS = ("relu", "prelu")
 SLOPES = ("trainable", "fixed")
+MAX_GRID_AXES = 1000
+"""Most axes of a grid router (it keeps one set of thresholds per axis)."""
 
 
 def check_count(name: str, value: object, minimum: int = 1) -> int:
@@ -135,6 +137,9 @@ class Architecture:
             self.tree_depth()  # validates E = 2^{ds}
 
     def _grid_cells(self) -> tuple[int, ...]:
+        if self.dim > MAX_GRID_AXES:
+            raise SizeError(f"a grid router keeps thresholds per axis: at most {MAX_GRID_AXES} "
+                            f"axes, got dim = {self.dim}")
         if self.grid is None:
             k = integer_root(self.experts, self.dim)
             if k is None:

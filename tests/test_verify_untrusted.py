@@ -233,3 +233,14 @@ def test_every_atlas_verdict_and_rbar_record_verifies():
     for kind, m in (("r1", 1), ("r1", 2), ("r2", 1), ("r2", 2), ("r2", 3)):
         record = json.loads(json.dumps(solve_rbar(kind, m).to_json()))
         assert verify_document(record).ok, (kind, m)
+
+
+def test_reviewer_forgeries_are_rejected(capsys, tmp_path, verdict_doc):
+    """Regressions of the adversarial review: relabelled roles, a padded weak minor."""
+    roles = ["gate"] * len(verdict_doc["roles"])
+    extra = verdict_doc["certificate"]["k1"]["columns"][-1]
+    weak = copy.deepcopy(verdict_doc["certificate"]["weak_k1"])
+    weak["columns"].append(extra if extra not in weak["columns"] else "u")
+    for path, value in ((("roles",), roles), (("certificate", "weak_k1"), weak)):
+        file = _write(tmp_path, verdict_doc, path, value)
+        assert run_cli(capsys, "verify", str(file))[0] in (1, 2), path

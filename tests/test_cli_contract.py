@@ -117,17 +117,34 @@ def test_whole_command_time_limit(capsys, tmp_path):
     assert code == 2 and "time limit" in err and not out.exists()
 
 
-def test_ctrl_c_while_importing_is_one_line():
-    """SIGINT before the package has finished importing (sympy takes about a second)."""
+def test_ctrl_c_while_importing_is_one_line(tmp_path):
+    """SIGINT before the package has finished importing (sympy takes about a second).
+
+    The delays count from the end of the interpreter's own start-up (a ``sitecustomize`` that
+    writes a marker file): a signal during start-up itself, before any line of moetheory runs,
+    is the interpreter's to handle, and on a slow or loaded machine start-up alone can take
+    longer than a fixed delay.
+    """
+    import os
     import signal
     import time
     from pathlib import Path
 
     exe = Path(sys.executable).parent / "moetheory"  # the installed console script itself
     assert exe.exists(), "pip install -e . installs the moetheory console script"
-    for delay in (0.25, 0.6):  # after the interpreter started, while sympy imports
-        proc = subprocess.Popen([exe, "families"], stdout=subprocess.PIPE,
+    marker = tmp_path / "started"
+    (tmp_path / "sitecustomize.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    for delay in (0.1, 0.5):  # after the interpreter started, while sympy imports
+        marker.unlink(missing_ok=True)
+        proc = subprocess.Popen([exe, "families"], stdout=subprocess.PIPE, env=env,
                                 stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+        deadline = time.monotonic() + 60
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert marker.exists(), "the interpreter did not start"
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)

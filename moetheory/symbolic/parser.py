@@ -595,6 +595,18 @@ class _Builder:
         base that holds a number under a root."""
         if exponent.is_Rational and not exponent.is_Integer:
             multiplier = abs(int(exponent.p))
+            # sympy writes a number below 1 to the power p/q as one over its denominator to
+            # the power (q - p)/q and extracts perfect powers from the factors: numbers of
+            # about bits · max(|p|, q) bits (1e-300 as an exponent is 1/10**300 exactly)
+            spread = self.number_sizes(base)[1] * max(multiplier, int(exponent.q))
+            if spread > MAX_COMBINED_BITS:
+                raise self.error(
+                    FormulaError,
+                    f"a number raised to the power {self.segment(node)!r} would build numbers "
+                    f"of about {spread} bits, more than {MAX_COMBINED_BITS} (MAX_COMBINED_BITS)",
+                    self.segment(node),
+                    node,
+                )
         elif exponent.is_Integer and _has_numeric_root(base):
             multiplier = abs(int(exponent))
         else:

@@ -15,7 +15,12 @@ import numpy as np
 import scipy.linalg
 import sympy as sp
 
-from moetheory.symbolic.balls import BallError, BallEvaluator, certified_nonsingular
+from moetheory.symbolic.balls import (
+    BallError,
+    BallEvaluator,
+    certified_nonsingular,
+    working_precision,
+)
 
 PRECISIONS = (128, 256, 512)
 
@@ -48,19 +53,86 @@ def ball_string(b: flint.arb) -> str:
     return b.str(radius=True, more=False, condense=0)
 
 
-def certify(entry, rows: list[int], columns: list[int]) -> Minor:
-    """Prove det[entry(row, col)] ≠ 0, raising the precision up to 512 bits."""
-    det = flint.arb(0)
-    bits = PRECISIONS[0]
+def certify(entry, rows: list[int], columns: list[int],
+            candidates: list[int] | None = None) -> Minor:
+    """Prove det[entry(row, col)] ≠ 0, raising the precision up to 512 bits.
+
+    ``rows`` are a first choice (pivoted in floats). When they fail and ``candidates`` (all the
+    rows that may be used) are given, the rows are chosen again by elimination with partial
+    pivoting in ball arithmetic at each precision (:func:`ball_pivot_rows`): floats cannot rank
+    rows of a family whose smallest singular values are below their rounding error, and a
+    certificate never needs the float choice, only a nonsingular minor.
+    """
+    tried: set[tuple[int, ...]] = set()
+    minor = _certify_rows(entry, rows, columns)
+    tried.add(tuple(rows))
+    if minor.certified or not candidates or minor.det == "undefined":
+        return minor
     for bits in PRECISIONS:
         try:
-            mat = [[entry(r, c, bits) for c in columns] for r in rows]
+            chosen = ball_pivot_rows(entry, candidates, columns, bits)
+        except BallError:
+            break
+        if chosen is None or tuple(chosen) in tried:
+            continue
+        tried.add(tuple(chosen))
+        again = _certify_rows(entry, chosen, columns, start=bits)
+        if again.certified:
+            return again
+    return minor
+
+
+def _certify_rows(entry, rows: list[int], columns: list[int], start: int = 0) -> Minor:
+    det = flint.arb(0)
+    bits = PRECISIONS[0]
+    for bits in (b for b in PRECISIONS if b >= start):
+        try:
+            with working_precision(bits):  # products of entries at ``bits`` too
+                mat = [[entry(r, c, bits) for c in columns] for r in rows]
         except BallError:
             return Minor(tuple(columns), tuple(rows), "undefined", False, bits)
-        ok, det = certified_nonsingular(mat)
+        ok, det = certified_nonsingular(mat, bits)
         if ok:
             return Minor(tuple(columns), tuple(rows), ball_string(det), True, bits)
     return Minor(tuple(columns), tuple(rows), ball_string(det), False, bits)
+
+
+def ball_pivot_rows(entry, candidates: list[int], columns: list[int],
+                    bits: int) -> list[int] | None:
+    """Rows for a nonsingular minor, by Gaussian elimination with partial pivoting on the
+    ``candidates`` × ``columns`` matrix of balls at ``bits`` of precision (columns scaled to
+    unit largest entry; the pivot is the row of largest midpoint). None when a column's pivot
+    ball contains 0 (the columns look dependent at this precision). Choosing rows is a
+    heuristic: the minor it names is certified separately.
+    """
+    if not columns:
+        return []
+    with working_precision(bits):
+        return _pivot(entry, candidates, columns, bits)
+
+
+def _pivot(entry, candidates: list[int], columns: list[int], bits: int) -> list[int] | None:
+    mat = [[entry(r, c, bits) for c in columns] for r in candidates]
+    for j in range(len(columns)):
+        top = max((abs(row[j].mid()) for row in mat), default=flint.arb(0))
+        if top == 0:
+            return None
+        for row in mat:
+            row[j] = row[j] / top
+    remaining = list(range(len(candidates)))
+    chosen: list[int] = []
+    for j in range(len(columns)):
+        best = max(remaining, key=lambda i: abs(mat[i][j].mid()))
+        pivot = mat[best][j]
+        if pivot.contains(0):
+            return None
+        chosen.append(best)
+        remaining.remove(best)
+        for i in remaining:
+            factor = mat[i][j] / pivot
+            for k in range(j + 1, len(columns)):
+                mat[i][k] -= factor * mat[best][k]
+    return sorted(candidates[i] for i in chosen)
 
 
 class BallTable:

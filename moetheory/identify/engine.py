@@ -27,9 +27,10 @@ from moetheory.identify.classify import Family, RelationData, classify_all
 from moetheory.identify.lift import Lifted, Lifter
 from moetheory.identify.model import Model, Term, reduced_table
 from moetheory.identify.sampling import input_points, parameter_point
-from moetheory.identify.search import discover, first_basis, normalise_columns
+from moetheory.identify.search import discover, normalise_columns, rank_gap
 from moetheory.identify.verdict import Relation, Verdict, decide_verdicts
 from moetheory.limits import MAX_TERMS, LimitError, deadline
+from moetheory.symbolic.functions import step
 
 
 class Timeout(LimitError):  # noqa: N818  (reads as "the analysis timed out")
@@ -81,7 +82,10 @@ class _Analysis:
                              f"{math.comb(n + order, order)} terms, more than {MAX_TERMS}: "
                              "lower the dimension or the order")
         self.terms: list[Term] = model.terms(order)
-        self.points = input_points(model, 2 * len(self.terms) + 16, rng)
+        # a kink (ReLU, |·|) splits the inputs into regions on which each column is a
+        # different analytic function, and two atoms' kinks split them further: twice the rows
+        self.points = input_points(model, (4 if model.u.has(step) else 2) * len(self.terms)
+                                   + 16, rng)
         self._input_floats = np.array([[float(pt[s]) for s in model.inputs]
                                        for pt in self.points])
         self.symbols = (*model.inputs, *model.params, *model.masses)
@@ -90,22 +94,38 @@ class _Analysis:
         self.balls = BallTable(self.points, self.thetas)
         self.lifter = Lifter(model, order, self.thetas[0])
         self._lifted: dict[tuple[Term, ...], Lifted] = {}
+        self.refuted = 0  # float-proposed relations a certified minor showed not to exist
 
     # -- numerics ---------------------------------------------------------------------------
     def _active_point(self, rng: np.random.Generator, tries: int = 50) -> dict:
-        """A parameter point at which every kink (step atom) splits the sampled inputs."""
+        """A parameter point at which every kink (step atom) splits the sampled inputs.
+
+        Among such points the first at which every two kinks are also positive together on an
+        eighth of the inputs is taken (else the one where the least such overlap is largest):
+        where a gate's ReLU and an expert's ReLU are never active together the sampled family
+        degenerates (a constant gate on the expert's support) and shows relations that are not
+        there generically.
+        """
         from moetheory.identify.model import evaluate
-        from moetheory.symbolic.functions import step
 
         kinks = [a.args[0] for a in self.model.u.atoms(step)]
+        best, best_overlap = None, -1
         for _ in range(tries):
             theta = parameter_point(self.model, rng)
             values = self._values(theta)
             signs = [np.sign(evaluate(k, self.symbols, values)) for k in kinks]
-            if all((s > 0).sum() >= len(s) // 4 and (s < 0).sum() >= len(s) // 4
-                   for s in signs):
+            if not all((s > 0).sum() >= len(s) // 4 and (s < 0).sum() >= len(s) // 4
+                       for s in signs):
+                continue
+            overlap = min((int(((a > 0) & (b > 0)).sum()) for i, a in enumerate(signs)
+                           for b in signs[i + 1:]), default=len(self.points))
+            if overlap >= len(self.points) // 8:
                 return theta
-        raise Timeout("no parameter point found at which every kink splits the inputs")
+            if overlap > best_overlap:
+                best, best_overlap = theta, overlap
+        if best is None:
+            raise Timeout("no parameter point found at which every kink splits the inputs")
+        return best
 
     def _values(self, theta: dict) -> np.ndarray:
         """Float rows (inputs, parameters, masses), one per sampled input point."""
@@ -149,7 +169,8 @@ class _Analysis:
 
     def _minor(self, values: np.ndarray, columns: list[int], thetas: list[int]) -> Minor:
         rows = pivot_rows(values, len(columns))
-        m = certify(self._entry(thetas, columns), rows, list(range(len(columns))))
+        m = certify(self._entry(thetas, columns), rows, list(range(len(columns))),
+                    list(range(len(self.points))))
         return Minor(tuple(columns), m.rows, m.det, m.certified, m.bits)
 
     def _relations_minor(self, rels: list[Relation]) -> Minor:
@@ -185,9 +206,26 @@ class _Analysis:
         return self._lifted[terms]
 
     def _relations(self, q: np.ndarray, columns: list[int]):
+        """(discovery, basis columns, lifted relations) of the family on ``columns``.
+
+        A relation that floats propose but the exact lift cannot prove is tested the other way
+        round: if the proved relations alone leave a set of columns that a certified minor shows
+        independent (the complement of the columns on which their coefficient matrix is
+        certified nonsingular), the family's rank is exactly that, so the unproved ones do not
+        exist — they were float rounding — and are dropped. Otherwise they stay, numeric.
+        """
         disc = discover(q[:, columns])
         lifted = [self._lift(c.support, c.vector, columns) for c in disc.circuits]
-        return disc, lifted
+        basis = [columns[i] for i in disc.basis]
+        proved = [lf for lf in lifted if lf.verified == "symbolic"]
+        if len(proved) < len(lifted) or not disc.clean:
+            pivots = self._relations_minor(proved)
+            if pivots.certified:
+                rest = [c for c in columns if c not in pivots.columns]
+                if self._minor(q[:, rest], rest, [0] * len(rest)).certified:
+                    self.refuted += len(lifted) - len(proved)
+                    return disc, rest, proved
+        return disc, basis, lifted
 
     def _scales(self) -> list[int]:
         """Positions p with u = θ_p ∂u/∂θ_p exactly (u linear in an output scale)."""
@@ -221,11 +259,11 @@ class _Analysis:
         q1 = self._matrix(self.thetas[0])
         q2 = self._matrix(self.thetas[1])
         all_cols = list(range(len(self.terms)))
-        disc, lifted = self._relations(q1, all_cols)
+        disc, basis, lifted = self._relations(q1, all_cols)
         scales = self._scales()
         # weak: first-order family without u
         w_cols = [i for i, t in enumerate(self.terms) if len(t) == 1]
-        w_disc, w_lifted = self._relations(q1, w_cols)
+        w_disc, w_basis, w_lifted = self._relations(q1, w_cols)
         family = Family(tuple(self.terms), model.term_kind,
                         frozenset(i for i, p in enumerate(model.params) if p in model.variance),
                         len(model.params))
@@ -238,8 +276,7 @@ class _Analysis:
 
         # k = 2: the second atom's columns, rows rescaled by e^{Λ(θ²) - Λ(θ¹)}
         scale = np.exp(self._exponent(self.thetas[1]) - self._exponent(self.thetas[0]))
-        union = np.hstack([q1, q2 * scale[:, None]])
-        basis = list(disc.basis)
+        pair = np.hstack([q1[:, basis], (q2 * scale[:, None])[:, basis]])
         cert: dict = {"method": "ball-arithmetic evaluation matrices (python-flint arb)",
                       "terms": self.names,
                       "point": {str(k): str(v) for k, v in self.thetas[0].items()},
@@ -249,15 +286,14 @@ class _Analysis:
                       "relations_count": len(relations)}
         k1 = self._minor(q1[:, basis], basis, [0] * len(basis))
         rel_minor = self._relations_minor(relations)
-        u_basis = first_basis(normalise_columns(union))
-        cross = []
-        if len(u_basis) < 2 * len(basis):
-            cross.append(f"union of two generic atoms has numeric rank {len(u_basis)} < "
-                         f"{2 * len(basis)}: a cross-atom relation (not proved)")
         k2_cols = [*basis, *basis]
-        k2 = self._minor(np.hstack([q1[:, basis], (q2 * scale[:, None])[:, basis]]), k2_cols,
-                         [0] * len(basis) + [1] * len(basis))
-        w_basis = [w_cols[i] for i in w_disc.basis]
+        k2 = self._minor(pair, k2_cols, [0] * len(basis) + [1] * len(basis))
+        cross = []  # a float rank only explains a failed certificate, never overrides one
+        if not k2.certified:
+            u_rank = rank_gap(np.linalg.svd(normalise_columns(pair), compute_uv=False))[0]
+            if u_rank < 2 * len(basis):
+                cross.append(f"union of two generic atoms has numeric rank {u_rank} < "
+                             f"{2 * len(basis)}: a cross-atom relation (not proved)")
         wk1 = self._minor(q1[:, w_basis], w_basis, [0] * len(w_basis))
         wk2 = self._minor(np.hstack([q1[:, w_basis], (q2 * scale[:, None])[:, w_basis]]),
                           [*w_basis, *w_basis], [0] * len(w_basis) + [1] * len(w_basis))
@@ -282,6 +318,10 @@ class _Analysis:
                                                    len(w_basis) + len(weak_relations)
                                                    == len(w_cols))
         notes = list(model.notes)
+        if self.refuted:
+            notes.append(f"{self.refuted} relation(s) proposed in floating point could not be "
+                         "proved and were refuted: the proved relations leave columns whose "
+                         "minor is certified non-zero")
         if not (disc.exhaustive and w_disc.exhaustive):
             notes.append("a relation component was too large to enumerate: the basis is "
                          "complete but not proved minimal")

@@ -9,6 +9,10 @@ from moetheory.identify.model import Model
 
 PARAM_DENOM = 128
 INPUT_DENOM = 64
+INPUT_RANGE = 4
+"""Inputs are drawn from [-4, 4]: on [-1, 1] the columns of families such as e^{βx}·σ(ax + b)
+(parameters near 1) are so close to polynomials that their smallest honest singular values fall
+to 1e-13 … 1e-15, below what float64 tells from zero; on [-4, 4] they stay above 1e-10."""
 
 
 def parameter_point(model: Model, rng: np.random.Generator) -> dict[sp.Symbol, sp.Rational]:
@@ -24,12 +28,12 @@ def parameter_point(model: Model, rng: np.random.Generator) -> dict[sp.Symbol, s
 
 def input_points(model: Model, n: int, rng: np.random.Generator) -> list[dict[sp.Symbol,
                                                                               sp.Rational]]:
-    """n points with inputs in [-1, 1] (never 0) and a Gaussian output in [-2, 2]."""
+    """n points with inputs in [-4, 4] (never 0) and a Gaussian output in [-2, 2], dyadic."""
     pts = []
     for _ in range(n):
         pt = {}
         for s in model.inputs:
-            lim = 2 * INPUT_DENOM if model.output is s else INPUT_DENOM
+            lim = (2 if model.output is s else INPUT_RANGE) * INPUT_DENOM
             k = int(rng.integers(1, lim + 1)) * (1 if rng.random() < 0.5 else -1)
             pt[s] = sp.Rational(k, INPUT_DENOM)
         pts.append(pt)

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RANK_TOL = 1e-8
+FLOAT_FLOOR = 1e-11
+"""Relative singular values below this may be rounding noise of float64 evaluation (the
+family's columns are normalised; noise is about 1e-16 … 1e-13 for the sizes used here)."""
+MIN_GAP = 1e3
+"""A rank is accepted from floats only across a gap of at least this ratio between the smallest
+kept and the largest discarded singular value, the discarded ones under :data:`FLOAT_FLOOR`."""
+NOISE = 1e-17
 SUPPORT_TOL = 1e-7
 MAX_SUBSETS = 60_000
 
@@ -35,6 +41,7 @@ class Discovery:
     basis: tuple[int, ...]  # lexicographically first column basis
     circuits: tuple[Circuit, ...]  # the canonical minimal basis of relations
     exhaustive: bool  # False if a component was too large to enumerate fully
+    clean: bool = True  # the rank was read across a clear gap of the singular values
 
 
 def normalise_columns(m: np.ndarray) -> np.ndarray:
@@ -43,8 +50,32 @@ def normalise_columns(m: np.ndarray) -> np.ndarray:
     return m / norms
 
 
-def first_basis(m: np.ndarray) -> list[int]:
-    """Greedy column basis in index order (Gram–Schmidt with re-orthogonalisation)."""
+def rank_gap(values: np.ndarray, floor: float = FLOAT_FLOOR,
+             gap: float = MIN_GAP) -> tuple[int, float, bool]:
+    """(rank, tolerance, clean) from singular values ``values`` (any order, any scale).
+
+    The rank is the number of values above the widest gap whose lower side is under ``floor``
+    (relative to the largest); the tolerance is the geometric mean across that gap, and
+    ``clean`` says the gap is at least ``gap`` wide. Without any value under the floor the
+    family has full rank (tolerance a tenth of the smallest value).
+
+    >>> rank_gap(np.array([2.3, 1.9, 3e-10, 8e-17]))[:1], rank_gap(np.array([1.0, 1e-12]))[2]
+    ((3,), True)
+    """
+    s = np.sort(np.abs(np.asarray(values, dtype=float)))[::-1]
+    if len(s) == 0 or s[0] == 0:
+        return 0, 1.0, True
+    s = np.maximum(s / s[0], NOISE)
+    low = [k for k in range(1, len(s)) if s[k] <= floor]
+    if not low:
+        return len(s), s[-1] / 10, True
+    k = max(low, key=lambda i: (s[i - 1] / s[i], -i))
+    return k, float(np.sqrt(s[k - 1] * s[k])), bool(s[k - 1] / s[k] >= gap)
+
+
+def first_basis(m: np.ndarray, tol: float = 1e-8) -> list[int]:
+    """Greedy column basis in index order (Gram–Schmidt with re-orthogonalisation); a column is
+    kept when its residual exceeds ``tol`` (columns of unit norm)."""
     q: list[np.ndarray] = []
     basis = []
     for j in range(m.shape[1]):
@@ -54,19 +85,19 @@ def first_basis(m: np.ndarray) -> list[int]:
         for _ in range(2):
             for w in q:
                 v -= (w @ v) * w
-        if np.linalg.norm(v) > RANK_TOL:
+        if np.linalg.norm(v) > tol:
             q.append(v / np.linalg.norm(v))
             basis.append(j)
     return basis
 
 
-def null_vector(m: np.ndarray) -> np.ndarray | None:
-    """The unique null vector of ``m`` if its nullity is exactly 1, else None."""
+def null_vector(m: np.ndarray, tol: float = 1e-8) -> np.ndarray | None:
+    """The unique null vector of ``m`` if its nullity is exactly 1 at ``tol``, else None."""
     if m.shape[1] == 1:
-        return np.ones(1) if np.linalg.norm(m) < RANK_TOL else None
+        return np.ones(1) if np.linalg.norm(m) < tol else None
     s = np.linalg.svd(m, compute_uv=False)  # most subsets are independent: values suffice
     smax = s[0] if s[0] > 0 else 1.0
-    if s[-1] > RANK_TOL * smax or (len(s) > 1 and s[-2] <= RANK_TOL * smax):
+    if s[-1] > tol * smax or (len(s) > 1 and s[-2] <= tol * smax):
         return None
     return np.linalg.svd(m, full_matrices=False)[2][-1]
 
@@ -96,7 +127,10 @@ def discover(matrix: np.ndarray) -> Discovery:
     norms[norms == 0] = 1.0
     m = matrix / norms
     n = m.shape[1]
-    basis = first_basis(m)
+    rank, tol, clean = rank_gap(np.linalg.svd(m, compute_uv=False)) if n else (0, 1.0, True)
+    basis = first_basis(m, tol)
+    if len(basis) != rank:  # Gram–Schmidt in index order and the SVD disagree: not clean
+        clean = False
     uf = _UnionFind()
     involved: set[int] = set()
     for j in sorted(set(range(n)) - set(basis)):
@@ -111,12 +145,12 @@ def discover(matrix: np.ndarray) -> Discovery:
     chosen: list[Circuit] = []
     exhaustive = True
     for comp in sorted(components.values()):
-        found, ok = _component_circuits(m, comp)
+        found, ok = _component_circuits(m, comp, tol)
         exhaustive &= ok
         chosen.extend(found)
     chosen.sort(key=lambda c: (len(c.support), c.support))
     chosen = [Circuit(c.support, _unscaled(c.vector, norms[list(c.support)])) for c in chosen]
-    return Discovery(tuple(basis), tuple(chosen), exhaustive)
+    return Discovery(tuple(basis), tuple(chosen), exhaustive, clean)
 
 
 def _unscaled(vector: np.ndarray, norms: np.ndarray) -> np.ndarray:
@@ -125,9 +159,10 @@ def _unscaled(vector: np.ndarray, norms: np.ndarray) -> np.ndarray:
     return v / v[np.argmax(np.abs(v))]
 
 
-def _component_circuits(m: np.ndarray, comp: list[int]) -> tuple[list[Circuit], bool]:
+def _component_circuits(m: np.ndarray, comp: list[int],
+                        tol: float) -> tuple[list[Circuit], bool]:
     sub = m[:, comp]
-    need = len(comp) - len(first_basis(sub))
+    need = len(comp) - len(first_basis(sub, tol))
     if sub.shape[0] > sub.shape[1]:  # R of sub = QR: same singular values, far fewer rows
         sub = np.linalg.qr(sub, mode="r")
     kept: list[Circuit] = []
@@ -140,11 +175,11 @@ def _component_circuits(m: np.ndarray, comp: list[int]) -> tuple[list[Circuit], 
                 return kept, True
             tried += 1
             if tried > MAX_SUBSETS:
-                return _fallback(sub, comp, kept, span, need), False
+                return _fallback(sub, comp, kept, span, need, tol), False
             fs = frozenset(subset)
             if any(c <= fs for c in minimal):
                 continue
-            v = null_vector(sub[:, list(subset)])
+            v = null_vector(sub[:, list(subset)], tol)
             if v is None or np.min(np.abs(v)) < SUPPORT_TOL:
                 continue
             minimal.append(fs)
@@ -164,9 +199,9 @@ def _circuit(comp: list[int], subset: tuple[int, ...], v: np.ndarray) -> Circuit
 
 
 def _fallback(sub: np.ndarray, comp: list[int], kept: list[Circuit], span: np.ndarray,
-              need: int) -> list[Circuit]:
+              need: int, tol: float) -> list[Circuit]:
     """Complete the basis with fundamental circuits (not guaranteed minimal)."""
-    basis = first_basis(sub)
+    basis = first_basis(sub, tol)
     for j in range(len(comp)):
         if len(kept) == need:
             break
@@ -176,7 +211,7 @@ def _fallback(sub: np.ndarray, comp: list[int], kept: list[Circuit], span: np.nd
         idx = [basis[i] for i in np.flatnonzero(np.abs(coef) > SUPPORT_TOL)] + [j]
         order = sorted(range(len(idx)), key=lambda t: idx[t])
         subset = tuple(idx[t] for t in order)
-        v = null_vector(sub[:, list(subset)])
+        v = null_vector(sub[:, list(subset)], tol)
         if v is None:
             continue
         full = np.zeros(len(comp))

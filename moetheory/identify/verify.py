@@ -65,7 +65,12 @@ from moetheory.identify.verdict import (
 )
 from moetheory.limits import MAX_ORDER, MAX_TERMS
 from moetheory.schema import Node, rational
-from moetheory.symbolic.balls import BallError, BallEvaluator, certified_nonsingular
+from moetheory.symbolic.balls import (
+    BallError,
+    BallEvaluator,
+    certified_nonsingular,
+    working_precision,
+)
 from moetheory.symbolic.parser import MAX_FORMULA_LENGTH, Scope, check_name, parse_formula
 from moetheory.symbolic.polyform import Atomizer
 
@@ -394,8 +399,9 @@ def _nonsingular(entry: Callable[[int, int, int], flint.arb], n: int) -> tuple[b
     det = flint.arb(0)
     for bits in PRECISIONS:
         try:
-            ok, det = certified_nonsingular([[entry(r, c, bits) for c in range(n)]
-                                             for r in range(n)])
+            with working_precision(bits):
+                matrix = [[entry(r, c, bits) for c in range(n)] for r in range(n)]
+            ok, det = certified_nonsingular(matrix, bits)
         except BallError:
             return False, det
         if ok:

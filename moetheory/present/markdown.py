@@ -3,24 +3,56 @@
 from __future__ import annotations
 
 from moetheory.identify.verdict import COUNTS, Verdict
+from moetheory.present import verdict_parts as parts
 from moetheory.rates.predict import Prediction
 
 
 def verdict_markdown(v: Verdict) -> str:
-    """A verdict as a Markdown section: verdicts, relations, certificate summary."""
+    """A verdict as a Markdown section: verdicts (with the reason of each "unknown"), the
+    order-r relations (R1, R2, …), the first-order relations the weak verdict counts (W1, W2,
+    …) and a certificate summary with each minor's determinant."""
     lines = [f"### {v.gate} × {v.expert}", "", f"u = `{v.u}`", "",
              "| definition | verdict | counts classes | broken by |", "|---|---|---|---|"]
     for key, value in v.verdicts.items():
-        broken = ", ".join(f"R{i + 1}" for i in v.breaks.get(key, [])) or "—"
+        broken = ", ".join(parts.broken_by(v, key)) or "—"
         lines.append(f"| {key} | **{value}** | {', '.join(COUNTS[key])} | {broken} |")
-    lines += ["", "| # | relation (= 0) | class | verified |", "|---|---|---|---|"]
-    for i, r in enumerate(v.relations):
-        lines.append(f"| R{i + 1} | `{r.expression}` | {r.cls} | {r.verified} |")
+    unknown = parts.unknown_reasons(v)
+    if unknown:
+        lines += ["", "Why unknown:"]
+        lines += [f"- {key}: {reason}" for key, reason in unknown]
+    lines += ["", f"Order-{v.order} relations (R; the broken-by labels of every verdict but "
+              "weak):", ""] + _relations(v.relations, parts.relation_label)
+    if parts.show_weak(v):
+        lines += ["", "First-order (weak) relations (W; the weak verdict's broken-by labels):",
+                  ""] + _relations(v.weak_relations, parts.weak_label)
     cert = v.certificate
     lines += ["", f"Certificate: {cert.get('status')}; rank {cert.get('rank')} of "
               f"{len(cert.get('terms', []))} terms; seed {v.seed}; {v.seconds:.2f} s."]
-    lines += [f"Note: {n}" for n in v.notes]
+    shown = parts.minors(v)
+    if shown:
+        lines += ["", "Minors (determinant balls in python-flint arb; certified: the ball excludes "
+                  "0, so the columns are independent):",
+                  "", "| minor | size | precision (bits) | certified | determinant |",
+                  "|---|---|---|---|---|"]
+        for m in shown:
+            bits = "—" if m.bits is None else str(m.bits)
+            lines.append(f"| {m.name} | {m.size}×{m.size} | {bits} | "
+                         f"{'yes' if m.certified else 'no'} | {_cell(m.det_text)} |")
+    if v.notes:
+        lines += [""] + [f"Note: {n}" for n in v.notes]
     return "\n".join(lines) + "\n"
+
+
+def _relations(relations: list, label) -> list[str]:
+    lines = ["| # | relation (= 0) | class | verified |", "|---|---|---|---|"]
+    lines += [f"| {label(i)} | `{_cell(str(r.expression))}` | {r.cls} | {r.verified} |"
+              for i, r in enumerate(relations)]
+    return lines if relations else lines + ["| — | none | | |"]
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (a bare | would end the cell)."""
+    return text.replace("|", "\\|")
 
 
 def verdict_table(verdicts: list[Verdict]) -> str:

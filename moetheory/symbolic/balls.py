@@ -94,7 +94,7 @@ def _step(t: flint.arb) -> flint.arb:
 
 
 @contextmanager
-def _working_precision(prec: int) -> Iterator[None]:
+def working_precision(prec: int) -> Iterator[None]:
     """Run the body with python-flint's precision set to ``prec`` bits, then restore it."""
     old = flint.ctx.prec
     flint.ctx.prec = prec
@@ -113,13 +113,13 @@ class BallEvaluator:
     """
 
     def __init__(self, values: Mapping[sp.Symbol, sp.Rational], prec: int = 200):
-        with _working_precision(prec):
+        with working_precision(prec):
             self.values = {s: to_arb(v) for s, v in values.items()}
         self.prec = prec
         self._memo: dict[sp.Expr, flint.arb] = {}
 
     def __call__(self, expr: sp.Expr) -> flint.arb:
-        with _working_precision(self.prec):
+        with working_precision(self.prec):
             return self._ev(expr)
 
     def _ev(self, e: sp.Expr) -> flint.arb:
@@ -178,9 +178,12 @@ class BallEvaluator:
         raise BallError(f"unsupported node {e.func.__name__} in ball evaluation")
 
 
-def certified_nonsingular(matrix: Sequence[Sequence[flint.arb]]) -> tuple[bool, flint.arb]:
-    """(det excludes 0, det ball) for a square matrix of balls."""
+def certified_nonsingular(matrix: Sequence[Sequence[flint.arb]],
+                          prec: int) -> tuple[bool, flint.arb]:
+    """(det excludes 0, det ball) for a square matrix of balls, the determinant taken at ``prec``
+    bits (python-flint's arithmetic runs at its context precision, 53 bits unless set)."""
     if not matrix:
         return True, flint.arb(1)
-    det = flint.arb_mat([list(r) for r in matrix]).det()
+    with working_precision(prec):
+        det = flint.arb_mat([list(r) for r in matrix]).det()
     return (not det.contains(0)), det

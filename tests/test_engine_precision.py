@@ -105,3 +105,26 @@ def test_float_relations_that_cannot_be_proved_are_refuted_by_a_minor(monkeypatc
     assert "unknown" not in s["verdicts"].values()
     report = verify_json(s["json"])
     assert report.ok, report.failed
+
+
+@pytest.mark.parametrize("gate", ["hierarchical-LL", "hierarchical-SL", "perturbed-cosine"])
+def test_abs_of_a_parameter_is_worked_on_open_regions(gate):
+    """|β − x| at d = 1 once exited 2 ("not expressible in closed form"): now u is written with
+    the step function and analysed region by region; every answer has a reason."""
+    j = identify(gate, "scaled-tanh", dim=1).to_json()
+    assert "Abs(beta1" not in j["u"] and "step(" in j["u"]
+    for key, verdict in j["verdicts"].items():
+        assert verdict in ("yes", "no", "unknown") and j["reasons"][key]
+
+
+def test_abs_in_a_user_formula_is_worked_on_open_regions():
+    from moetheory.identify.api import formula_model
+
+    model = formula_model("exp(-abs(x1 - m))", ["m"], "c*tanh(a*x1)", ["c", "a"], inputs=["x1"])
+    j = identify(model=model).to_json()
+    assert j["certificate"]["status"] == "complete", j["reasons"]
+    # off the kink e^{-|x - m|} is e^{±(x - m)}: ∂²u/∂m² = u, a gate-internal relation
+    relation = next(r for r in j["relations"] if r["class"] == "gate-internal")
+    assert relation["expression"] == "u - Derivative(u, (m, 2))"
+    assert relation["verified"] == "symbolic" and j["verdicts"]["strong"] == "no"
+    assert verify_json(j).ok

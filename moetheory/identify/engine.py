@@ -108,7 +108,8 @@ class _Analysis:
         """
         from moetheory.identify.model import evaluate
 
-        kinks = [a.args[0] for a in self.model.u.atoms(step)]
+        inputs = set(self.model.inputs)  # a kink in the parameters alone splits nothing
+        kinks = [a.args[0] for a in self.model.u.atoms(step) if a.args[0].free_symbols & inputs]
         best, best_overlap = None, -1
         for _ in range(tries):
             theta = parameter_point(self.model, rng)

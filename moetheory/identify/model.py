@@ -21,20 +21,50 @@ import numpy as np
 import sympy as sp
 
 from moetheory.errors import FormulaError, NotDifferentiableError
-from moetheory.symbolic.functions import numpy_modules
+from moetheory.symbolic.functions import numpy_modules, step
 
 Term = tuple[int, ...]
 """A derivative multi-index: sorted parameter positions, () for u itself, (i,) for ∂u/∂θᵢ."""
 
 
+def open_pieces(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> sp.Expr:
+    """``expr`` with |z| written z·(2H(z) − 1) and sign(z) written 2H(z) − 1 wherever z depends
+    on a parameter (H the step function, whose derivative is 0 off the kink).
+
+    On each open region where no such z vanishes the two forms agree, and derivatives in the
+    parameters are taken region by region, as for ReLU (t·H(t)); sympy's own derivatives of
+    |z| and sign(z) bring in DiracDelta, which has no value to evaluate.
+
+    >>> b, x = sp.symbols("b x", real=True)
+    >>> open_pieces(sp.Abs(x - b), (b,))
+    (-b + x)*(2*step(-b + x) - 1)
+
+    Reference: identifiability.md §1 (Laplace gates exp(−‖β − x‖)); issue 14 (non-smooth
+    formulas).
+    """
+    moving = set(params)
+    if not expr.has(sp.Abs, sp.sign):
+        return expr
+    return expr.replace(
+        lambda e: isinstance(e, (sp.Abs, sp.sign)) and bool(e.args[0].free_symbols & moving),
+        lambda e: (e.args[0] if isinstance(e, sp.Abs) else 1) * (2 * step(e.args[0]) - 1))
+
+
 @dataclass(frozen=True)
 class Factor:
-    """One factor of u: an expression, its inputs and the parameters it depends on."""
+    """One factor of u: an expression, its inputs and the parameters it depends on.
+
+    |z| and sign(z) of a parameter-dependent z are rewritten with the step function
+    (:func:`open_pieces`), so every derivative is the derivative on an open region.
+    """
 
     expr: sp.Expr
     inputs: tuple[sp.Symbol, ...]
     params: tuple[sp.Symbol, ...]
     role: str  # "gate" or "expert"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expr", open_pieces(self.expr, self.params))
 
 
 def split_exponential(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:

@@ -14,7 +14,8 @@ Nothing from ``moetheory.identify.engine/search/certificate/model/sampling`` or
 What is compared (all basis-independent):
 
 * ``len(relations)`` = nullity of {∂^α u : |α| ≤ r} (masses not differentiated);
-* ``len(weak_relations)`` = nullity of {∂u/∂θ_p};
+* ``len(weak_relations)`` = nullity of {∂u/∂θ_p}, with u added (the mass direction) when the
+  gate has a mass;
 * single-term relations = derivative terms that vanish identically (both families);
 * every proved relation, its symbolic coefficients evaluated at the *oracle's* point, lies in
   the oracle's null space, the relations are independent there, and the dimension of their span
@@ -266,7 +267,7 @@ def _rank_rows(vectors: list[list], what: str) -> int:
 
 
 def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
-            expect: dict | None = None) -> dict:
+            expect: dict | None = None, numeric_too: bool = False) -> dict:
     """Run the engine and the oracle on exp(gate score) × expert; assert what is sound."""
     inputs = [f"x{i}" for i in range(1, d + 1)]
     gate_formula = f"exp({gate.formula})"
@@ -280,9 +281,10 @@ def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
     label = f"{gate_formula} * {expert.formula}, d={d}, order={order}"
 
     out = {"label": label, "status": cert.get("status")}
+    expert_names = set(expert.params)
     with mpmath.workdps(DPS):
         full = oracle.nullity(oracle.family(order))
-        weak = oracle.nullity(oracle.family(1, with_u=False))
+        weak = oracle.nullity(oracle.family(1, with_u=bool(oracle.masses)))
         low = oracle.nullity(oracle.family(1))
     out.update(oracle_full=full, oracle_weak=weak, oracle_low=low,
                engine_full=len(v.relations), engine_weak=len(v.weak_relations))
@@ -297,7 +299,9 @@ def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
     assert sorted(term_key(t) for t in cert["terms"]) == sorted(oracle.keys), label
 
     point = {str(s): val for s, val in oracle.point.items()}
-    sym = [r for r in v.relations if r.verified == "symbolic"]
+    # proved relations; with numeric_too the unproved ones as well (they must then hold at the
+    # oracle's generic point too, which a relation true only at the engine's point does not)
+    sym = [r for r in v.relations if r.verified == "symbolic" or numeric_too]
     w_sym = [r for r in v.weak_relations if r.verified == "symbolic"]
     keys = oracle.keys
     with mpmath.workdps(DPS):
@@ -340,12 +344,18 @@ def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
         assert span_low == low, (label, out)
         assert singles == oracle.zero, (label, singles, oracle.zero)
     wk1 = cert.get("weak_k1", {})
-    n_first = len(oracle.params)
+    n_first = len(oracle.params) + (1 if oracle.masses else 0)
     weak_complete = (wk1.get("certified") and len(wk1.get("columns", [])) + len(v.weak_relations)
                      == n_first and len(w_sym) == len(v.weak_relations))
     if weak_complete:
         assert len(v.weak_relations) == weak, (label, out)
         assert w_singles == {k for k in oracle.zero if len(k) == 1}, (label, w_singles)
+    if oracle.masses and weak_complete:  # one weak relation through u and expert terms only:
+        trade = (weak == 1 and len(v.weak_relations) == 1  # the mass traded for the expert's
+                 and () in v.weak_relations[0].terms  # scale, which weak does not count
+                 and all(not t or j["parameters"][t[0]] in expert_names
+                         for t in v.weak_relations[0].terms))
+        assert (v.verdicts["weak"] == "yes") == (weak == 0 or trade), (label, out)
     out.update(complete=complete, weak_complete=bool(weak_complete))
     return out
 
@@ -362,9 +372,10 @@ SOFTMAX = Side("b1*x1", ("b1",))
 @pytest.mark.parametrize("gate, expert, d, order, expect", [
     # exp(b1 x) (a1 x + b): u_{a1 a1} = u_{a1 b} = u_{b b} = 0, u_{a1} = u_{b1 b},
     # u = a1 u_{a1} + b u_b, u_{b1} = a1 u_{b1 a1} + b u_{a1}: six relations, none weak
+    # (with a mass b0, u joins the weak family and Euler's u = a1 u_{a1} + b u_b is weak)
     (SOFTMAX, LINEAR, 1, 2, {"oracle_full": 6, "oracle_weak": 0, "oracle_low": 1}),
     (Side("b1*x1 + b0", ("b1", "b0")), LINEAR, 1, 2,
-     {"oracle_full": 6, "oracle_weak": 0, "oracle_low": 1}),
+     {"oracle_full": 6, "oracle_weak": 1, "oracle_low": 1}),
     # the softmax-sigmoid pair: one relation u_{a1} = u_{b1 b} (once a spurious float one)
     (SOFTMAX, SIGMOID, 1, 2, {"oracle_full": 1, "oracle_weak": 0, "oracle_low": 0}),
     (SOFTMAX, SIGMOID, 1, 3, None),
@@ -380,6 +391,19 @@ def test_fixed_pairs(gate, expert, d, order, expect):
     out = compare(gate, expert, d, order, seed=7, expect=expect)
     assert out["status"] == "complete", out
     assert out["complete"] and out["weak_complete"], out
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug (sampling): seed 0 draws the parameter point t=21/64, c=-85/128, m=-1; m=-1 "
+    "(k = 128 of 128 in sampling.parameter_point) is not generic for this family: there "
+    "-u + u_tm + u_tmm/2 - u_mmm/4 = 0 holds, generically no relation has that support. The "
+    "search takes it as a minimal circuit, the lift cannot prove it, and it is listed as a "
+    "'numeric' relation (coefficient -124999999999999/125000000000000) that is false at a "
+    "generic point; strong and interaction_free become 'unknown'. Counts still agree (16)."))
+def test_relations_hold_at_a_generic_point():
+    out = compare(Side("t*x1", ("t",), ("t",)), Side("c*exp(-(x1 - m)**2)", ("c", "m")), 1, 3,
+                  seed=7, numeric_too=True)
+    assert out["engine_full"] == out["oracle_full"] == 16, out
 
 
 # --------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_weak_labels_temperature_softmax(get_verdict):
 
 
 def test_no_weak_table_without_weak_relations(get_verdict):
-    v = get_verdict("softmax", "linear", 2)
+    v = get_verdict("softmax", "ffn-tanh", 2)
     assert not v.weak_relations and not v.breaks["weak"]
     md = verdict_markdown(v)
     assert "First-order (weak) relations" not in md

@@ -1,21 +1,27 @@
 """Relation classes, decided from each relation's terms and from the span of known generators.
 
+Every generator span is *closed under differentiation*: with a relation Σ c_i(θ) ∂^{α_i} u = 0
+its derivative in each parameter θ_k, Σ ∂_k c_i ∂^{α_i} u + c_i ∂^{α_i + e_k} u = 0, holds too,
+and so on up to the order of the family (:func:`closure`). A relation that is the derivative of an
+expert rescaling is an expert rescaling at order 3, not a new gate–expert relation.
+
 Rules, applied in this order (documented in README, "Relation classes"):
 
 1. ``zero`` — a single term: that derivative vanishes identically.
-2. ``expert-rescaling`` — in the span of the zero terms and the rescaling relations of an output
-   scale c (computed: u = c ∂u/∂c holds exactly): u − c∂_c u, ∂²_c u, ∂_θ u − c ∂²_{θc} u.
+2. ``expert-rescaling`` — in the span of the zero terms and the closure of the rescaling
+   relations of an output scale c (computed: u = c ∂u/∂c holds exactly): u − c∂_c u, ∂²_c u,
+   ∂_θ u − c ∂²_{θc} u and their derivatives.
 3. first-order relations (terms of order ≤ 1): ``gate-internal`` if only gate parameters are
    differentiated (P4, P6, P7), otherwise ``homogeneity`` (Euler identities, ReLU scaling).
-4. second-order relations that need the first-order relations or their derivatives in a
-   parameter (their *prolongation*): in the span of classes 1–2, the duplicates (rule 5) and the
+4. higher-order relations that need the first-order relations' derivatives (their
+   *prolongation*, closed): in the span of classes 1–2, the duplicates (rule 5) and the
    prolongation, but not of classes 1–2 and duplicates alone: the class of the first-order
    relations needed (gate-internal if those suffice, else homogeneity).
-5. ``duplicate`` — every term is a mixed gate × expert second derivative ∂²u/∂β∂η, and the
-   relation is not in the span of classes 1–2, the prolongation and the duplicates before it in
-   canonical order (so β₁ᵀ∂²u/∂β₁∂η = 0, the derivative of the cosine router's P7, stays
-   gate-internal).
-6. ``heat`` — no gate parameter is differentiated, or a variance parameter and a second-order
+5. ``duplicate`` — every term mixes gate and expert derivatives (∂²u/∂β∂η, ∂³u/∂β∂β'∂η, …),
+   and the relation is not in the span of classes 1–2, the prolongation and the closure of the
+   duplicates before it in canonical order (so β₁ᵀ∂²u/∂β₁∂η = 0, the derivative of the cosine
+   router's P7, stays gate-internal); the derivatives of a duplicate are duplicates.
+6. ``heat`` — no gate parameter is differentiated, or a variance parameter and a higher-order
    expert derivative both occur (P2).
 7. ``gate-internal`` — only gate parameters are differentiated.
 8. ``gate-expert`` — anything else: gate and expert derivatives linked (P1, P3, P5).
@@ -23,14 +29,19 @@ Rules, applied in this order (documented in README, "Relation classes"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 CLASSES = ("zero", "expert-rescaling", "duplicate", "homogeneity", "gate-expert",
            "gate-internal", "heat")
 PAPERS_COUNT = ("homogeneity", "gate-expert", "gate-internal", "heat")
+
+Term = tuple[int, ...]
+Entries = dict[Term, sp.Expr]
+"""A relation Σ c_α ∂^α u = 0 as {α: c_α}, the coefficients symbolic in the parameters."""
 
 
 def in_span(vector: np.ndarray, generators: list[np.ndarray]) -> bool:
@@ -43,20 +54,18 @@ def in_span(vector: np.ndarray, generators: list[np.ndarray]) -> bool:
     return bool(np.linalg.norm(g.T @ coef - v) < 1e-7)
 
 
-def is_duplicate(kinds: list[str], vector: np.ndarray, spans: dict[str, list[np.ndarray]]) -> bool:
-    """Rule 5: mixed gate × expert terms only, and not explained by the prolongation."""
-    explained = (spans["zero"] + spans["scale"] + spans["gate-internal"] + spans["homogeneity"]
-                 + spans["duplicate"])
-    return len(kinds) > 1 and all(k == "ge" for k in kinds) and not in_span(vector, explained)
+def mixed(kind: str) -> bool:
+    """A term differentiating both a gate and an expert parameter ('ge', 'gge', 'gee', …)."""
+    return "g" in kind and "e" in kind
 
 
 def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
              spans: dict[str, list[np.ndarray]]) -> str:
-    """Class of one relation. ``kinds`` are the term kinds ('u','g','e','gg','ge','ee').
+    """Class of one relation. ``kinds`` are the term kinds ('u', 'g', 'e', 'gg', 'ge', …).
 
-    ``spans`` holds generator vectors at the generic point: 'zero', 'scale', 'duplicate'
-    (relations passing ``is_duplicate``), and the first-order relations with their prolongation
-    under 'gate-internal' and 'homogeneity'.
+    ``spans`` holds generator vectors at the generic point, each closed under differentiation:
+    'zero', 'scale', 'duplicate', and the first-order relations with their prolongation under
+    'gate-internal' and 'homogeneity'.
     """
     if len(kinds) == 1:
         return "zero"
@@ -73,41 +82,45 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
         if spans["homogeneity"] and in_span(vector, base + spans["gate-internal"]
                                             + spans["homogeneity"]):
             return "homogeneity"
-    if all(k == "ge" for k in kinds):
+    if all(mixed(k) for k in kinds):
         return "duplicate"
-    if set(kinds) <= {"u", "e", "ee"} or (has_variance and "ee" in kinds):
+    if all("g" not in k for k in kinds) or (has_variance and any(k.count("e") >= 2
+                                                                  for k in kinds)):
         return "heat"
-    if set(kinds) <= {"u", "g", "gg"}:
+    if all("e" not in k for k in kinds):
         return "gate-internal"
     return "gate-expert"
 
 
-Term = tuple[int, ...]
-
-
 @dataclass(frozen=True)
 class RelationData:
-    """What the rules need of one relation Σ c_i ∂^{terms_i} u = 0, at the generic point θ¹.
+    """What the rules need of one relation Σ c_i ∂^{terms_i} u = 0.
 
-    ``values`` are c_i(θ¹); ``gradients[i][k]`` is ∂c_i/∂θ_k at θ¹ (needed for first-order
-    relations only, whose prolongation spans derived relations); ``symbolic``: proved.
+    ``values`` are c_i(θ¹); ``coefficients`` the c_i as expressions in the parameters (None
+    for a numeric relation, which is never differentiated); ``symbolic``: proved.
     """
 
     terms: tuple[Term, ...]
     values: tuple[float, ...]
-    gradients: tuple[tuple[float, ...], ...] | None
+    coefficients: tuple[sp.Expr, ...] | None
     symbolic: bool
+
+    def entries(self) -> Entries:
+        assert self.coefficients is not None
+        return dict(zip(self.terms, self.coefficients, strict=True))
 
 
 @dataclass(frozen=True)
 class Family:
     """The Taylor family the relations live in: its terms in canonical order, the term kinds
-    ('u', 'g', 'e', 'gg', 'ge', 'ee'), the variance positions, the number of parameters."""
+    ('u', 'g', 'e', 'gg', 'ge', …), the variance positions, the parameters (symbols, in
+    position order) and the generic point θ¹ at which relations are compared."""
 
     terms: tuple[Term, ...]
     kind: Callable[[Term], str]
     variance: frozenset[int]
-    params: int
+    symbols: tuple[sp.Symbol, ...]
+    point: Mapping[sp.Symbol, sp.Expr]
 
     @property
     def order(self) -> int:
@@ -121,67 +134,110 @@ class Family:
                 v[index[t]] += c
         return v
 
+    def at_point(self, entries: Entries) -> np.ndarray:
+        """The relation's coefficient vector at θ¹, in floats."""
+        terms = list(entries)
+        return self.vector(terms, [float(sp.N(c.xreplace(self.point), 30))
+                                   for c in entries.values()])
+
 
 def _is_first_order(rel: RelationData) -> bool:
     return all(len(t) <= 1 for t in rel.terms) and len(rel.terms) > 1
 
 
-def scale_relations(params: int, scales: list[tuple[int, object]]) -> list[dict[Term, object]]:
-    """The rescaling relations of output scales (position s, value c at θ¹), as {term: coeff}:
-    u − c∂_c u, ∂²_c u and ∂_θ u − c∂²_{θc} u for every other parameter θ."""
-    out: list[dict[Term, object]] = []
-    for s, c in scales:
-        out += [{(): 1, (s,): -c}, {(s, s): 1}]
-        out += [{(k,): 1, tuple(sorted((k, s))): -c} for k in range(params) if k != s]
+def scale_relations(symbols: Sequence[sp.Expr], scales: Sequence[int]) -> list[Entries]:
+    """The rescaling relations of output scales c (positions ``scales``), as {term: coeff}:
+    u − c∂_c u, ∂²_c u and ∂_θ u − c∂²_{θc} u for every other parameter θ. ``symbols`` are the
+    parameters (symbols for the relations as functions, numbers for their values at a point).
+    """
+    out: list[Entries] = []
+    for s in scales:
+        c = symbols[s]
+        out += [{(): sp.S.One, (s,): -c}, {(s, s): sp.S.One}]
+        out += [{(k,): sp.S.One, tuple(sorted((k, s))): -c} for k in range(len(symbols))
+                if k != s]
     return out
 
 
-def prolongations(terms: Sequence[Term], values: Sequence, gradients: Sequence[Sequence],
-                  params: int, order: int) -> list[dict[Term, object]]:
-    """∂_k of the relation Σ c_i ∂^{α_i} u = 0 for each parameter k, as {term: coeff} at θ¹
-    (Σ ∂_k c_i ∂^{α_i} u + c_i ∂^{α_i + e_k} u), kept when every term is of order ≤ ``order``."""
-    out = []
-    for k in range(params):
-        entries: dict[Term, object] = {}
-        for t, c, grad in zip(terms, values, gradients, strict=True):
-            entries[t] = entries.get(t, 0) + grad[k]
-            up = tuple(sorted((*t, k)))
-            entries[up] = entries.get(up, 0) + c
-        if all(len(t) <= order for t in entries):
-            out.append(entries)
+def prolong(entries: Entries, k: int, symbol: sp.Symbol) -> Entries:
+    """∂_k of the relation Σ c_α ∂^α u = 0: Σ ∂_k c_α ∂^α u + c_α ∂^{α + e_k} u = 0."""
+    out: Entries = {}
+    for t, c in entries.items():
+        dc = sp.diff(c, symbol)
+        if dc != 0:
+            out[t] = out.get(t, sp.S.Zero) + dc
+        up = tuple(sorted((*t, k)))
+        out[up] = out.get(up, sp.S.Zero) + c
+    return {t: c for t, c in out.items() if c != 0}
+
+
+def closure(relations: Sequence[Entries], symbols: Sequence[sp.Symbol],
+            order: int) -> list[Entries]:
+    """Every derivative of the relations in the parameters, to any depth, whose terms are all of
+    order ≤ ``order`` (the relations themselves excluded).
+
+    >>> a, c = sp.symbols("a c")
+    >>> [sorted(r) for r in closure([{(): 1, (1,): -c}], (a, c), 2)]
+    [[(0,), (0, 1)], [(1,), (1, 1)]]
+    """
+    out: list[Entries] = []
+    seen: set[tuple] = set()
+    frontier = [dict(r) for r in relations if all(len(t) <= order for t in r)]
+    while frontier:
+        nxt = []
+        for rel in frontier:
+            for k, symbol in enumerate(symbols):
+                new = prolong(rel, k, symbol)
+                if not new or any(len(t) > order for t in new):
+                    continue
+                key = tuple(sorted((t, sp.srepr(c)) for t, c in new.items()))
+                if key not in seen:
+                    seen.add(key)
+                    out.append(new)
+                    nxt.append(new)
+        frontier = nxt
     return out
 
 
 def _spans(family: Family, relations: list[RelationData],
-           scales: list[tuple[int, float]]) -> dict[str, list[np.ndarray]]:
-    """Generators of the uncounted and first-order spans (rules 1–5)."""
+           scales: list[int]) -> dict[str, list[np.ndarray]]:
+    """Generators of the uncounted and first-order spans (rules 1–5), closed."""
     spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
                                           "homogeneity": [], "duplicate": []}
-    spans["scale"] = [family.vector(list(r), [float(v) for v in r.values()])
-                      for r in scale_relations(family.params, scales)]
+    order = family.order
+
+    def closed(entries: list[Entries]) -> list[np.ndarray]:
+        return [family.at_point(e) for e in [*entries, *closure(entries, family.symbols,
+                                                                 order)]]
+
+    spans["scale"] = closed([r for r in scale_relations(family.symbols, scales)
+                             if all(len(t) <= order for t in r)])
     for rel in relations:
-        if not (_is_first_order(rel) and rel.symbolic and rel.gradients is not None):
+        if not (_is_first_order(rel) and rel.symbolic and rel.coefficients is not None):
             continue
         cls = ("gate-internal" if all(family.kind(t) in ("u", "g") for t in rel.terms)
                else "homogeneity")
-        spans[cls].append(family.vector(rel.terms, rel.values))
-        spans[cls] += [family.vector(list(r), [float(v) for v in r.values()])
-                       for r in prolongations(rel.terms, rel.values, rel.gradients,
-                                              family.params, family.order)]
+        spans[cls] += closed([rel.entries()])
     spans["zero"] = [family.vector(r.terms, r.values) for r in relations if len(r.terms) == 1]
     for rel in relations:
         vector = family.vector(rel.terms, rel.values)
-        if is_duplicate([family.kind(t) for t in rel.terms], vector, spans):
-            spans["duplicate"].append(vector)
+        kinds = [family.kind(t) for t in rel.terms]
+        explained = (spans["zero"] + spans["scale"] + spans["gate-internal"]
+                     + spans["homogeneity"] + spans["duplicate"])
+        if len(kinds) > 1 and all(mixed(k) for k in kinds) and not in_span(vector, explained):
+            if rel.coefficients is not None and rel.symbolic:
+                spans["duplicate"] += closed([rel.entries()])
+            else:
+                spans["duplicate"].append(vector)
     return spans
 
 
 def classify_all(family: Family, relations: list[RelationData], weak: list[RelationData],
-                 scales: list[tuple[int, float]]) -> tuple[list[str], list[str]]:
+                 scales: list[int]) -> tuple[list[str], list[str]]:
     """Classes of the relations of the Taylor family and of the first-order (weak) family.
 
-    ``scales`` are the output scales (position, value at θ¹). One function for the engine and
-    for ``verify``, so both apply the same rules to numbers computed by their own paths.
+    ``scales`` are the positions of the output scales. One function for the engine and for
+    ``verify``, so both apply the same rules to numbers computed by their own paths.
     """
     spans = _spans(family, relations, scales)
 

@@ -28,7 +28,13 @@ from moetheory.identify.lift import Lifted, Lifter
 from moetheory.identify.model import Model, Term, reduced_table
 from moetheory.identify.sampling import input_points, parameter_point
 from moetheory.identify.search import discover, normalise_columns, rank_gap
-from moetheory.identify.verdict import Relation, Verdict, decide_verdicts
+from moetheory.identify.verdict import (
+    Relation,
+    Verdict,
+    decide_verdicts,
+    mass_trade,
+    weak_terms,
+)
 from moetheory.limits import MAX_TERMS, LimitError, deadline
 from moetheory.symbolic.functions import step
 
@@ -239,14 +245,11 @@ class _Analysis:
         return out
 
     def _data(self, lifted: Lifted) -> RelationData:
-        """The relation's coefficients (and, for first-order relations, their gradients) at θ¹."""
-        theta = self.thetas[0]
-        values = tuple(float(sp.N(c.xreplace(theta))) for c in lifted.coefficients)
-        gradients = None
-        if all(len(t) <= 1 for t in lifted.terms) and lifted.verified == "symbolic":
-            gradients = tuple(tuple(float(sp.N(sp.diff(c, p).xreplace(theta)))
-                                    for p in self.model.params) for c in lifted.coefficients)
-        return RelationData(lifted.terms, values, gradients, lifted.verified == "symbolic")
+        """The relation's coefficients at θ¹ and, if proved, as functions of the parameters."""
+        values = tuple(float(sp.N(c.xreplace(self.thetas[0]))) for c in lifted.coefficients)
+        symbolic = lifted.verified == "symbolic"
+        return RelationData(lifted.terms, values, lifted.coefficients if symbolic else None,
+                            symbolic)
 
     def _relation(self, lifted: Lifted, cls: str) -> Relation:
         params = sorted({i for t in lifted.terms for i in t})
@@ -262,15 +265,16 @@ class _Analysis:
         all_cols = list(range(len(self.terms)))
         disc, basis, lifted = self._relations(q1, all_cols)
         scales = self._scales()
-        # weak: first-order family without u
-        w_cols = [i for i, t in enumerate(self.terms) if len(t) == 1]
+        # weak: first-order family, u standing for the mass direction (if any)
+        w_terms = weak_terms(self.terms, bool(model.masses))
+        w_cols = [i for i, t in enumerate(self.terms) if t in w_terms]
         w_disc, w_basis, w_lifted = self._relations(q1, w_cols)
         family = Family(tuple(self.terms), model.term_kind,
                         frozenset(i for i, p in enumerate(model.params) if p in model.variance),
-                        len(model.params))
+                        tuple(model.params), self.thetas[0])
         classes, w_classes = classify_all(
             family, [self._data(lf) for lf in lifted], [self._data(lf) for lf in w_lifted],
-            [(s, float(self.thetas[0][model.params[s]])) for s in scales])
+            scales)
         relations = [self._relation(lf, c) for lf, c in zip(lifted, classes, strict=True)]
         weak_relations = [self._relation(lf, c) for lf, c in zip(w_lifted, w_classes,
                                                                    strict=True)]
@@ -317,7 +321,9 @@ class _Analysis:
                                                    k2.certified and not cross,
                                                    wk1.certified and wk2.certified,
                                                    len(w_basis) + len(weak_relations)
-                                                   == len(w_cols))
+                                                   == len(w_cols),
+                                                   mass_trade([r.terms for r in weak_relations],
+                                                              model.term_kind))
         notes = list(model.notes)
         if self.refuted:
             notes.append(f"{self.refuted} relation(s) proposed in floating point could not be "

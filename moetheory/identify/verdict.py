@@ -35,16 +35,50 @@ DEFINITIONS = {
               "and k = 2 generic atoms, papers' convention: zero functions, expert rescalings and "
               "duplicates are not counted (2505.10860 Def. 1, identifiability.md §2)",
     "strong_literal": "the same family, every linear relation counted",
-    "weak": "first-order family {∂u/∂θ}, k = 1 and k = 2 atoms, every relation counted "
-            "(2505.10860 Def. 2 with the gate included)",
+    "weak": "first-order family {∂u/∂θ} with u standing for the mass direction where the "
+            "gate has a mass (as in the strong family), k = 1 and k = 2 atoms, every relation "
+            "counted (2505.10860 Def. 2 with the gate included)",
     "interaction_free": "no gate-expert relation (a first-order term tied to mixed gate × expert "
                         "derivatives; 2503.03213, 2401.13875 operational form)",
 }
 
 
+def weak_terms(terms: list | tuple, has_masses: bool) -> list:
+    """The terms of the weak family: the first-order ones, and u itself where the gate has a
+    mass (u = ∂u/∂β₀ for a mass entering as e^{β₀}; ∂u/∂β₀ = u/τ for e^{β₀/τ}), so that a
+    relation through the mass direction — the scaling (β₁, β₀, τ) ↦ λ(β₁, β₀, τ) of a
+    temperature gate with β₀ inside — counts as it does in the strong family.
+
+    >>> weak_terms([(), (0,), (1,), (0, 1)], True), weak_terms([(), (0,), (0, 0)], False)
+    ([(), (0,), (1,)], [(0,)])
+
+    Reference: identifiability.md §2 (Def. 2), §3 (mass parameter); issue 14.
+    """
+    return [t for t in terms if len(t) == 1 or (has_masses and not t)]
+
+
+def mass_trade(weak: list, kind) -> int | None:
+    """The position of a weak relation that only trades the mass direction for the expert's
+    scale, or None.
+
+    That is the case when the weak relations are exactly one, through u, whose other terms are
+    expert derivatives: u = c ∂_c u (an output scale), u = aᵀ∂_a u + b ∂_b u (a linear expert).
+    Scaling the expert against the atom's mass leaves u unchanged but not the normalised
+    mixture (the mass enters every gate's denominator), so this relation does not break weak
+    identifiability. With two or more weak relations some combination is free of u — a
+    relation among the ∂u/∂θ alone — and every one counts.
+
+    ``weak`` holds the relations' term lists; ``kind`` maps a term to 'u', 'g', 'e', ….
+    """
+    if len(weak) != 1:
+        return None
+    kinds = [kind(t) for t in weak[0]]
+    return 0 if "u" in kinds and set(kinds) <= {"u", "e"} else None
+
+
 def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, weak_cert: bool,
-                    weak_complete: bool) -> tuple[dict[str, str], dict[str, str],
-                                                   dict[str, list[int]]]:
+                    weak_complete: bool, weak_exempt: int | None = None
+                    ) -> tuple[dict[str, str], dict[str, str], dict[str, list[int]]]:
     """(verdicts, reasons, breaks) from the relations' classes and proofs and the certificate.
 
     ``relations`` and ``weak`` are objects with ``cls`` and ``verified``. A verdict is "no" when
@@ -53,6 +87,8 @@ def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, we
     ``k2_ok``, no numeric relation; for weak: its minors and ``weak_complete``), else "unknown".
     For the verdicts that count some classes only (:data:`BY_CLASS`) a "no" also needs the
     relation list complete and proved: a class is a property of the span, not of one relation.
+    ``weak_exempt`` is the position of a weak relation that only trades the mass for the
+    expert's scale (:func:`mass_trade`), which weak does not count.
     The engine and ``verify`` both call this: one rule, applied to their own evidence.
     """
     verdicts, reasons, breaks = {}, {}, {}
@@ -83,7 +119,12 @@ def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, we
     weak_ok = weak_cert and weak_complete and not any(r.verified != "symbolic" for r in weak)
     for key in COUNTS:
         rels, certified = (weak, weak_ok) if key == "weak" else (relations, ok)
-        decide(key, [i for i, r in enumerate(rels) if r.cls in COUNTS[key]], rels, certified)
+        decide(key, [i for i, r in enumerate(rels) if r.cls in COUNTS[key]
+                     and not (key == "weak" and i == weak_exempt)], rels, certified)
+    if weak_exempt is not None and verdicts["weak"] == "yes":
+        reasons["weak"] = ("the only first-order relation trades the mass direction for the "
+                           "expert's scale, which the gate's normalisation breaks; the rank is "
+                           "certified")
     return verdicts, reasons, breaks
 
 

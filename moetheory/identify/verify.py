@@ -51,7 +51,8 @@ from moetheory.identify.classify import (
     Family,
     RelationData,
     classify_all,
-    prolongations,
+    closure,
+    mixed,
     scale_relations,
 )
 from moetheory.identify.spans import ExactSpace, UndecidedError, field_of
@@ -62,6 +63,8 @@ from moetheory.identify.verdict import (
     SCHEMA,
     Relation,
     decide_verdicts,
+    mass_trade,
+    weak_terms,
 )
 from moetheory.limits import MAX_ORDER, MAX_TERMS
 from moetheory.schema import Node, rational
@@ -478,12 +481,9 @@ def _float(ev: BallEvaluator, expr: sp.Expr) -> float:
 
 def _data(rel: _Rel, m: _Model, theta: dict) -> RelationData:
     ev = _balls(theta)
-    gradients = None
-    if all(len(t) <= 1 for t in rel.terms) and rel.verified == "symbolic":
-        gradients = tuple(tuple(_float(ev, sp.diff(c, p)) for p in m.params)
-                          for c in rel.coefficients)
-    return RelationData(rel.terms, tuple(_float(ev, c) for c in rel.coefficients), gradients,
-                        rel.verified == "symbolic")
+    symbolic = rel.verified == "symbolic"
+    return RelationData(rel.terms, tuple(_float(ev, c) for c in rel.coefficients),
+                        rel.coefficients if symbolic else None, symbolic)
 
 
 def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[int],
@@ -498,32 +498,32 @@ def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[int],
             out[index[t]] += c
         return out
 
-    values = [[c.xreplace(theta) for c in r.coefficients] for r in rels]
-    rows = [row(dict(zip(r.terms, v, strict=True))) for r, v in zip(rels, values, strict=True)]
-    scale_rows = [row(r) for r in scale_relations(
-        len(m.params), [(s, theta[m.params[s]]) for s in scales]) if all(t in index for t in r)]
-    first = [(r, v) for r, v in zip(rels, values, strict=True) if all(len(t) <= 1 for t in r.terms)]
-    prolonged = [row(p) for r, v in first for p in prolongations(
-        r.terms, v, [[sp.diff(c, q).xreplace(theta) for q in m.params] for c in r.coefficients],
-        len(m.params), m.order)]
+    def exact(entries: dict) -> list[sp.Expr]:
+        return row({t: c.xreplace(theta) for t, c in entries.items()})
+
+    rows = [exact(dict(zip(r.terms, r.coefficients, strict=True))) for r in rels]
+    scale = [r for r in scale_relations(m.params, scales) if all(t in index for t in r)]
+    scale_rows = [exact(r) for r in [*scale, *closure(scale, m.params, m.order)]]
+    first = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels
+             if all(len(t) <= 1 for t in r.terms)]
+    prolonged = [exact(p) for p in closure(first, m.params, m.order)]
     domain = field_of([x for group in (rows, scale_rows, prolonged) for r in group for x in r])
     space = ExactSpace(rows, n, domain)
 
-    def part(kinds: set[str]) -> ExactSpace:
-        return space.intersect([i for i, t in enumerate(m.terms) if m.kind(t) in kinds])
+    def part(keep: Callable[[str], bool]) -> ExactSpace:
+        return space.intersect([i for i, t in enumerate(m.terms) if keep(m.kind(t))])
 
     zero = [r for i in range(n) for r in space.intersect([i]).rows]
     f_space = space.intersect([i for i, t in enumerate(m.terms) if len(t) <= 1])
-    if f_space.rank() != ExactSpace([row(dict(zip(r.terms, v, strict=True))) for r, v in first],
-                                    n, domain).rank():
+    if f_space.rank() != ExactSpace([exact(r) for r in first], n, domain).rank():
         raise _Undecided("the listed first-order relations do not span all first-order ones")
     def spans(generators: list[list[sp.Expr]], vectors: list[list[sp.Expr]]) -> bool:
         return ExactSpace(generators, n, domain).contains(vectors)
 
-    base = zero + scale_rows + part({"ge"}).rows
+    base = zero + scale_rows + part(mixed).rows  # D: closed, as ∂_k of a mixed term is mixed
     strong = spans(zero + scale_rows, f_space.rows) and spans(base, rows)
-    free = spans(base + f_space.rows + prolonged + part({"u", "e", "ee"}).rows
-                 + part({"u", "g", "gg"}).rows, rows)
+    free = spans(base + f_space.rows + prolonged + part(lambda k: "g" not in k).rows
+                 + part(lambda k: "e" not in k).rows, rows)
     return {"strong": "yes" if strong else "no", "interaction_free": "yes" if free else "no"}
 
 
@@ -563,23 +563,24 @@ def verify_json(data: object) -> VerifyReport:
     thetas = {"point": theta1, "point2": theta2}
 
     groups = {}
+    weak_family = weak_terms(m.terms, bool(m.masses))
     for group in ("relations", "weak_relations"):
         rels = [_read_relation(n, m) for n in root[group].each(len(m.terms))]
         for i, rel in enumerate(rels):
             claim = f"{group}[{i}] ({rel.verified})"
-            if group == "weak_relations" and any(len(t) != 1 for t in rel.terms):
-                report.check(False, f"{claim}: a weak relation has first-order terms only")
+            if group == "weak_relations" and any(t not in weak_family for t in rel.terms):
+                report.check(False, f"{claim}: a weak relation has terms of the weak family "
+                                    "only (first-order, and u where the gate has a mass)")
             _check_relation(rel, m, theta1, points, claim, report)
         groups[group] = rels
     rels, weak = groups["relations"], groups["weak_relations"]
 
     family = Family(tuple(m.terms), m.kind,
                     frozenset(i for i, p in enumerate(m.params) if p in m.variance),
-                    len(m.params))
-    ev = _balls(theta1)
+                    tuple(m.params), theta1)
     classes, weak_classes = classify_all(
         family, [_data(r, m, theta1) for r in rels], [_data(r, m, theta1) for r in weak],
-        [(s, _float(ev, m.params[s])) for s in scales])
+        scales)
     for group, found, expected in (("relations", rels, classes),
                                    ("weak_relations", weak, weak_classes)):
         for i, (rel, cls) in enumerate(zip(found, expected, strict=True)):
@@ -593,13 +594,13 @@ def verify_json(data: object) -> VerifyReport:
     ok = {key: _check_minor(minor, key, m, points, thetas, report)
           for key, minor in minors.items()}
     independent = _check_independent(cert["relations_independent"], rels, theta1, m, report)
-    first_order = [t for t in m.terms if len(t) == 1]
+    first_order = weak_terms(m.terms, bool(m.masses))
     for key in ("k1", "weak_k1"):
         cols = minors[key].columns
         report.check(len(set(cols)) == len(cols)
                      and (key == "k1" or all(c in first_order for c in cols)),
                      f"certificate {key}: distinct columns"
-                     + (" of the first-order family" if key == "weak_k1" else ""))
+                     + (" of the weak family" if key == "weak_k1" else ""))
     rank = cert["rank"].integer(0, len(m.terms))
     basis = minors["k1"].columns
     report.check(len(basis) == rank, "rank = the number of k1 columns")
@@ -624,7 +625,8 @@ def verify_json(data: object) -> VerifyReport:
     cross = bool(root["cross_atom_relations"].value)
     verdicts, reasons, breaks = decide_verdicts(
         found, found_weak, complete, ok["k2"] and not cross, ok["weak_k1"] and ok["weak_k2"],
-        len(minors["weak_k1"].columns) + len(weak) == len(first_order))
+        len(minors["weak_k1"].columns) + len(weak) == len(first_order),
+        mass_trade([r.terms for r in weak], m.kind))
     _compare_verdicts(root, verdicts, reasons, breaks, report)
     # strong is checked both ways; interaction_free's "yes" only: which mixed relations count
     # as explained by prolongations is the engine's rule, not yet a span definition

@@ -8,10 +8,12 @@ values, and ball determinants taken at the precision they claim.
 from __future__ import annotations
 
 import importlib
+from fractions import Fraction
 
 import flint
 import numpy as np
 import pytest
+import sympy as sp
 
 from moetheory import identify
 from moetheory.identify.certificate import ball_pivot_rows, certify
@@ -127,4 +129,45 @@ def test_abs_in_a_user_formula_is_worked_on_open_regions():
     relation = next(r for r in j["relations"] if r["class"] == "gate-internal")
     assert relation["expression"] == "u - Derivative(u, (m, 2))"
     assert relation["verified"] == "symbolic" and j["verdicts"]["strong"] == "no"
+    assert verify_json(j).ok
+
+
+def test_parameters_under_roots_are_sampled_positive_and_noted():
+    """sqrt(s) once made every verdict "the family is not finite at the sampled points"."""
+    from moetheory.identify.api import formula_model
+
+    model = formula_model("exp(b*x1)", ["b"], "sqrt(s)*tanh(a*x1 + s)", ["s", "a"],
+                          inputs=["x1"])
+    j = identify(model=model).to_json()
+    assert j["certificate"]["status"] == "complete", j["reasons"]
+    assert Fraction(j["certificate"]["point"]["s"]) > 0
+    assert any("sampled positive" in n and "s" in n for n in j["notes"])
+    assert verify_json(j).ok
+
+
+def test_a_family_undefined_everywhere_names_the_cause():
+    from moetheory.identify.api import formula_model
+
+    model = formula_model("exp(b*x1)", ["b"], "sqrt(a*x1)", ["a"], inputs=["x1"])
+    j = identify(model=model).to_json()
+    assert set(j["verdicts"].values()) == {"unknown"}
+    assert "not finite and real" in j["reasons"]["strong"] and "a already sampled positive" in \
+        j["reasons"]["strong"]
+
+
+def test_sampled_parameters_avoid_one_and_one_half():
+    from moetheory.identify.sampling import parameter_point
+
+    model = importlib.import_module("moetheory.identify.api").pair_model("softmax", "linear", 2)
+    rng = np.random.default_rng(0)
+    values = {abs(v) for _ in range(400) for v in parameter_point(model, rng).values()}
+    assert values.isdisjoint({1, sp.Rational(1, 2)}) and len(values) > 50
+
+
+def test_order_four_is_analysed_and_verifies():
+    """Orders above 3 were refused; the classes are closed under differentiation to any order,
+    so c·tanh(a x) under softmax is still strongly identifiable at order 4."""
+    j = identify("softmax", "scaled-tanh", dim=1, order=4).to_json()
+    assert j["certificate"]["status"] == "complete" and j["verdicts"]["strong"] == "yes"
+    assert {r["class"] for r in j["relations"]} == {"zero", "expert-rescaling"}
     assert verify_json(j).ok

@@ -43,3 +43,15 @@ def test_formula_equals_builtin(gate, expert):
 @pytest.mark.parametrize("gate,expert", ALL)
 def test_formula_equals_builtin_every_pair(gate, expert):
     _same(gate, expert)
+
+
+@pytest.mark.parametrize("side, argv", [
+    ("gate", ["--gate-formula", "exp(w*x1)", "--gate-params", "v", "--expert", "linear"]),
+    ("expert", ["--gate", "softmax", "--expert-formula", "w*tanh(a*x1)", "--expert-params", "a"]),
+])
+def test_an_undeclared_name_says_how_to_declare_it(capsys, side, argv):
+    from helpers import run_cli
+
+    code, _, err = run_cli(capsys, "identify", *argv, "--dim", "1")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "unknown symbol 'w'" in err and f"--{side}-params" in err and "--inputs" in err

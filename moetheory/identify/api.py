@@ -10,9 +10,11 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sympy as sp
 
-from moetheory.errors import FormulaError
+from moetheory.errors import FormulaError, UnknownSymbolError
 from moetheory.families import ExpertFamily, RouterFamily, get_expert, get_router
 from moetheory.families.base import gaussian_density
 from moetheory.identify.engine import identify_model
@@ -101,8 +103,8 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     e_syms = tuple(make_symbol(n) for n in e_params)
     gate_scope = Scope.declare(scalars=list(inputs) + list(gate_params))
     expert_scope = Scope.declare(scalars=list(inputs) + list(expert_params))
-    g = parse_formula(gate_formula, gate_scope)
-    mean = parse_formula(expert_formula, expert_scope)
+    g = _parse_side(gate_formula, gate_scope, "gate", inputs)
+    mean = _parse_side(expert_formula, expert_scope, "expert", inputs)
     for label, expr, allowed in (("gate", g, set(g_all)), ("expert", mean, set(e_syms))):
         unused = allowed - expr.free_symbols - ({make_symbol(variance_param)}
                                                 if variance_param else set())
@@ -127,6 +129,17 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     )
 
 
+def _parse_side(text: str, scope: Scope, side: str, inputs: Sequence[str]) -> sp.Expr:
+    """Parse one side's formula; an undeclared name gets a hint on how to declare it."""
+    try:
+        return parse_formula(text, scope)
+    except UnknownSymbolError as exc:
+        raise UnknownSymbolError(
+            f"{exc} ({'an' if side[0] in 'aeiou' else 'a'} {side} parameter must be declared "
+            f"with --{side}-params, an input "
+            f"with --inputs; inputs now: {', '.join(inputs)})", exc.token, exc.position) from None
+
+
 def identify(gate: str | RouterFamily | None = None, expert: str | ExpertFamily | None = None,
              *, dim: int = 2, order: int = 2, seed: int = 0, seconds: float | None = 120.0,
              model: Model | None = None, gate_label: str | None = None,
@@ -146,7 +159,5 @@ def identify(gate: str | RouterFamily | None = None, expert: str | ExpertFamily 
         model = pair_model(gate, expert, dim)
         gate_label = gate if isinstance(gate, str) else gate.name
         expert_label = expert if isinstance(expert, str) else expert.name
-    if order not in (1, 2, 3):
-        raise FormulaError(f"order must be 1, 2 or 3, got {order}", token=str(order))
     return identify_model(model, gate_label or "formula", expert_label or "formula", order,
                           seed, seconds)

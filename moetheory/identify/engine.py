@@ -26,7 +26,7 @@ from moetheory.identify.certificate import BallTable, Minor, certify, pivot_rows
 from moetheory.identify.classify import Family, RelationData, classify_all
 from moetheory.identify.lift import Lifted, Lifter
 from moetheory.identify.model import Model, Term, reduced_table
-from moetheory.identify.sampling import input_points, parameter_point
+from moetheory.identify.sampling import input_points, parameter_point, under_roots
 from moetheory.identify.search import discover, normalise_columns, rank_gap
 from moetheory.identify.verdict import (
     Relation,
@@ -95,6 +95,8 @@ class _Analysis:
         self._input_floats = np.array([[float(pt[s]) for s in model.inputs]
                                        for pt in self.points])
         self.symbols = (*model.inputs, *model.params, *model.masses)
+        self._matrices: dict[tuple, np.ndarray | None] = {}
+        self.inferred = under_roots(model)  # sampled positive, recorded in the notes
         self.thetas = [self._active_point(rng), self._active_point(rng)]
         self.names = [model.term_name(t) for t in self.terms]
         self.balls = BallTable(self.points, self.thetas)
@@ -117,9 +119,13 @@ class _Analysis:
         inputs = set(self.model.inputs)  # a kink in the parameters alone splits nothing
         kinks = [a.args[0] for a in self.model.u.atoms(step) if a.args[0].free_symbols & inputs]
         best, best_overlap = None, -1
+        undefined = 0
         for _ in range(tries):
-            theta = parameter_point(self.model, rng)
+            theta = parameter_point(self.model, rng, self.inferred)
             values = self._values(theta)
+            if not self._finite(theta):
+                undefined += 1
+                continue
             signs = [np.sign(evaluate(k, self.symbols, values)) for k in kinks]
             if not all((s > 0).sum() >= len(s) // 4 and (s < 0).sum() >= len(s) // 4
                        for s in signs):
@@ -130,9 +136,22 @@ class _Analysis:
                 return theta
             if overlap > best_overlap:
                 best, best_overlap = theta, overlap
+        if best is None and undefined == tries:
+            hint = (f"{', '.join(sorted(map(str, self.inferred)))} already sampled positive, "
+                    "so the inputs may leave the domain" if self.inferred else
+                    "if a parameter must have a sign, declare it with --positive")
+            raise Timeout(f"the family is not finite and real at any of {tries} sampled "
+                          f"parameter points with inputs in [-4, 4] ({hint})")
         if best is None:
             raise Timeout("no parameter point found at which every kink splits the inputs")
         return best
+
+    def _finite(self, theta: dict) -> bool:
+        try:
+            self._matrix(theta)
+        except Timeout:
+            return False
+        return True
 
     def _values(self, theta: dict) -> np.ndarray:
         """Float rows (inputs, parameters, masses), one per sampled input point."""
@@ -141,10 +160,16 @@ class _Analysis:
                           np.tile(params, (len(self.points), 1)).reshape(len(self.points), -1)])
 
     def _matrix(self, theta: dict) -> np.ndarray:
-        q = self.model.reduced_values(self.terms, self.order, self.symbols, self._values(theta))
-        with np.errstate(over="ignore"):
-            finite = np.all(np.isfinite(q)) and np.all(np.isfinite(np.linalg.norm(q, axis=0)))
-        if not finite:
+        key = tuple(theta.items())
+        if key not in self._matrices:
+            with np.errstate(all="ignore"):  # √ or log of a negative number: nan, refused below
+                q = self.model.reduced_values(self.terms, self.order, self.symbols,
+                                              self._values(theta))
+                finite = bool(np.all(np.isfinite(q))
+                              and np.all(np.isfinite(np.linalg.norm(q, axis=0))))
+            self._matrices[key] = q if finite else None
+        q = self._matrices[key]
+        if q is None:
             raise Timeout("the family is not finite (in floats) at the sampled points")
         return q
 
@@ -325,6 +350,10 @@ class _Analysis:
                                                    mass_trade([r.terms for r in weak_relations],
                                                               model.term_kind))
         notes = list(model.notes)
+        if self.inferred:
+            notes.append("sampled positive, as they occur under a logarithm or a fractional "
+                         f"power: {', '.join(sorted(map(str, self.inferred)))} (declare the sign "
+                         "with --positive to make it part of the model)")
         if self.refuted:
             notes.append(f"{self.refuted} relation(s) proposed in floating point could not be "
                          "proved and were refuted: the proved relations leave columns whose "

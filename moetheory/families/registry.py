@@ -31,6 +31,7 @@ ROUTERS: dict[str, RouterFamily] = {
         topk.FAMILY,
         *hierarchical.FAMILIES,
         sigmoid_gate.FAMILY,
+        sigmoid_gate.FAMILY_TEMPERATURE,
     )
 }
 
@@ -43,6 +44,7 @@ EXPERTS: dict[str, ExpertFamily] = {
         *ffn.SCALED,
         gaussian.LINEAR,
         *gaussian.FFN,
+        *gaussian.SCALED,
     )
 }
 

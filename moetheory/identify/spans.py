@@ -5,11 +5,13 @@ classes depend on that choice — a counted relation added to an uncounted one c
 uncounted, and the other way round. The verdicts do not: with, in the family's coordinates,
 
 * Z = R ∩ (coordinate axes) — vanishing derivatives;
-* S — the rescaling relations of the output scales (u − c∂_c u, ∂²_c u, ∂_θ u − c∂²_{θc} u);
-* F = R ∩ span(order ≤ 1) — the first-order relations, P(F) their prolongations (from the
-  listed first-order relations, which must span F);
-* D = R ∩ span(mixed gate × expert second derivatives) — duplicates;
-* H = R ∩ span(terms without a gate derivative), G = R ∩ span(terms with gate derivatives only),
+* S — the rescaling relations of the output scales (u − c∂_c u, ∂²_c u, ∂_θ u − c∂²_{θc} u)
+  and all their derivatives up to the order (``classify.closure``);
+* F = R ∩ span(order ≤ 1) — the first-order relations, P(F) their prolongations of any depth
+  (from the listed first-order relations, which must span F);
+* D = R ∩ span(terms mixing gate and expert derivatives) — duplicates (closed under
+  differentiation, as a parameter derivative of a mixed term is mixed);
+* H = R ∩ span(terms without a gate derivative), G = R ∩ span(terms without an expert one),
 
 ``strong`` (papers' count) is "yes" iff F ⊆ Z + S and R ⊆ Z + S + D (no first-order relation
 but rescalings, and everything else a zero, a rescaling or a duplicate), and an

@@ -15,7 +15,8 @@ paper (or restated by the same group), ``open`` reconstructed and unconfirmed.
 only to report agreement between a paper and the computation (``agrees_with_paper``), never to
 decide a verdict or a rate.
 
-Reference: identifiability.md §6 (atlas), §4 (r̄), §5 (losses); cosine_router.md §3.
+Reference: identifiability.md §6 (atlas, including the sigmoid-gating rows of 2405.13997 and
+2602.01466, whose exponents are [open]), §4 (r̄), §5 (losses); cosine_router.md §3.
 """
 
 from __future__ import annotations
@@ -93,7 +94,21 @@ def computed_flag(text: str, field: str) -> Hypothesis:
     return Hypothesis(text, "computed", check)
 
 
+def expert_activation_in(text: str, activations: tuple[str, ...],
+                         polynomial: bool = False) -> Hypothesis:
+    """The expert mean applies one of ``activations`` (computed from its formula), or, with
+    ``polynomial``, is a polynomial that is not affine."""
+    def check(f: PairFacts) -> tuple[bool, str]:
+        ok = f.mean_activation in activations or (
+            polynomial and f.mean_activation == "polynomial" and not f.mean_affine)
+        return ok, f"mean activation = {f.mean_activation}, mean_affine = {f.mean_affine} " \
+                   "(computed)"
+    return Hypothesis(text, "computed", check)
+
+
 SOFTMAX = declared("softmax normalisation", "normalisation", ("softmax",))
+SIGMOID = declared("sigmoid gate, no normalisation across experts", "normalisation",
+                   ("sigmoid",))
 LINEAR_SCORE = computed_flag("gate score β₁ᵀx + β₀ (linear router)", "score_linear")
 GAUSSIAN = declared("Gaussian likelihood (density experts)", "setting", ("gaussian-likelihood",))
 LEAST_SQUARES = declared("least-squares regression", "setting", ("least-squares",))
@@ -188,12 +203,33 @@ THEOREMS: tuple[Theorem, ...] = (
         over=(fixed(ALL, 2, "Õ(n^{-1/4}) [open]"),), loss="D1",
     ),
     Theorem(
+        id="sigmoid-temperature",
+        source="2602.01466 (sigmoid gate with temperature, multinomial logistic experts)",
+        tag="P",
+        statement="sigmoid gate with a temperature σ((β₁ᵀx + β₀)/τ): an interaction between τ "
+                  "and the gating parameters (a P4-type relation) gives exponential sample "
+                  "complexity; a Euclidean score −‖x − β₁‖/τ removes it and gives polynomial "
+                  "rates (exponents [open])",
+        hypotheses=(SIGMOID,
+                    declared("temperature score (β₁ᵀx + β₀)/τ", "score", ("temperature",)),
+                    declared("multinomial logistic experts (classification)", "setting",
+                             ("multinomial-logistic",)),
+                    has_class("gate-internal", True,
+                              "P4-type β₁ᵀ∇_{β₁}u + β₀∂u/∂β₀ + τ∂u/∂τ = 0")),
+        exact=(unknown(ALL, "not stated in the reference [open]"),),
+        over=(slow(ALL, "exponential sample complexity [P 2602.01466]; order [open]"),),
+        loss="D1",
+        note="proved for multinomial logistic experts, a setting no built-in expert declares; "
+             "the Euclidean-score gate has no built-in router",
+    ),
+    Theorem(
         id="temperature",
         source="2401.13875 (dense-to-sparse gate, Gaussian linear experts)",
         tag="P",
         statement="temperature softmax: the P4 PDE β₁ᵀ∇_{β₁}u + τ∂u/∂τ = 0 makes rates slower "
                   "than any polynomial (as slow as O(1/log n))",
-        hypotheses=(declared("temperature score (β₁ᵀx + β₀)/τ", "score", ("temperature",)),
+        hypotheses=(SOFTMAX,
+                    declared("temperature score (β₁ᵀx + β₀)/τ", "score", ("temperature",)),
                     GAUSSIAN, AFFINE_MEAN,
                     has_class("gate-internal", True, "P4 temperature PDE")),
         exact=(slow(ALL),), over=(slow(ALL),), loss="D1",
@@ -204,7 +240,8 @@ THEOREMS: tuple[Theorem, ...] = (
         tag="open",
         statement="activation before the temperature: when the activation breaks P4 and the "
                   "gate and expert do not interact, rates are polynomial",
-        hypotheses=(declared("activation-temperature score (σ(β₁ᵀx) + β₀)/τ", "score",
+        hypotheses=(SOFTMAX,
+                    declared("activation-temperature score (σ(β₁ᵀx) + β₀)/τ", "score",
                              ("activation-temperature",)),
                     GAUSSIAN, AFFINE_MEAN,
                     has_class("gate-internal", False, "σ(t) ≠ tσ′(t) breaks P4 (P6)"),
@@ -234,6 +271,29 @@ THEOREMS: tuple[Theorem, ...] = (
                     GAUSSIAN),
         exact=(unknown(ALL, "[open]"),), over=(unknown(ALL, "[open]"),), loss="D1",
     ),
+    Theorem(
+        id="sigmoid-ffn",
+        source="2405.13997 (sigmoid gating, least squares, FFN and polynomial experts)",
+        tag="P",
+        statement="sigmoid gate σ(β₁ᵀx + β₀), no normalisation, least squares: the regression "
+                  "function is estimated at Õ(n^{-1/2}); two gating regimes, each with its own "
+                  "identifiability condition; ReLU and GELU FFN experts are estimated faster "
+                  "than under softmax gating, polynomial experts \"significantly faster\"; "
+                  "parameter exponents [open]",
+        hypotheses=(SIGMOID, LINEAR_SCORE, LEAST_SQUARES,
+                    expert_activation_in("expert is an FFN with ReLU or GELU, or a polynomial "
+                                         "(not affine) expert", ("relu", "gelu"),
+                                         polynomial=True)),
+        exact=(fixed("regression function f_Ĝ", 1, "Õ(n^{-1/2}) [P 2405.13997]"),
+               unknown("expert and gate parameters", "not stated in the reference [open]")),
+        over=(fixed("regression function f_Ĝ", 1, "Õ(n^{-1/2}) [P 2405.13997]"),
+              unknown("expert and gate parameters",
+                      "two gating regimes; ReLU/GELU FFN experts faster than under softmax, "
+                      "polynomial experts significantly faster [P]; exponents [open]")),
+        loss="D1",
+        note="the paper's identifiability condition per regime is not restated in the "
+             "reference [open]; whether its FFN experts carry an inner bias is [open]",
+    ),
 )
 
 
@@ -256,6 +316,15 @@ CLAIMS: tuple[Claim, ...] = (
           "c·GELU/sigmoid/tanh(aᵀx) strongly identifiable, and (claimed) c·ReLU(aᵀx)", "R"),
     Claim("softmax-strong", ("softmax",), _FFN,
           "FFN experts σ(aᵀx + b) with an inner bias treated as strongly identifiable", "open"),
+    Claim("softmax-strong", ("softmax",),
+          ("gaussian-scaled-gelu", "gaussian-scaled-sigmoid", "gaussian-scaled-tanh"),
+          "Gaussian experts N(y | c·σ(aᵀx), ν), σ = GELU/sigmoid/tanh: the setting of Thm 1",
+          "R"),
+    Claim("sigmoid-ffn", ("sigmoid",), ("ffn-relu", "ffn-gelu", "scaled-relu", "scaled-gelu"),
+          "FFN experts with ReLU/GELU are estimated faster than under softmax (inner bias or "
+          "output scale: [open])", "P"),
+    Claim("sigmoid-ffn", ("sigmoid",), ("polynomial-2", "polynomial-3"),
+          "polynomial experts are estimated significantly faster than under softmax", "P"),
     Claim("softmax-gaussian-linear", ("softmax",), ("gaussian-linear",),
           "softmax Gaussian MoE with linear experts", "P"),
     Claim("softmax-linear-ls", ("softmax",), ("linear", "polynomial-2", "polynomial-3"),

@@ -4,7 +4,8 @@ Two kinds, kept apart so a reader sees which is which:
 - *declared* by the families (cvxpy-atom style): the gate's normalisation and score class, the
   expert's setting (least-squares regression mean or Gaussian density);
 - *computed*: whether the gate score is β₁ᵀx + β₀ (``score_is_linear``), whether the expert
-  mean is aᵀx + b (``mean_is_affine``), and everything the identifiability engine decided —
+  mean is aᵀx + b (``mean_is_affine``), which activation the mean applies
+  (``mean_activation``), and everything the identifiability engine decided —
   verdicts and the classes of the relations it proved.
 
 Example
@@ -24,7 +25,7 @@ import sympy as sp
 from moetheory.families import get_expert, get_router
 from moetheory.identify.model import split_exponential
 from moetheory.identify.verdict import Verdict
-from moetheory.symbolic.functions import sigmoid
+from moetheory.symbolic.functions import Phi, sigmoid, step
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,14 @@ class PairFacts:
     verdicts: dict[str, str]
     relation_classes: frozenset[str]  # classes of the symbolically proved relations
     complete: bool  # the engine's certificate is complete
+    mean_activation: str = "other"  # computed by ``mean_activation``
 
     def to_json(self) -> dict:
         return {
             "normalisation": self.normalisation, "score": self.score,
             "score_linear": self.score_linear, "setting": self.setting,
-            "mean_affine": self.mean_affine, "verdicts": dict(self.verdicts),
+            "mean_affine": self.mean_affine, "mean_activation": self.mean_activation,
+            "verdicts": dict(self.verdicts),
             "relation_classes": sorted(self.relation_classes), "complete": self.complete,
         }
 
@@ -65,6 +68,21 @@ def affine_form(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
     others = [p for p in params if p not in slopes]
     return not rest.free_symbols - set(others) and (
         not others or sp.Poly(rest, *others).total_degree() <= 1)
+
+
+_ACTIVATION_ATOMS = {step: "relu", Phi: "gelu", sigmoid: "sigmoid", sp.tanh: "tanh"}
+
+
+def mean_activation(mean: sp.Expr) -> str:
+    """The activation the expert mean applies, read from its formula: "relu" (t·step(t)),
+    "gelu" (t·Φ(t)), "sigmoid" or "tanh" when the mean contains exactly that one of these
+    functions and no other; "polynomial" when it is a polynomial; otherwise "other"."""
+    kinds = {type(f) for f in mean.atoms(sp.Function)}
+    if not kinds:
+        return "polynomial" if mean.is_polynomial() else "other"
+    if len(kinds) == 1 and (kind := kinds.pop()) in _ACTIVATION_ATOMS:
+        return _ACTIVATION_ATOMS[kind]
+    return "other"
 
 
 def score_is_linear(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
@@ -92,6 +110,7 @@ def pair_facts(verdict: Verdict, dim: int | None = None) -> PairFacts:
         verdicts=dict(verdict.verdicts),
         relation_classes=frozenset(r.cls for r in verdict.relations if r.verified == "symbolic"),
         complete=verdict.certificate.get("complete", False),
+        mean_activation=mean_activation(mean),
     )
 
 
@@ -121,4 +140,5 @@ def formula_facts(verdict: Verdict, gate_expr: sp.Expr, gate_params: tuple[sp.Sy
         verdicts=dict(verdict.verdicts),
         relation_classes=frozenset(r.cls for r in verdict.relations if r.verified == "symbolic"),
         complete=verdict.certificate.get("complete", False),
+        mean_activation=mean_activation(mean),
     )

@@ -171,3 +171,10 @@ def test_order_four_is_analysed_and_verifies():
     assert j["certificate"]["status"] == "complete" and j["verdicts"]["strong"] == "yes"
     assert {r["class"] for r in j["relations"]} == {"zero", "expert-rescaling"}
     assert verify_json(j).ok
+
+
+def test_the_time_limit_is_not_swallowed_while_sampling_points():
+    """Resampling points until the family is finite must not catch the time limit itself."""
+    j = identify("softmax", "scaled-tanh", seconds=0.001).to_json()
+    assert set(j["verdicts"].values()) == {"unknown"}
+    assert "time limit" in j["reasons"]["strong"]

@@ -64,8 +64,10 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
     """Class of one relation. ``kinds`` are the term kinds ('u', 'g', 'e', 'gg', 'ge', …).
 
     ``spans`` holds generator vectors at the generic point, each closed under differentiation:
-    'zero', 'scale', 'duplicate', and the first-order relations with their prolongation under
-    'gate-internal' and 'homogeneity'.
+    'zero', 'scale', 'duplicate', the first-order relations with their prolongation under
+    'gate-internal' and 'homogeneity', and two parts of the relation space R itself: 'no-gate'
+    = R ∩ span(terms without a gate derivative), 'no-expert' likewise. A counted class is given
+    only to what these do not explain.
     """
     if len(kinds) == 1:
         return "zero"
@@ -73,23 +75,44 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
         return "expert-rescaling"
     if all(len(k) <= 1 for k in kinds):
         return "gate-internal" if set(kinds) <= {"u", "g"} else "homogeneity"
-    base = spans["zero"] + spans["scale"] + spans["duplicate"]
-    if spans["duplicate"] and in_span(vector, base):  # zeros, rescalings and duplicates only
+    uncounted = spans["zero"] + spans["scale"]
+    prolonged = spans["gate-internal"] + spans["homogeneity"]
+    if spans["gate-internal"] and in_span(vector, uncounted + spans["gate-internal"]):
+        return "gate-internal"  # derivatives of P4/P7 (β₁ᵀ∂²u/∂β₁∂η = 0) before duplicates
+    if prolonged and in_span(vector, uncounted + prolonged):
+        return "homogeneity"
+    uncounted += spans["duplicate"]
+    if spans["duplicate"] and in_span(vector, uncounted):
         return "duplicate"
-    if not in_span(vector, base):
-        if spans["gate-internal"] and in_span(vector, base + spans["gate-internal"]):
-            return "gate-internal"
-        if spans["homogeneity"] and in_span(vector, base + spans["gate-internal"]
-                                            + spans["homogeneity"]):
-            return "homogeneity"
-    if all(mixed(k) for k in kinds):
-        return "duplicate"
-    if all("g" not in k for k in kinds) or (has_variance and any(k.count("e") >= 2
-                                                                  for k in kinds)):
-        return "heat"
-    if all("e" not in k for k in kinds):
+    if spans["gate-internal"] and in_span(vector, uncounted + spans["gate-internal"]):
         return "gate-internal"
+    if prolonged and in_span(vector, uncounted + prolonged):
+        return "homogeneity"
+    explained = uncounted + prolonged
+    if in_span(vector, explained + spans["no-gate"]):
+        return "heat"
+    if in_span(vector, explained + spans["no-expert"]) or in_span(
+            vector, explained + spans["no-gate"] + spans["no-expert"]):
+        return "gate-internal"
+    if has_variance and any(k.count("e") >= 2 for k in kinds):
+        return "heat"
     return "gate-expert"
+
+
+def part(vectors: list[np.ndarray], keep: np.ndarray) -> list[np.ndarray]:
+    """A basis of span(vectors) ∩ {v : v_i = 0 outside ``keep``}, in floats (SVD, relative
+    tolerance 1e-9): the relations that use only the kept terms, whatever basis was listed."""
+    if not vectors or not keep.any():
+        return []
+    m = np.array(vectors)
+    m = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-300)
+    outside = m[:, ~keep]
+    if outside.shape[1] == 0:
+        return list(m)
+    _, sv, vt = np.linalg.svd(outside.T, full_matrices=True)
+    rank = int((sv > 1e-9 * max(sv.max(initial=0.0), 1.0)).sum())
+    combos = vt[rank:]
+    return [c @ m for c in combos]
 
 
 @dataclass(frozen=True)
@@ -203,7 +226,7 @@ def _spans(family: Family, relations: list[RelationData],
            scales: list[int]) -> dict[str, list[np.ndarray]]:
     """Generators of the uncounted and first-order spans (rules 1–5), closed."""
     spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
-                                          "homogeneity": [], "duplicate": []}
+                                          "homogeneity": []}
     order = family.order
 
     def closed(entries: list[Entries]) -> list[np.ndarray]:
@@ -219,12 +242,20 @@ def _spans(family: Family, relations: list[RelationData],
                else "homogeneity")
         spans[cls] += closed([rel.entries()])
     spans["zero"] = [family.vector(r.terms, r.values) for r in relations if len(r.terms) == 1]
-    for rel in relations:
-        vector = family.vector(rel.terms, rel.values)
-        kinds = [family.kind(t) for t in rel.terms]
+    vectors = [family.vector(r.terms, r.values) for r in relations]
+    kinds = np.array([family.kind(t) for t in family.terms])
+    spans["no-gate"] = part(vectors, np.array(["g" not in k for k in kinds], dtype=bool))
+    spans["no-expert"] = part(vectors, np.array(["e" not in k for k in kinds], dtype=bool))
+    # duplicates: listed relations of mixed terms only that zeros, rescalings, prolongations and
+    # the duplicates before them do not explain. Not R ∩ span(mixed terms): that space also
+    # holds P4's derivative in an expert parameter combined with P5 (temperature-softmax-b0 ×
+    # gaussian-linear), which would make the interaction P5 look explained (issue 14 note)
+    spans["duplicate"] = []
+    for rel, vector in zip(relations, vectors, strict=True):
         explained = (spans["zero"] + spans["scale"] + spans["gate-internal"]
                      + spans["homogeneity"] + spans["duplicate"])
-        if len(kinds) > 1 and all(mixed(k) for k in kinds) and not in_span(vector, explained):
+        if (len(rel.terms) > 1 and all(mixed(family.kind(t)) for t in rel.terms)
+                and not in_span(vector, explained)):
             if rel.coefficients is not None and rel.symbolic:
                 spans["duplicate"] += closed([rel.entries()])
             else:

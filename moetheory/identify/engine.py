@@ -43,6 +43,10 @@ class Timeout(LimitError):  # noqa: N818  (reads as "the analysis timed out")
     """The per-pair time limit was reached (or the analysis cannot proceed numerically)."""
 
 
+class NotFinite(Timeout):  # noqa: N818
+    """The family is not finite in floats at a parameter point (another point may do)."""
+
+
 def time_limit(seconds: float | None):
     """Interrupt pure-Python work after ``seconds`` (main thread only; nests in outer limits)."""
     return deadline(seconds, Timeout, f"time limit of {seconds:g} s reached" if seconds else None)
@@ -149,7 +153,7 @@ class _Analysis:
     def _finite(self, theta: dict) -> bool:
         try:
             self._matrix(theta)
-        except Timeout:
+        except NotFinite:  # never the time limit's own Timeout
             return False
         return True
 
@@ -170,7 +174,7 @@ class _Analysis:
             self._matrices[key] = q if finite else None
         q = self._matrices[key]
         if q is None:
-            raise Timeout("the family is not finite (in floats) at the sampled points")
+            raise NotFinite("the family is not finite (in floats) at the sampled points")
         return q
 
     def _exponent(self, theta: dict) -> np.ndarray:

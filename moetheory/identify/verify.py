@@ -628,8 +628,9 @@ def verify_json(data: object) -> VerifyReport:
         len(minors["weak_k1"].columns) + len(weak) == len(first_order),
         mass_trade([r.terms for r in weak], m.kind))
     _compare_verdicts(root, verdicts, reasons, breaks, report)
-    # strong is checked both ways; interaction_free's "yes" only: which mixed relations count
-    # as explained by prolongations is the engine's rule, not yet a span definition
+    # strong is checked both ways; interaction_free's "yes" only: which relations among mixed
+    # terms are duplicates (rather than an interaction combined with a prolongation) is the
+    # engine's per-relation rule, not yet a span definition (issue 14 note)
     decided = {k: v for k, v in verdicts.items()
                if k in BY_CLASS and (v == "yes" or (k == "strong" and v == "no"))}
     if decided:

@@ -178,3 +178,64 @@ def test_the_time_limit_is_not_swallowed_while_sampling_points():
     j = identify("softmax", "scaled-tanh", seconds=0.001).to_json()
     assert set(j["verdicts"].values()) == {"unknown"}
     assert "time limit" in j["reasons"]["strong"]
+
+
+def _formula(gate, gate_params, expert, expert_params, order=2, inputs=("x1",)):
+    from moetheory.identify.api import formula_model
+
+    model = formula_model(gate, list(gate_params), expert, list(expert_params),
+                          inputs=list(inputs))
+    return identify(model=model, order=order).to_json()
+
+
+@pytest.mark.parametrize("gate, params", [("exp(-(x1-m)**2/t)", ("m", "t")),
+                                          ("exp(-abs(x1-m))", ("m",))])
+def test_derivatives_of_a_gate_only_relation_stay_gate_internal(gate, params):
+    """Review of issue 14: at order 3 ∂/∂a of the Gaussian gate's heat equation (or of
+    ∂²u/∂m² = u for a Laplace gate) was classed gate-expert, so interaction_free said no."""
+    j = _formula(gate, params, "c*tanh(a*x1)", ("c", "a"), order=3)
+    assert j["certificate"]["status"] == "complete"
+    assert j["verdicts"]["interaction_free"] == "yes"
+    assert not [r for r in j["relations"] if r["class"] == "gate-expert"]
+    assert verify_json(j).ok
+
+
+@pytest.mark.parametrize("gate, params", [("2**(b*x1 + b0)", ("b", "b0")),
+                                          ("s*exp(b*x1)", ("b", "s")),
+                                          ("exp(b*x1 + b0)", ("b", "b0"))])
+def test_a_mass_is_a_mass_however_written(gate, params):
+    """2^{bx + b0} and s·e^{bx} weight the atom as e^{b0} does: the same verdicts, and verify
+    agrees on which parameters are masses."""
+    j = _formula(gate, params, "c*tanh(a*x1)", ("c", "a"))
+    assert j["masses"] == [params[1]]
+    assert j["verdicts"] == {"strong": "yes", "strong_literal": "no", "weak": "yes",
+                             "interaction_free": "yes"}
+    assert verify_json(j).ok
+
+
+@pytest.mark.parametrize("gate, expert", [("perturbed-cosine", "scaled-relu"),
+                                          ("hierarchical-SL", "scaled-gelu")])
+def test_verify_accepts_the_d1_built_ins_written_with_steps(gate, expert):
+    """The factors hold |z| rewritten with steps; verify compares against the same rewriting."""
+    assert verify_json(identify(gate, expert, dim=1).to_json()).ok
+
+
+def test_sign_is_read_as_a_step():
+    j = _formula("exp(b*x1)", ("b",), "c*sign(a*x1 + k)*tanh(x1)", ("c", "a", "k"))
+    assert "step(a*x1 + k)" in j["u"] and j["certificate"]["status"] == "complete"
+    # sign(·) is constant off its kink: ∂u/∂a and ∂u/∂k vanish, relations of class zero
+    zeros = {r["expression"] for r in j["relations"] if r["class"] == "zero"}
+    assert {"Derivative(u, a)", "Derivative(u, k)"} <= zeros
+    assert verify_json(j).ok
+
+
+@pytest.mark.parametrize("expert, params, scale", [("c*tanh(a*x1)", ("c", "a"), "c"),
+                                                   ("c**2*tanh(a*x1)", ("c", "a"), "c"),
+                                                   ("sqrt(s)*tanh(a*x1)", ("s", "a"), "s")])
+def test_an_output_scale_is_a_scale_in_any_power(expert, params, scale):
+    """c²·h and √s·h are c·h reparametrised: k·u = c ∂u/∂c with k = 2, 1/2 is a rescaling, not
+    a counted homogeneity (review of issue 14: they once made strong "no")."""
+    j = _formula("exp(b*x1 + b0)", ("b", "b0"), expert, params)
+    assert j["output_scales"] == [scale]
+    assert j["verdicts"]["strong"] == "yes" and j["verdicts"]["weak"] == "yes"
+    assert verify_json(j).ok

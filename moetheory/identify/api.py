@@ -28,14 +28,27 @@ def detect_masses(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
                   params: tuple[sp.Symbol, ...]) -> tuple[sp.Symbol, ...]:
     """Parameters that only weight the atom: ∂ log(expr)/∂p is free of the inputs.
 
-    Such a p (a softmax intercept β₀, also inside a temperature: exp((β₁ᵀx + β₀)/τ)) is a
-    mass, not a direction of the Taylor family (identifiability.md §3, mass parameter).
+    Such a p (a softmax intercept β₀, also inside a temperature: exp((β₁ᵀx + β₀)/τ), a factor s
+    in s·exp(β₁ᵀx), an intercept in 2^{β₁ᵀx + β₀}) is a mass, not a direction of the Taylor
+    family (identifiability.md §3, mass parameter). ``verify`` applies the same test, at points.
+
+    >>> b, b0, s, x = sp.symbols("b b0 s x1")
+    >>> detect_masses(s * sp.exp(b * x), (x,), (b, s))
+    (s,)
+    >>> detect_masses(2**(b * x + b0), (x,), (b, b0))
+    (b0,)
     """
     z, rest = split_exponential(expr)
     ins = set(inputs)
-    return tuple(p for p in params
-                 if p not in rest.free_symbols and not sp.diff(z, p).free_symbols & ins
-                 and z.has(p))
+    out = []
+    for p in params:
+        if not expr.has(p):
+            continue
+        d_log = sp.diff(z, p) + (sp.cancel(sp.diff(rest, p) / rest) if rest.has(p) else 0)
+        d_log = sp.cancel(sp.expand_log(d_log, force=True))
+        if d_log != 0 and not d_log.free_symbols & ins:
+            out.append(p)
+    return tuple(out)
 
 
 def pair_model(gate: str | RouterFamily, expert: str | ExpertFamily, dim: int = 2) -> Model:

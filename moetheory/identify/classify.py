@@ -9,7 +9,7 @@ Rules, applied in this order (documented in README, "Relation classes"):
 
 1. ``zero`` — a single term: that derivative vanishes identically.
 2. ``expert-rescaling`` — in the span of the zero terms and the closure of the rescaling
-   relations of an output scale c (computed: u = c ∂u/∂c holds exactly): u − c∂_c u, ∂²_c u,
+   relations of an output scale c (computed: k·u = c ∂u/∂c holds exactly): k·u − c∂_c u, ∂²_c u,
    ∂_θ u − c ∂²_{θc} u and their derivatives.
 3. first-order relations (terms of order ≤ 1): ``gate-internal`` if only gate parameters are
    differentiated (P4, P6, P7), otherwise ``homogeneity`` (Euler identities, ReLU scaling).
@@ -81,6 +81,8 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
         return "gate-internal"  # derivatives of P4/P7 (β₁ᵀ∂²u/∂β₁∂η = 0) before duplicates
     if prolonged and in_span(vector, uncounted + prolonged):
         return "homogeneity"
+    if spans["heat"] and in_span(vector, uncounted + spans["heat"]):
+        return "heat"  # derivatives of the expert's own relations before duplicates
     uncounted += spans["duplicate"]
     if spans["duplicate"] and in_span(vector, uncounted):
         return "duplicate"
@@ -88,7 +90,7 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
         return "gate-internal"
     if prolonged and in_span(vector, uncounted + prolonged):
         return "homogeneity"
-    explained = uncounted + prolonged
+    explained = uncounted + prolonged + spans["heat"]
     if in_span(vector, explained + spans["no-gate"]):
         return "heat"
     if in_span(vector, explained + spans["no-expert"]) or in_span(
@@ -168,18 +170,29 @@ def _is_first_order(rel: RelationData) -> bool:
     return all(len(t) <= 1 for t in rel.terms) and len(rel.terms) > 1
 
 
-def scale_relations(symbols: Sequence[sp.Expr], scales: Sequence[int]) -> list[Entries]:
-    """The rescaling relations of output scales c (positions ``scales``), as {term: coeff}:
-    u − c∂_c u, ∂²_c u and ∂_θ u − c∂²_{θc} u for every other parameter θ. ``symbols`` are the
-    parameters (symbols for the relations as functions, numbers for their values at a point).
+Scale = tuple[int, sp.Rational]
+"""An output scale: its parameter position and the degree k with k·u = c ∂u/∂c (1 for c·h)."""
+
+
+def scale_degree(u: sp.Expr, c: sp.Symbol) -> sp.Rational | None:
+    """The k ≠ 0 with c ∂u/∂c = k·u, if c ∂_c log u simplifies to a rational constant — u is then
+    homogeneous of degree k in c (c·h: 1, c²·h: 2, √s·h: 1/2) — else None. A candidate only:
+    the relation is proved before c is taken as a scale.
+
+    >>> c, x = sp.symbols("c x")
+    >>> scale_degree(c**2 * sp.tanh(x), c), scale_degree(sp.tanh(c * x), c)
+    (2, None)
     """
-    out: list[Entries] = []
-    for s in scales:
-        c = symbols[s]
-        out += [{(): sp.S.One, (s,): -c}, {(s, s): sp.S.One}]
-        out += [{(k,): sp.S.One, tuple(sorted((k, s))): -c} for k in range(len(symbols))
-                if k != s]
-    return out
+    ratio = sp.cancel(sp.powsimp(c * sp.diff(u, c) / u, force=True))
+    return ratio if ratio.is_Rational and ratio != 0 else None
+
+
+def scale_relations(symbols: Sequence[sp.Expr], scales: Sequence[Scale]) -> list[Entries]:
+    """The rescaling relations k·u − c ∂_c u = 0 of output scales c (position, degree k), as
+    {term: coeff}; their derivatives (∂²_c u, ∂_θ u − c ∂²_{θc} u for k = 1, …) come from
+    :func:`closure`. ``symbols`` are the parameters (symbols for the relations as functions,
+    numbers for their values at a point)."""
+    return [{(): sp.S(k), (s,): -symbols[s]} for s, k in scales]
 
 
 def prolong(entries: Entries, k: int, symbol: sp.Symbol) -> Entries:
@@ -223,10 +236,10 @@ def closure(relations: Sequence[Entries], symbols: Sequence[sp.Symbol],
 
 
 def _spans(family: Family, relations: list[RelationData],
-           scales: list[int]) -> dict[str, list[np.ndarray]]:
+           scales: list[Scale]) -> dict[str, list[np.ndarray]]:
     """Generators of the uncounted and first-order spans (rules 1–5), closed."""
     spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
-                                          "homogeneity": []}
+                                          "homogeneity": [], "heat": []}
     order = family.order
 
     def closed(entries: list[Entries]) -> list[np.ndarray]:
@@ -236,10 +249,17 @@ def _spans(family: Family, relations: list[RelationData],
     spans["scale"] = closed([r for r in scale_relations(family.symbols, scales)
                              if all(len(t) <= order for t in r)])
     for rel in relations:
-        if not (_is_first_order(rel) and rel.symbolic and rel.coefficients is not None):
+        if not (rel.symbolic and rel.coefficients is not None and len(rel.terms) > 1):
             continue
-        cls = ("gate-internal" if all(family.kind(t) in ("u", "g") for t in rel.terms)
-               else "homogeneity")
+        kinds = [family.kind(t) for t in rel.terms]
+        if _is_first_order(rel):
+            cls = "gate-internal" if set(kinds) <= {"u", "g"} else "homogeneity"
+        elif all("e" not in k for k in kinds):  # a gate-only relation of higher order (a
+            cls = "gate-internal"  # Gaussian gate's heat equation, ∂²u/∂m² = u for e^{-|x-m|})
+        elif all("g" not in k for k in kinds):
+            cls = "heat"  # an expert-only relation (P2) and, below, its derivatives
+        else:
+            continue
         spans[cls] += closed([rel.entries()])
     spans["zero"] = [family.vector(r.terms, r.values) for r in relations if len(r.terms) == 1]
     vectors = [family.vector(r.terms, r.values) for r in relations]
@@ -264,10 +284,10 @@ def _spans(family: Family, relations: list[RelationData],
 
 
 def classify_all(family: Family, relations: list[RelationData], weak: list[RelationData],
-                 scales: list[int]) -> tuple[list[str], list[str]]:
+                 scales: list[Scale]) -> tuple[list[str], list[str]]:
     """Classes of the relations of the Taylor family and of the first-order (weak) family.
 
-    ``scales`` are the positions of the output scales. One function for the engine and for
+    ``scales`` are the output scales (position, degree). One function for the engine and for
     ``verify``, so both apply the same rules to numbers computed by their own paths.
     """
     spans = _spans(family, relations, scales)

@@ -23,7 +23,13 @@ import numpy as np
 import sympy as sp
 
 from moetheory.identify.certificate import BallTable, Minor, certify, pivot_rows
-from moetheory.identify.classify import Family, RelationData, classify_all
+from moetheory.identify.classify import (
+    Family,
+    RelationData,
+    Scale,
+    classify_all,
+    scale_degree,
+)
 from moetheory.identify.lift import Lifted, Lifter
 from moetheory.identify.model import Model, Term, reduced_table
 from moetheory.identify.sampling import input_points, parameter_point, under_roots
@@ -130,7 +136,10 @@ class _Analysis:
             if not self._finite(theta):
                 undefined += 1
                 continue
-            signs = [np.sign(evaluate(k, self.symbols, values)) for k in kinks]
+            at = [evaluate(k, self.symbols, values) for k in kinks]
+            if any(np.any(np.abs(a) < 1e-9) for a in at):
+                continue  # a sampled input on a kink: the step has no value there
+            signs = [np.sign(a) for a in at]
             if not all((s > 0).sum() >= len(s) // 4 and (s < 0).sum() >= len(s) // 4
                        for s in signs):
                 continue
@@ -263,14 +272,14 @@ class _Analysis:
                     return disc, rest, proved
         return disc, basis, lifted
 
-    def _scales(self) -> list[int]:
-        """Positions p with u = θ_p ∂u/∂θ_p exactly (u linear in an output scale)."""
+    def _scales(self) -> list[Scale]:
+        """(position, k) for the parameters c with k·u = c ∂u/∂c exactly, k ≠ 0 rational: u
+        homogeneous in an output scale (c·h, but also c²·h or √s·h, reparametrisations of it)."""
         out = []
         for i, p in enumerate(self.model.params):
-            if (i,) not in self.terms:
-                continue
-            if self.lifter.is_zero_combination({(i,): p, (): sp.S.NegativeOne}):
-                out.append(i)
+            k = scale_degree(self.model.u, p) if (i,) in self.terms else None
+            if k is not None and self.lifter.is_zero_combination({(i,): p, (): -k}):
+                out.append((i, k))
         return out
 
     def _data(self, lifted: Lifted) -> RelationData:
@@ -369,5 +378,5 @@ class _Analysis:
                        tuple(map(str, model.params)), tuple(map(str, model.masses)),
                        self.order, relations, weak_relations, cross, verdicts, reasons, breaks,
                        cert, self.seed, time.perf_counter() - self.start,
-                       tuple(str(model.params[i]) for i in scales),
+                       tuple(str(model.params[i]) for i, _ in scales),
                        disc.exhaustive and w_disc.exhaustive, notes, **_roles(model))

@@ -8,7 +8,7 @@ sympy constructor on raw JSON). Every claim it makes is then re-derived and comp
   the parameters and the order; each parameter's ``roles`` entry is right (u factorises into a
   gate part and an expert part), each ``variance`` v satisfies ∂u/∂v = ½∂²u/∂y² for the output
   y, each mass m has ∂_m u / u free of the inputs; ``output_scales`` are exactly the parameters
-  c with u = c ∂u/∂c;
+  c with k·u = c ∂u/∂c for a rational k ≠ 0;
 * every **relation**: its JSON is the canonical rendering of its terms and coefficients
   (expression, parameters, coefficient strings), a coefficient is non-zero at θ¹, and
   Σ c_i ∂^{α_i} u reduces exactly to 0 (``symbolic``) or is tiny relative to its terms at three
@@ -50,11 +50,14 @@ from moetheory.identify.classify import (
     CLASSES,
     Family,
     RelationData,
+    Scale,
     classify_all,
     closure,
     mixed,
+    scale_degree,
     scale_relations,
 )
+from moetheory.identify.model import open_pieces
 from moetheory.identify.spans import ExactSpace, UndecidedError, field_of
 from moetheory.identify.verdict import (
     BY_CLASS,
@@ -225,7 +228,8 @@ def _check_labels(root: Node, m: _Model, report: VerifyReport) -> None:
                                         (m.factors[1], "expert", EXPERTS)):
         label = root[key].string(MAX_FORMULA_LENGTH + 100)
         if label in table:
-            built = table[label].build(dim).expr
+            family = table[label].build(dim)  # |z| written with steps, as the engine's factors
+            built = open_pieces(family.expr, tuple(family.params))
             report.check(sp.sstr(built) == sp.sstr(formula),
                          f"the {role} factor is the built-in {label!r} at d = {dim}")
 
@@ -238,7 +242,7 @@ def _own_points(m: _Model) -> list[dict]:
 
 
 def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport,
-                 scales: bool = True) -> list[int]:
+                 scales: bool = True) -> list[Scale]:
     """Factors, roles, labels, variances, masses and (with ``scales``) output scales, all
     re-derived; returns the verified output-scale positions."""
     points = points + _own_points(m)
@@ -268,15 +272,19 @@ def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport
         return []
     found = []
     for i, p in enumerate(m.params):
-        gap = m.u - p * sp.diff(m.u, p)
+        k = scale_degree(m.u, p)  # a candidate degree; the identity k·u = c ∂u/∂c is proved
+        if k is None:
+            continue
+        gap = k * m.u - p * sp.diff(m.u, p)
         if _nonzero_at(gap, points):
             continue
         if not report.check(_is_zero(gap, []), f"{p} is an output scale or provably not one"):
             raise _Undecided
-        found.append(i)
+        found.append((i, k))
     claimed = root["output_scales"].strings(MAX_PARAMETERS)
-    report.check(claimed == [str(m.params[i]) for i in found],
-                 f"output_scales {claimed} are exactly the parameters c with u = c ∂u/∂c")
+    report.check(claimed == [str(m.params[i]) for i, _ in found],
+                 f"output_scales {claimed} are exactly the parameters c with k·u = c ∂u/∂c "
+                 "for a rational k ≠ 0")
     return found
 
 
@@ -486,7 +494,7 @@ def _data(rel: _Rel, m: _Model, theta: dict) -> RelationData:
                         rel.coefficients if symbolic else None, symbolic)
 
 
-def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[int],
+def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[Scale],
                    theta: dict) -> dict[str, str]:
     """strong and interaction_free decided from the span of the relations, basis-free
     (``moetheory.identify.spans``), with the relation list complete and proved."""
@@ -506,7 +514,9 @@ def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[int],
     scale_rows = [exact(r) for r in [*scale, *closure(scale, m.params, m.order)]]
     first = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels
              if all(len(t) <= 1 for t in r.terms)]
-    prolonged = [exact(p) for p in closure(first, m.params, m.order)]
+    one_side = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels  # gate-only or
+                if any(all(side not in m.kind(t) for t in r.terms) for side in "ge")]  # expert-only
+    prolonged = [exact(p) for p in closure(first + one_side, m.params, m.order)]
     domain = field_of([x for group in (rows, scale_rows, prolonged) for r in group for x in r])
     space = ExactSpace(rows, n, domain)
 

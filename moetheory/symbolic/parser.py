@@ -16,7 +16,7 @@ Grammar
   and right associativity of ``**`` (``b^2*x`` is ``b**2*x``), as in mathematical notation, *not*
   as Python's exclusive or;
 * vectors: ``v ± w`` (equal lengths), ``c*v``, ``v*c``, ``v/c``;
-* functions ``exp log sqrt abs tanh sin cos sigmoid erf relu gelu Phi phi softplus`` and the
+* functions ``exp log sqrt abs sign tanh sin cos sigmoid erf relu gelu Phi phi softplus`` and the
   names the package prints, ``step erfd Abs`` (one scalar argument each); ``norm(v)`` /
   ``norm(a, b, ...)``, ``dot(v, w)``, ``sum(v)`` / ``sum(a, ...)``;
 * with ``derivative_of``: the name ``u`` and ``Derivative(u, p, ...)`` / ``D(u, p, ...)``, with
@@ -143,6 +143,7 @@ _UNARY_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "Phi": fn.Phi,
     "phi": fn.phi,
     "softplus": lambda t: sp.log(1 + sp.exp(t)),
+    "sign": lambda t: 2 * fn.step(t) - 1,  # exact: step(0) = 1/2, so sign(0) = 0
     # names sympy prints for expressions built by the package (saved verdicts round-trip)
     "step": fn.step,
     "erfd": fn.erfd,

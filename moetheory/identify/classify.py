@@ -174,17 +174,21 @@ Scale = tuple[int, sp.Rational]
 """An output scale: its parameter position and the degree k with k·u = c ∂u/∂c (1 for c·h)."""
 
 
-def scale_degree(u: sp.Expr, c: sp.Symbol) -> sp.Rational | None:
-    """The k ≠ 0 with c ∂u/∂c = k·u, if c ∂_c log u simplifies to a rational constant — u is then
-    homogeneous of degree k in c (c·h: 1, c²·h: 2, √s·h: 1/2) — else None. A candidate only:
-    the relation is proved before c is taken as a scale.
+def scale_degree(u: sp.Expr, c: sp.Symbol) -> sp.Rational:
+    """The candidate k ≠ 0 with c ∂u/∂c = k·u: the exponent when c occurs in u only as one
+    factor c^k (c·h: 1, c²·h: 2, √c·h: 1/2), else 1 (u = c ∂u/∂c may still hold, as for
+    ReLU(c x) at d = 1). A candidate only: the identity is proved before c is taken as a scale.
 
     >>> c, x = sp.symbols("c x")
-    >>> scale_degree(c**2 * sp.tanh(x), c), scale_degree(sp.tanh(c * x), c)
-    (2, None)
+    >>> scale_degree(c**2 * sp.tanh(x), c), scale_degree(sp.sqrt(c) * x, c)
+    (2, 1/2)
     """
-    ratio = sp.cancel(sp.powsimp(c * sp.diff(u, c) / u, force=True))
-    return ratio if ratio.is_Rational and ratio != 0 else None
+    factors = [f for f in sp.Mul.make_args(u) if f.has(c)]
+    if len(factors) == 1:
+        f = factors[0]
+        if f.is_Pow and f.base == c and f.exp.is_Rational and f.exp != 0:
+            return f.exp
+    return sp.S.One
 
 
 def scale_relations(symbols: Sequence[sp.Expr], scales: Sequence[Scale]) -> list[Entries]:

@@ -277,8 +277,10 @@ class _Analysis:
         homogeneous in an output scale (c·h, but also c²·h or √s·h, reparametrisations of it)."""
         out = []
         for i, p in enumerate(self.model.params):
-            k = scale_degree(self.model.u, p) if (i,) in self.terms else None
-            if k is not None and self.lifter.is_zero_combination({(i,): p, (): -k}):
+            if (i,) not in self.terms:
+                continue
+            k = scale_degree(self.model.u, p)
+            if self.lifter.is_zero_combination({(i,): p, (): -k}):
                 out.append((i, k))
         return out
 

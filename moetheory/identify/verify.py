@@ -273,8 +273,6 @@ def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport
     found = []
     for i, p in enumerate(m.params):
         k = scale_degree(m.u, p)  # a candidate degree; the identity k·u = c ∂u/∂c is proved
-        if k is None:
-            continue
         gap = k * m.u - p * sp.diff(m.u, p)
         if _nonzero_at(gap, points):
             continue

@@ -161,34 +161,61 @@ def _unscaled(vector: np.ndarray, norms: np.ndarray) -> np.ndarray:
 
 def _component_circuits(m: np.ndarray, comp: list[int],
                         tol: float) -> tuple[list[Circuit], bool]:
+    """Circuits of one component, by subsets in order of (size, lexicographic). The subsets of
+    one size are screened in chunks with one batched SVD (singular values only): a subset can
+    only be a new circuit if it contains no circuit found at a smaller size, and the
+    candidates' nullity is read from the batch; the null vector is computed for those alone."""
     sub = m[:, comp]
     need = len(comp) - len(first_basis(sub, tol))
     if sub.shape[0] > sub.shape[1]:  # R of sub = QR: same singular values, far fewer rows
         sub = np.linalg.qr(sub, mode="r")
     kept: list[Circuit] = []
     span = np.zeros((0, len(comp)))
-    minimal: list[frozenset[int]] = []
+    minimal: list[int] = []  # circuits found, as bit masks of positions in comp
     tried = 0
     for size in range(1, len(comp) + 1):
-        for subset in itertools.combinations(range(len(comp)), size):
-            if len(kept) == need:
-                return kept, True
-            tried += 1
-            if tried > MAX_SUBSETS:
-                return _fallback(sub, comp, kept, span, need, tol), False
-            fs = frozenset(subset)
-            if any(c <= fs for c in minimal):
-                continue
-            v = null_vector(sub[:, list(subset)], tol)
-            if v is None or np.min(np.abs(v)) < SUPPORT_TOL:
-                continue
-            minimal.append(fs)
-            full = np.zeros(len(comp))
-            full[list(subset)] = v
-            if np.linalg.matrix_rank(np.vstack([span, full]), tol=1e-8) > span.shape[0]:
-                span = np.vstack([span, full])
-                kept.append(_circuit(comp, subset, v))
+        combos = itertools.combinations(range(len(comp)), size)
+        while chunk := list(itertools.islice(combos, CHUNK)):
+            masks = [sum(1 << i for i in subset) for subset in chunk]
+            fresh = [not any(mask & c == c for c in minimal) for mask in masks]
+            nullity_one = _nullity_one(sub, [s for s, f in zip(chunk, fresh, strict=True) if f],
+                                       tol)
+            for subset, mask, is_fresh in zip(chunk, masks, fresh, strict=True):
+                if len(kept) == need:
+                    return kept, True
+                tried += 1
+                if tried > MAX_SUBSETS:
+                    return _fallback(sub, comp, kept, span, need, tol), False
+                if not is_fresh or not nullity_one[subset]:
+                    continue
+                v = null_vector(sub[:, list(subset)], tol)
+                if v is None or np.min(np.abs(v)) < SUPPORT_TOL:
+                    continue
+                minimal.append(mask)
+                full = np.zeros(len(comp))
+                full[list(subset)] = v
+                if np.linalg.matrix_rank(np.vstack([span, full]), tol=1e-8) > span.shape[0]:
+                    span = np.vstack([span, full])
+                    kept.append(_circuit(comp, subset, v))
     return kept, len(kept) == need
+
+
+CHUNK = 4096
+"""Subsets screened per batched SVD."""
+
+
+def _nullity_one(sub: np.ndarray, subsets: list[tuple[int, ...]],
+                 tol: float) -> dict[tuple[int, ...], bool]:
+    """For each subset of columns: is its nullity exactly 1 at ``tol`` (as in
+    :func:`null_vector`)? One stacked SVD for all the subsets (they have one size)."""
+    if not subsets:
+        return {}
+    if len(subsets[0]) == 1:
+        return {s: bool(np.linalg.norm(sub[:, s[0]]) < tol) for s in subsets}
+    values = np.linalg.svd(np.stack([sub[:, list(s)] for s in subsets]), compute_uv=False)
+    top = np.where(values[:, 0] > 0, values[:, 0], 1.0)
+    ok = (values[:, -1] <= tol * top) & (values[:, -2] > tol * top)
+    return dict(zip(subsets, ok.tolist(), strict=True))
 
 
 def _circuit(comp: list[int], subset: tuple[int, ...], v: np.ndarray) -> Circuit:

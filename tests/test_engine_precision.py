@@ -239,3 +239,13 @@ def test_an_output_scale_is_a_scale_in_any_power(expert, params, scale):
     assert j["output_scales"] == [scale]
     assert j["verdicts"]["strong"] == "yes" and j["verdicts"]["weak"] == "yes"
     assert verify_json(j).ok
+
+
+def test_max_is_read_with_steps_and_analysed_like_relu():
+    """max(aᵀx + k, 0) is ReLU written another way: the same relations and verdicts."""
+    by_max = _formula("exp(b*x1)", ("b",), "c*max(a*x1 + k, 0)", ("c", "a", "k"))
+    by_relu = _formula("exp(b*x1)", ("b",), "c*relu(a*x1 + k)", ("c", "a", "k"))
+    assert by_max["verdicts"] == by_relu["verdicts"]
+    assert [r["expression"] for r in by_max["relations"]] == \
+        [r["expression"] for r in by_relu["relations"]]
+    assert verify_json(by_max).ok

@@ -595,3 +595,27 @@ def test_formulas_of_large_numbers_are_bounded(text):
             assert max(abs(number.p).bit_length(), number.q.bit_length()) <= MAX_NUMBER_BITS
         str(result)
     assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize("text, expected", [("max(2, 7)", 7), ("min(2, 7)", 2), ("max(3, 3)", 3),
+                                            ("min(-1, 5, -4)", -4), ("max(1, 9, 4, 2)", 9)])
+def test_max_min_are_exact(scope, text, expected):
+    assert parse_formula(text, scope) == expected
+
+
+@given(st.lists(st.fractions(min_value=-5, max_value=5), min_size=2, max_size=4))
+def test_max_min_written_with_steps_agree_with_python(values):
+    """max/min become b + (a − b)·H(a − b) chains; at numbers they equal Python's max/min."""
+    scope = Scope.declare([f"v{i}" for i in range(len(values))])
+    point = {scope.symbols[f"v{i}"]: sp.Rational(v.numerator, v.denominator)
+             for i, v in enumerate(values)}
+    args = ", ".join(f"v{i}" for i in range(len(values)))
+    for name, pick in (("max", max), ("min", min)):
+        expr = parse_formula(f"{name}({args})", scope)
+        assert expr.xreplace(point) == sp.Rational(pick(values).numerator,
+                                                  pick(values).denominator)
+
+
+def test_max_of_too_many_arguments_is_refused(scope):
+    error = raises(FormulaError, "max(1, 2, 3, 4, 5)", scope)
+    assert "at most 4 arguments" in str(error)

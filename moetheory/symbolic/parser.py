@@ -18,7 +18,8 @@ Grammar
 * vectors: ``v ± w`` (equal lengths), ``c*v``, ``v*c``, ``v/c``;
 * functions ``exp log sqrt abs sign tanh sin cos sigmoid erf relu gelu Phi phi softplus`` and the
   names the package prints, ``step erfd Abs`` (one scalar argument each); ``norm(v)`` /
-  ``norm(a, b, ...)``, ``dot(v, w)``, ``sum(v)`` / ``sum(a, ...)``;
+  ``norm(a, b, ...)``, ``dot(v, w)``, ``sum(v)`` / ``sum(a, ...)``, ``max``/``min`` of
+  up to 4 scalars (or one vector of them), written with ``step``;
 * with ``derivative_of``: the name ``u`` and ``Derivative(u, p, ...)`` / ``D(u, p, ...)``, with
   sympy's ``(p, n)`` form for repeated variables.
 
@@ -149,7 +150,9 @@ _UNARY_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "erfd": fn.erfd,
     "Abs": sp.Abs,
 }
-_VECTOR_FUNCTIONS = ("norm", "dot", "sum")
+_VECTOR_FUNCTIONS = ("norm", "dot", "sum", "max", "min")
+#: Most arguments of max() and min(): each one doubles the size of the step form.
+MAX_MINMAX_ARGUMENTS = 4
 _DERIVATIVE_FUNCTIONS = ("Derivative", "D")
 _FUNCTION_NAMES = frozenset(_UNARY_FUNCTIONS) | frozenset(_VECTOR_FUNCTIONS)
 
@@ -942,6 +945,8 @@ class _Builder:
                         arg,
                     )
             components = values  # type: ignore[assignment]
+        if name in ("max", "min"):
+            return self.extremum(node, name, components)
         if name == "norm":
             self.check_combination(components, node, "norm()", 2)
             squares = sp.Add(*[c**2 for c in components])
@@ -949,6 +954,26 @@ class _Builder:
             return sp.sqrt(squares)
         self.check_combination(components, node, "sum()")
         return sp.Add(*components)
+
+    def extremum(self, node: ast.Call, name: str, components: list[sp.Expr]) -> sp.Expr:
+        """max/min written with the step function, exactly: max(a, b) = b + (a − b)·H(a − b)
+        (H(0) = 1/2, so a tie gives b), min(a, b) = a − (a − b)·H(a − b); the identifiability
+        engine then works on the open regions where one argument wins."""
+        if len(components) > MAX_MINMAX_ARGUMENTS:
+            raise self.error(
+                FormulaError,
+                f"{name}() takes at most {MAX_MINMAX_ARGUMENTS} arguments "
+                f"({len(components)} given)",
+                name,
+                node,
+            )
+        self.check_combination(components, node, f"{name}()", 2)
+        result = components[0]
+        for other in components[1:]:
+            gap = result - other
+            result = (other + gap * fn.step(gap) if name == "max"
+                      else result - gap * fn.step(gap))
+        return result
 
     def derivative(self, node: ast.Call, name: str, depth: int) -> sp.Expr:
         if len(node.args) < 2:

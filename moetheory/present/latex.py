@@ -52,15 +52,9 @@ def _number(text: str) -> str:
 
 
 def _det(m: parts.MinorView) -> str:
-    ball = rf"\texttt{{{latex_escape(m.det)}}}"
-    if m.lower is not None:
-        return rf"$|\det| \geq {_number(m.lower)}$ (ball {ball})"
-    if m.det == "undefined":
-        return "undefined (an entry could not be enclosed)"
-    if m.certified:
-        return (rf"marked certified, but the saved ball {ball} contains 0 (rounded when saved), "
-                r"so it does not show $\det \neq 0$")
-    return rf"not shown $\neq 0$: ball {ball} contains 0"
+    return m.det_text(ball=rf"\texttt{{{latex_escape(m.det)}}}",
+                      bound=None if m.lower is None else f"${_number(m.lower)}$",
+                      ne=r"$\det \neq 0$", ge=r"$|\det| \geq$")
 
 
 def verdict_latex(v: Verdict) -> str:

@@ -37,7 +37,7 @@ def verdict_markdown(v: Verdict) -> str:
         for m in shown:
             bits = "—" if m.bits is None else str(m.bits)
             lines.append(f"| {m.name} | {m.size}×{m.size} | {bits} | "
-                         f"{'yes' if m.certified else 'no'} | {_cell(m.det_text)} |")
+                         f"{'yes' if m.certified else 'no'} | {_cell(m.det_text())} |")
     if v.notes:
         lines += [""] + [f"Note: {n}" for n in v.notes]
     return "\n".join(lines) + "\n"

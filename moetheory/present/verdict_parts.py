@@ -64,17 +64,20 @@ class MinorView:
     lower: str | None
     """|det| lower bound (3 digits, rounded down) when the saved ball excludes 0, else None."""
 
-    @property
-    def det_text(self) -> str:
-        """The determinant in a form that says whether it excludes 0."""
+    def det_text(self, ball: str | None = None, bound: str | None = None,
+                 ne: str = "det ≠ 0", ge: str = "|det| ≥") -> str:
+        """The determinant in a form that says whether it excludes 0; ``ball`` and ``bound``
+        are the saved ball and the lower bound as the output format writes them, ``ne`` and
+        ``ge`` its "det ≠ 0" and "|det| ≥" (Markdown: the plain texts)."""
+        ball = self.det if ball is None else ball
         if self.lower is not None:
-            return f"|det| ≥ {self.lower} (ball {self.det})"
+            return f"{ge} {self.lower if bound is None else bound} (ball {ball})"
         if self.det == "undefined":
             return "undefined (an entry could not be enclosed)"
         if self.certified:
-            return (f"marked certified, but the saved ball {self.det} contains 0 (rounded when "
-                    "saved), so it does not show det ≠ 0")
-        return f"not shown ≠ 0: ball {self.det} contains 0"
+            return (f"marked certified, but the saved ball {ball} contains 0 (rounded when "
+                    f"saved), so it does not show {ne}")
+        return f"not shown {ne.removeprefix('det ')}: ball {ball} contains 0"
 
 
 def det_lower_bound(det: str) -> str | None:

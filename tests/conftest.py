@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 import pytest
+from hypothesis import settings
 
 from moetheory import identify
+
+# The default run replays the same generated examples every time (a run that can fail on a new
+# random example cannot gate a merge: issue 13's submission was killed by one); set
+# MOETHEORY_FUZZ=1 to explore new examples, as a fuzzing session should.
+settings.register_profile("replay", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("MOETHEORY_FUZZ") else "replay")
 
 
 @cache

@@ -212,7 +212,8 @@ def _nullity_one(sub: np.ndarray, subsets: list[tuple[int, ...]],
         return {}
     if len(subsets[0]) == 1:
         return {s: bool(np.linalg.norm(sub[:, s[0]]) < tol) for s in subsets}
-    values = np.linalg.svd(np.stack([sub[:, list(s)] for s in subsets]), compute_uv=False)
+    stacked = np.moveaxis(sub[:, np.array(subsets)], 1, 0)  # (subsets, rows, size)
+    values = np.linalg.svd(stacked, compute_uv=False)
     top = np.where(values[:, 0] > 0, values[:, 0], 1.0)
     ok = (values[:, -1] <= tol * top) & (values[:, -2] > tol * top)
     return dict(zip(subsets, ok.tolist(), strict=True))

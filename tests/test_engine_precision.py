@@ -46,6 +46,30 @@ def test_issue_reproductions_are_decided_and_complete(gate, expert, dim, strong)
     assert report.ok, report.failed
 
 
+@pytest.mark.parametrize("gate, expert, gate_formula, expert_formula", [
+    ("sigmoid", "scaled-tanh", ("1/(1 + exp(-(b1*x1 + b0)))", ("b1", "b0")),
+     ("c*tanh(a1*x1)", ("c", "a1"))),
+    ("softmax", "linear", ("exp(b1*x1 + b0)", ("b1", "b0")), ("a1*x1 + b", ("a1", "b"))),
+    ("softmax", "ffn-sigmoid", ("exp(b1*x1 + b0)", ("b1", "b0")),
+     ("1/(1 + exp(-(a1*x1 + b)))", ("a1", "b"))),
+])
+def test_reproduction_counts_match_an_independent_null_space(gate, expert, gate_formula,
+                                                             expert_formula):
+    """The d = 1 reproductions, written by hand and evaluated at 70 digits by the oracle of
+    tests/test_identify_oracle.py (sympy + mpmath, its own point): the engine's relation and
+    weak-relation counts are the null-space dimensions, not the engine's own numbers."""
+    import mpmath
+    from test_identify_oracle import DPS, Side, build_oracle
+
+    j = identify(gate, expert, dim=1).to_json()
+    oracle = build_oracle(Side(*gate_formula), Side(*expert_formula), ["x1"], 2, seed=11)
+    with mpmath.workdps(DPS):
+        full = oracle.nullity(oracle.family(2))
+        weak = oracle.nullity(oracle.family(1, with_u=bool(oracle.masses)))
+    assert len(j["relations"]) == full and len(j["weak_relations"]) == weak
+    assert [str(m) for m in oracle.masses] == (["b0"] if j["masses"] else [])
+
+
 def test_rank_gap_keeps_honest_small_singular_values():
     """1e-10 is a singular value, not a zero, when the next one is at rounding level."""
     assert rank_gap(np.array([2.3, 1.9, 0.8, 1e-10, 8e-17])) == (4, pytest.approx(

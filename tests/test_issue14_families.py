@@ -173,3 +173,22 @@ def test_temperature_sigmoid_row_is_stated_but_not_applied():
     # the softmax temperature theorem (2401.13875) does not claim a sigmoid gate
     assert "temperature" not in p.also
     assert _predict("temperature-softmax", "gaussian-linear").theorem.id == "temperature"
+
+
+@pytest.mark.parametrize("expert, covered", [("c*step(a*x1)", False), ("c*Phi(a*x1)", False),
+                                             ("c*relu(a*x1)", True), ("c*gelu(a*x1)", True)])
+def test_sigmoid_ffn_row_needs_the_activation_itself(expert, covered):
+    """The step of ReLU or the Φ of GELU alone is not that activation: c·H(ax) and c·Φ(ax)
+    get no 2405.13997 row (review: they were read as ReLU and GELU)."""
+    from moetheory import identify
+    from moetheory.identify.api import formula_model
+    from moetheory.rates.facts import formula_facts
+    from moetheory.rates.predict import predict
+
+    m = formula_model("sigmoid(b*x1 + b0)", ["b", "b0"], expert, ["a", "c"], inputs=["x1"])
+    v = identify(model=m)
+    g, e = m.factors
+    facts = formula_facts(v, g.expr, g.params, e.expr, e.params, m.inputs, m.output,
+                          m.variance, normalisation="sigmoid")
+    p = predict(facts)
+    assert (p.theorem is not None and p.theorem.id == "sigmoid-ffn") == covered

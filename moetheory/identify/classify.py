@@ -93,9 +93,8 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
     explained = uncounted + prolonged + spans["heat"]
     if in_span(vector, explained + spans["no-gate"]):
         return "heat"
-    if in_span(vector, explained + spans["no-expert"]) or in_span(
-            vector, explained + spans["no-gate"] + spans["no-expert"]):
-        return "gate-internal"
+    if in_span(vector, explained + spans["no-gate"] + spans["no-expert"]):
+        return "gate-internal"  # gate-only parts needed (with heat parts, if any)
     if has_variance and any(k.count("e") >= 2 for k in kinds):
         return "heat"
     return "gate-expert"

@@ -106,6 +106,7 @@ class _Analysis:
                                        for pt in self.points])
         self.symbols = (*model.inputs, *model.params, *model.masses)
         self._matrices: dict[tuple, np.ndarray | None] = {}
+        self._minors: dict[tuple, Minor] = {}
         self.inferred = under_roots(model)  # sampled positive, recorded in the notes
         self.thetas = [self._active_point(rng), self._active_point(rng)]
         self.names = [model.term_name(t) for t in self.terms]
@@ -213,10 +214,15 @@ class _Analysis:
         return entry
 
     def _minor(self, values: np.ndarray, columns: list[int], thetas: list[int]) -> Minor:
-        rows = pivot_rows(values, len(columns))
-        m = certify(self._entry(thetas, columns), rows, list(range(len(columns))),
-                    list(range(len(self.points))))
-        return Minor(tuple(columns), m.rows, m.det, m.certified, m.bits)
+        """A certified minor on ``columns`` (θ index per column), computed once: the minor that
+        refutes a float relation is the k1 minor of the certificate."""
+        key = (tuple(columns), tuple(thetas))
+        if key not in self._minors:
+            rows = pivot_rows(values, len(columns))
+            m = certify(self._entry(thetas, columns), rows, list(range(len(columns))),
+                        list(range(len(self.points))))
+            self._minors[key] = Minor(tuple(columns), m.rows, m.det, m.certified, m.bits)
+        return self._minors[key]
 
     def _relations_minor(self, rels: list[Relation]) -> Minor:
         if not rels:

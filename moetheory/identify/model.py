@@ -28,12 +28,13 @@ Term = tuple[int, ...]
 
 
 def open_pieces(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> sp.Expr:
-    """``expr`` with |z| written z·(2H(z) − 1) and sign(z) written 2H(z) − 1 wherever z depends
-    on a parameter (H the step function, whose derivative is 0 off the kink).
+    """``expr`` with |z| written z·(2H(z) − 1) wherever z depends on a parameter (H the step
+    function, whose derivative is 0 off the kink; the parser already writes sign, max and min
+    with it).
 
     On each open region where no such z vanishes the two forms agree, and derivatives in the
     parameters are taken region by region, as for ReLU (t·H(t)); sympy's own derivatives of
-    |z| and sign(z) bring in DiracDelta, which has no value to evaluate.
+    |z| bring in sign and DiracDelta, which has no value to evaluate.
 
     >>> b, x = sp.symbols("b x", real=True)
     >>> open_pieces(sp.Abs(x - b), (b,))
@@ -43,18 +44,18 @@ def open_pieces(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> sp.Expr:
     formulas).
     """
     moving = set(params)
-    if not expr.has(sp.Abs, sp.sign):
+    if not expr.has(sp.Abs):
         return expr
     return expr.replace(
-        lambda e: isinstance(e, (sp.Abs, sp.sign)) and bool(e.args[0].free_symbols & moving),
-        lambda e: (e.args[0] if isinstance(e, sp.Abs) else 1) * (2 * step(e.args[0]) - 1))
+        lambda e: isinstance(e, sp.Abs) and bool(e.args[0].free_symbols & moving),
+        lambda e: e.args[0] * (2 * step(e.args[0]) - 1))
 
 
 @dataclass(frozen=True)
 class Factor:
     """One factor of u: an expression, its inputs and the parameters it depends on.
 
-    |z| and sign(z) of a parameter-dependent z are rewritten with the step function
+    |z| of a parameter-dependent z is rewritten with the step function
     (:func:`open_pieces`), so every derivative is the derivative on an open region.
     """
 

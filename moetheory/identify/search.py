@@ -73,7 +73,7 @@ def rank_gap(values: np.ndarray, floor: float = FLOAT_FLOOR,
     return k, float(np.sqrt(s[k - 1] * s[k])), bool(s[k - 1] / s[k] >= gap)
 
 
-def first_basis(m: np.ndarray, tol: float = 1e-8) -> list[int]:
+def first_basis(m: np.ndarray, tol: float) -> list[int]:
     """Greedy column basis in index order (Gram–Schmidt with re-orthogonalisation); a column is
     kept when its residual exceeds ``tol`` (columns of unit norm)."""
     q: list[np.ndarray] = []
@@ -91,7 +91,7 @@ def first_basis(m: np.ndarray, tol: float = 1e-8) -> list[int]:
     return basis
 
 
-def null_vector(m: np.ndarray, tol: float = 1e-8) -> np.ndarray | None:
+def null_vector(m: np.ndarray, tol: float) -> np.ndarray | None:
     """The unique null vector of ``m`` if its nullity is exactly 1 at ``tol``, else None."""
     if m.shape[1] == 1:
         return np.ones(1) if np.linalg.norm(m) < tol else None

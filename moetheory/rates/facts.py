@@ -25,7 +25,7 @@ import sympy as sp
 from moetheory.families import get_expert, get_router
 from moetheory.identify.model import split_exponential
 from moetheory.identify.verdict import Verdict
-from moetheory.symbolic.functions import Phi, sigmoid, step
+from moetheory.symbolic.functions import ACTIVATIONS, Phi, sigmoid, step
 
 
 @dataclass(frozen=True)
@@ -73,16 +73,34 @@ def affine_form(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
 _ACTIVATION_ATOMS = {step: "relu", Phi: "gelu", sigmoid: "sigmoid", sp.tanh: "tanh"}
 
 
-def mean_activation(mean: sp.Expr) -> str:
-    """The activation the expert mean applies, read from its formula: "relu" (t·step(t)),
-    "gelu" (t·Φ(t)), "sigmoid" or "tanh" when the mean contains exactly that one of these
-    functions and no other; "polynomial" when it is a polynomial; otherwise "other"."""
+def mean_activation(mean: sp.Expr, inputs: tuple[sp.Symbol, ...],
+                    params: tuple[sp.Symbol, ...]) -> str:
+    """The activation the expert mean applies, checked against its formula: "relu", "gelu",
+    "sigmoid" or "tanh" when mean = c·σ(t) with σ that activation, t affine in the inputs
+    (``affine_form``) and c free of them; "polynomial" when it is a polynomial; otherwise
+    "other" (c·step(aᵀx) contains the step of ReLU but is not ReLU).
+
+    >>> from moetheory.symbolic.functions import relu
+    >>> a, b, c, x = sp.symbols("a b c x1")
+    >>> mean_activation(c * relu(a * x + b), (x,), (a, b, c))
+    'relu'
+    >>> mean_activation(c * step(a * x), (x,), (a, c)), mean_activation(Phi(a * x), (x,), (a,))
+    ('other', 'other')
+    """
     kinds = {type(f) for f in mean.atoms(sp.Function)}
     if not kinds:
         return "polynomial" if mean.is_polynomial() else "other"
-    if len(kinds) == 1 and (kind := kinds.pop()) in _ACTIVATION_ATOMS:
-        return _ACTIVATION_ATOMS[kind]
-    return "other"
+    if len(kinds) != 1 or (kind := kinds.pop()) not in _ACTIVATION_ATOMS:
+        return "other"
+    name = _ACTIVATION_ATOMS[kind]
+    arguments = {f.args[0] for f in mean.atoms(kind)}
+    if len(arguments) != 1:
+        return "other"
+    t = arguments.pop()
+    if not affine_form(t, inputs, params):
+        return "other"
+    scale = sp.cancel(mean / ACTIVATIONS[name](t))
+    return name if scale != 0 and not scale.free_symbols & set(inputs) else "other"
 
 
 def score_is_linear(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
@@ -110,7 +128,7 @@ def pair_facts(verdict: Verdict, dim: int | None = None) -> PairFacts:
         verdicts=dict(verdict.verdicts),
         relation_classes=frozenset(r.cls for r in verdict.relations if r.verified == "symbolic"),
         complete=verdict.certificate.get("complete", False),
-        mean_activation=mean_activation(mean),
+        mean_activation=mean_activation(mean, eb.inputs, eb.params),
     )
 
 
@@ -140,5 +158,6 @@ def formula_facts(verdict: Verdict, gate_expr: sp.Expr, gate_params: tuple[sp.Sy
         verdicts=dict(verdict.verdicts),
         relation_classes=frozenset(r.cls for r in verdict.relations if r.verified == "symbolic"),
         complete=verdict.certificate.get("complete", False),
-        mean_activation=mean_activation(mean),
+        mean_activation=mean_activation(mean, xs, tuple(p for p in expert_params
+                                                        if p not in variance)),
     )

@@ -21,6 +21,8 @@ from moetheory.limits import (
     MAX_SIZE,
     MAX_WORKERS,
     LimitError,
+    check_int,
+    check_seconds,
     deadline,
 )
 
@@ -32,25 +34,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _ranged(low: int, high: int):
-    """argparse type: an integer in [low, high] (one clear line otherwise)."""
+    """argparse type: an integer in [low, high] (``check_int``; one clear line otherwise)."""
 
     def integer(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
+            return check_int(int(text), "the value", low, high)
+        except ValueError:  # not an integer, or more digits than int() reads
             raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, got "
                                              f"{text[:40]!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, got "
-                                             f"{text[:40]}")
-        return value
+        except LimitError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return integer
 
 
 def _seconds(zero_ok: bool = False):
     """argparse type: a finite number of seconds up to MAX_SECONDS (0 allowed: no limit)."""
-    from moetheory.limits import LimitError, check_seconds
 
     def seconds(text: str) -> float:
         try:

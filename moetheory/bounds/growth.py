@@ -54,12 +54,8 @@ class _FloatCtx:
 
     @staticmethod
     def log2(x) -> float:
+        """log₂ of a float or of an integer of any size (math.log2 takes big ints exactly)."""
         return math.log2(x)
-
-    @staticmethod
-    def log2_int(n: int) -> float:
-        """log₂ of an integer of any size (no conversion to float first)."""
-        return math.log2(n)
 
     @staticmethod
     def minimum(a, b):
@@ -78,10 +74,6 @@ class _IntervalCtx:
     @staticmethod
     def log2(x):
         return IV.log(x) / IV.log(2)
-
-    @staticmethod
-    def log2_int(n: int):
-        return IV.log(IV.mpf(n)) / IV.log(2)
 
     @staticmethod
     def minimum(a, b):
@@ -175,7 +167,7 @@ def grid_router_growth(cells: tuple[int, ...]) -> Growth:
     def log2(m: int, den: int, ctx):
         if den != 1:
             raise ValueError("the grid router bound is evaluated at integer m")
-        return sum((ctx.log2_int(comb(m + k - 1, k - 1)) for k in cells), ctx.num(0))
+        return sum((ctx.log2(comb(m + k - 1, k - 1)) for k in cells), ctx.num(0))
 
     return Growth(log2, f"per-axis thresholds, cells {list(cells)}: Σ log₂ C(m+K−1, K−1)")
 

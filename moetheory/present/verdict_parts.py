@@ -13,6 +13,7 @@ from decimal import ROUND_FLOOR, Context, Decimal
 import flint
 
 from moetheory.identify.verdict import Verdict
+from moetheory.symbolic.balls import working_precision
 
 WEAK = "weak"
 """The verdict whose ``breaks`` index ``Verdict.weak_relations`` (the first-order list); every
@@ -83,17 +84,14 @@ class MinorView:
 def det_lower_bound(det: str) -> str | None:
     """A lower bound of |det| for the saved ball ``det`` (python-flint string form), written
     with 3 significant digits rounded down, or None when the ball contains 0 or is unreadable."""
-    old = flint.ctx.prec
-    flint.ctx.prec = PARSE_BITS  # the string's ball, enclosed without widening it noticeably
-    try:
-        ball = flint.arb(det)
-        if not ball.is_finite() or ball.contains(0):
-            return None
-        man, exp = ball.abs_lower().mid().man_exp()  # exact, > 0, rounded towards 0
+    try:  # the string's ball, enclosed without widening it noticeably
+        with working_precision(PARSE_BITS):
+            ball = flint.arb(det)
+            if not ball.is_finite() or ball.contains(0):
+                return None
+            man, exp = ball.abs_lower().mid().man_exp()  # exact, > 0, rounded towards 0
     except (ValueError, TypeError):
         return None
-    finally:
-        flint.ctx.prec = old
     man, exp = int(man), int(exp)
     num, den = (man * 2**exp, 1) if exp >= 0 else (man, 2**-exp)
     floor3 = Context(prec=3, rounding=ROUND_FLOOR).divide(Decimal(num), Decimal(den))

@@ -44,17 +44,6 @@ def old_report(out: Path) -> dict[str, bytes]:
     return snapshot(out)
 
 
-def test_docstring_examples():
-    import doctest
-
-    from moetheory import cli, report
-    from moetheory.rates import atlas
-
-    for module in (files, report, atlas, cli):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
-
-
 def test_write_text_atomic(tmp_path, monkeypatch):
     path = tmp_path / "atlas.md"
     assert write_text_atomic(path, "old\n") == path and path.read_text() == "old\n"

@@ -246,17 +246,6 @@ def test_nan_target_is_refused():
         approximate(f, 1, 1, 1, "0.1")
 
 
-def test_docstring_examples():
-    import doctest
-    import importlib
-
-    for name in ("", ".approximate", ".check", ".experts", ".measured", ".mixture", ".module",
-                 ".verify", ".network", ".torch_io", ".targets"):
-        m = importlib.import_module("moetheory.construct" + name)
-        result = doctest.testmod(m)
-        assert result.attempted > 0 and result.failed == 0, m.__name__
-
-
 @pytest.mark.parametrize("expert", ["constant", "pwl"])
 def test_data_evaluation_paths_agree(expert, monkeypatch):
     """Expert-by-expert dense products and per-input gathered weights give the same numbers."""

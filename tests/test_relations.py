@@ -145,3 +145,46 @@ def test_every_relation_is_proved_and_rank_certified(get_verdict, expert):
     v = get_verdict("softmax", expert)
     assert all(r.verified == "symbolic" for r in v.relations)
     assert v.certificate["complete"] and v.certificate["status"] == "complete"
+
+
+@pytest.mark.parametrize("expert", ["scaled-gelu", "scaled-tanh", "gaussian-scaled-sigmoid"])
+def test_caveat_rotated_laplace_duplicate(get_verdict, expert):
+    """identifiability.md §3: a Laplace gate under a softmax level shows the rotated form of the
+    duplicate, ∂²u/∂ω₁∂β₂ − ∂²u/∂ω₂∂β₁ = β₁∂u/∂β₂ − β₂∂u/∂β₁ — reported, not deciding strong."""
+    import sympy as sp
+
+    v = get_verdict("hierarchical-SL", expert)
+    b1, b2 = S("beta1"), S("beta2")
+    rel = find(v, D("omega1", "beta2") - D("omega2", "beta1") - b1 * D("beta2") + b2 * D("beta1"))
+    assert rel is not None and rel.cls == "duplicate"
+    # the identity itself, by direct differentiation of the gate (not the engine's path)
+    x1, x2, w1, w2, y1, y2 = sp.symbols("x1 x2 w1 w2 y1 y2", real=True)
+    g = sp.exp(w1 * x1 + w2 * x2 - sp.sqrt((y1 - x1) ** 2 + (y2 - x2) ** 2))
+    lhs = sp.diff(g, w1, y2) - sp.diff(g, w2, y1) - y1 * sp.diff(g, y2) + y2 * sp.diff(g, y1)
+    assert sp.simplify(lhs) == 0
+    assert v.verdicts["strong"] == "yes" and v.verdicts["strong_literal"] == "no"
+
+
+def test_the_swap_rule_leaves_counted_relations_counted(get_verdict):
+    """Two softmax levels enter through ω + β: their second-order relations are derivatives of
+    the first-order gate-internal ones and stay counted; the inner bias's P3 still decides."""
+    ss = get_verdict("hierarchical-SS", "ffn-sigmoid")
+    assert find(ss, D("beta1", "beta2") - D("omega1", "omega2")).cls == "gate-internal"
+    sl = get_verdict("hierarchical-SL", "ffn-sigmoid")
+    assert find(sl, D("a1") - D("omega1", "b")).cls == "gate-expert"
+    assert sl.verdicts["strong"] == "no"
+
+
+def test_swapped_pairs_needs_opposite_coefficients_across_two_vectors():
+    import sympy as sp
+
+    from moetheory.identify.classify import RelationData, swapped_pairs
+
+    symbols = sp.symbols("omega1 omega2 beta1 beta2 c")
+    rotated = ((0, 3), (1, 2))  # ∂ω₁∂β₂, ∂ω₂∂β₁
+    assert swapped_pairs(RelationData(rotated, (1.0, -1.0), None, True), symbols)
+    assert not swapped_pairs(RelationData(rotated, (1.0, 1.0), None, True), symbols)
+    same_vector = ((0, 0), (1, 1))  # ∂²ω₁ − ∂²ω₂: no swap of two different vectors
+    assert not swapped_pairs(RelationData(same_vector, (1.0, -1.0), None, True), symbols)
+    p1 = ((0, 4), (2,))  # one top-order term (P1-like)
+    assert not swapped_pairs(RelationData(p1, (1.0, -1.0), None, True), symbols)

@@ -17,10 +17,14 @@ Rules, applied in this order (documented in README, "Relation classes"):
    *prolongation*, closed): in the span of classes 1–2, the duplicates (rule 5) and the
    prolongation, but not of classes 1–2 and duplicates alone: the class of the first-order
    relations needed (gate-internal if those suffice, else homogeneity).
-5. ``duplicate`` — every term mixes gate and expert derivatives (∂²u/∂β∂η, ∂³u/∂β∂β'∂η, …),
-   and the relation is not in the span of classes 1–2, the prolongation and the closure of the
-   duplicates before it in canonical order (so β₁ᵀ∂²u/∂β₁∂η = 0, the derivative of the cosine
-   router's P7, stays gate-internal); the derivatives of a duplicate are duplicates.
+5. ``duplicate`` — the same function listed twice: every term mixes gate and expert
+   derivatives (∂²u/∂β∂η, ∂³u/∂β∂β'∂η, …), or the top-order terms pair up by swapping the
+   coordinates of two different vector parameters, ∂²u/∂ω₁∂β₂ − ∂²u/∂ω₂∂β₁ plus lower-order
+   terms (the rotated form of a Laplace gate under a softmax level, identifiability.md §3,
+   "report them; do not let them decide strong"); and the relation is not in the span of
+   classes 1–2, the prolongation and the closure of the duplicates before it in canonical
+   order (so β₁ᵀ∂²u/∂β₁∂η = 0, the derivative of the cosine router's P7, stays
+   gate-internal); the derivatives of a duplicate are duplicates.
 6. ``heat`` — no gate parameter is differentiated, or a variance parameter and a higher-order
    expert derivative both occur (P2).
 7. ``gate-internal`` — only gate parameters are differentiated.
@@ -29,6 +33,8 @@ Rules, applied in this order (documented in README, "Relation classes"):
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -165,6 +171,49 @@ class Family:
                                    for c in entries.values()])
 
 
+def coordinate(symbol: sp.Symbol) -> tuple[str, int] | None:
+    """(vector, index) of a coordinate parameter named like ``beta2``; None for a scalar.
+
+    >>> coordinate(sp.Symbol("omega12")), coordinate(sp.Symbol("c"))
+    (('omega', 12), None)
+    """
+    m = re.fullmatch(r"(.*\D)(\d+)", symbol.name)
+    return (m[1], int(m[2])) if m else None
+
+
+def swapped_pairs(rel: RelationData, symbols: Sequence[sp.Symbol]) -> bool:
+    """True when the relation's top-order terms (at least two, of order ≥ 2) pair up as
+    ∂^α u with coefficient c and ∂^{α'} u with coefficient −c, α' being α with the indices of
+    two different vector parameters swapped (ω₁β₂ ↔ ω₂β₁): the same function x_i x_j(…)
+    listed twice, up to the lower-order terms a rotation leaves.
+
+    >>> w1, w2, b1, b2 = sp.symbols("omega1 omega2 beta1 beta2")
+    >>> rel = RelationData(((2,), (3,), (0, 3), (1, 2)), (-1.0, 1.0, 1.0, -1.0), None, True)
+    >>> swapped_pairs(rel, (w1, w2, b1, b2))
+    True
+    """
+    top = max(len(t) for t in rel.terms)
+    value = {t: v for t, v in zip(rel.terms, rel.values, strict=True) if len(t) == top}
+    if top < 2 or len(value) < 2:
+        return False
+    coords = [coordinate(s) for s in symbols]
+    where = {c: k for k, c in enumerate(coords) if c is not None}
+
+    def partners(t: Term):
+        for a, b in itertools.combinations(range(len(t)), 2):
+            p, q = coords[t[a]], coords[t[b]]
+            if p is None or q is None or p[0] == q[0] or p[1] == q[1]:
+                continue
+            u, w = where.get((p[0], q[1])), where.get((q[0], p[1]))
+            if u is not None and w is not None:
+                rest = [i for k, i in enumerate(t) if k not in (a, b)]
+                yield tuple(sorted((*rest, u, w)))
+
+    scale = max(abs(v) for v in value.values())
+    return all(any(s in value and abs(value[s] + v) <= 1e-9 * scale for s in partners(t))
+               for t, v in value.items())
+
+
 def _is_first_order(rel: RelationData) -> bool:
     return all(len(t) <= 1 for t in rel.terms) and len(rel.terms) > 1
 
@@ -217,7 +266,7 @@ def closure(relations: Sequence[Entries], symbols: Sequence[sp.Symbol],
 
     >>> a, c = sp.symbols("a c")
     >>> [sorted(r) for r in closure([{(): 1, (1,): -c}], (a, c), 2)]
-    [[(0,), (0, 1)], [(1,), (1, 1)]]
+    [[(0,), (0, 1)], [(1, 1)]]
     """
     out: list[Entries] = []
     seen: set[tuple] = set()
@@ -257,6 +306,8 @@ def _spans(family: Family, relations: list[RelationData],
         kinds = [family.kind(t) for t in rel.terms]
         if _is_first_order(rel):
             cls = "gate-internal" if set(kinds) <= {"u", "g"} else "homogeneity"
+        elif swapped_pairs(rel, family.symbols):
+            continue  # a duplicate (below), even when gate-only or expert-only
         elif all("e" not in k for k in kinds):  # a gate-only relation of higher order (a
             cls = "gate-internal"  # Gaussian gate's heat equation, ∂²u/∂m² = u for e^{-|x-m|})
         elif all("g" not in k for k in kinds):
@@ -277,8 +328,9 @@ def _spans(family: Family, relations: list[RelationData],
     for rel, vector in zip(relations, vectors, strict=True):
         explained = (spans["zero"] + spans["scale"] + spans["gate-internal"]
                      + spans["homogeneity"] + spans["duplicate"])
-        if (len(rel.terms) > 1 and all(mixed(family.kind(t)) for t in rel.terms)
-                and not in_span(vector, explained)):
+        listed_twice = (all(mixed(family.kind(t)) for t in rel.terms)
+                        or swapped_pairs(rel, family.symbols))
+        if len(rel.terms) > 1 and listed_twice and not in_span(vector, explained):
             if rel.coefficients is not None and rel.symbolic:
                 spans["duplicate"] += closed([rel.entries()])
             else:

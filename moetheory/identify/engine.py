@@ -199,16 +199,20 @@ class _Analysis:
         tables = [reduced_table(f, self.order) for f in self.model.factors]
 
         weights: dict[tuple[int, int, int], object] = {}  # e^{Λ} per (point, θ, precision)
+        parts = [self.model.split(self.terms[col]) for col in columns]
+        done: dict[tuple[int, int, int], object] = {}
 
         def entry(r: int, c: int, bits: int):
+            if (r, c, bits) in done:
+                return done[r, c, bits]
             theta = block_theta[c]
             key = (r, theta, bits)
             if key not in weights:
                 weights[key] = self.balls.value(expo, r, theta, bits).exp()
             value = weights[key]
-            for table, part in zip(tables, self.model.split(self.terms[columns[c]]),
-                                   strict=True):
+            for table, part in zip(tables, parts[c], strict=True):
                 value *= self.balls.value(table[part], r, theta, bits)
+            done[r, c, bits] = value
             return value
 
         return entry

@@ -38,7 +38,7 @@ def open_pieces(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> sp.Expr:
 
     >>> b, x = sp.symbols("b x", real=True)
     >>> open_pieces(sp.Abs(x - b), (b,))
-    (-b + x)*(2*step(-b + x) - 1)
+    (b - x)*(2*step(b - x) - 1)
 
     Reference: identifiability.md §1 (Laplace gates exp(−‖β − x‖)); issue 14 (non-smooth
     formulas).

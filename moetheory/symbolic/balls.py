@@ -119,6 +119,11 @@ class BallEvaluator:
         self._memo: dict[sp.Expr, flint.arb] = {}
 
     def __call__(self, expr: sp.Expr) -> flint.arb:
+        hit = self._memo.get(expr)
+        if hit is not None:
+            return hit
+        if flint.ctx.prec == self.prec:
+            return self._ev(expr)
         with working_precision(self.prec):
             return self._ev(expr)
 

@@ -247,8 +247,8 @@ def test_verify_accepts_the_d1_built_ins_written_with_steps(gate, expert):
 def test_sign_is_read_as_a_step():
     j = _formula("exp(b*x1)", ("b",), "c*sign(a*x1 + k)*tanh(x1)", ("c", "a", "k"))
     assert "step(a*x1 + k)" in j["u"] and j["certificate"]["status"] == "complete"
-    # sign(·) is constant off its kink: ∂u/∂a and ∂u/∂k vanish, relations of class zero
-    zeros = {r["expression"] for r in j["relations"] if r["class"] == "zero"}
+    # sign(·) is constant off its kink: ∂u/∂a and ∂u/∂k vanish (class inert, see below)
+    zeros = {r["expression"] for r in j["relations"] if r["class"] == "inert"}
     assert {"Derivative(u, a)", "Derivative(u, k)"} <= zeros
     assert verify_json(j).ok
 
@@ -273,3 +273,16 @@ def test_max_is_read_with_steps_and_analysed_like_relu():
     assert [r["expression"] for r in by_max["relations"]] == \
         [r["expression"] for r in by_relu["relations"]]
     assert verify_json(by_max).ok
+
+
+def test_a_parameter_that_does_not_act_breaks_strong_as_it_breaks_weak():
+    """sign(a·x + k) is constant on its open regions: ∂u/∂a ≡ ∂u/∂k ≡ 0. Those are `inert`
+    relations (u does not depend on a, k there), counted by strong as by weak — strong implies
+    weak — while the vanishing second derivatives stay uncounted `zero`s."""
+    j = _formula("exp(b*x1)", ("b",), "c*sign(a*x1 + k)*tanh(x1)", ("c", "a", "k"))
+    classes = {r["expression"]: r["class"] for r in j["relations"]}
+    assert classes["Derivative(u, a)"] == classes["Derivative(u, k)"] == "inert"
+    assert classes["Derivative(u, (c, 2))"] == "zero"
+    assert j["verdicts"]["strong"] == "no" and j["verdicts"]["weak"] == "no"
+    assert j["verdicts"]["interaction_free"] == "yes"
+    assert verify_json(j).ok

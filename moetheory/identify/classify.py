@@ -7,7 +7,10 @@ expert rescaling is an expert rescaling at order 3, not a new gate–expert rela
 
 Rules, applied in this order (documented in README, "Relation classes"):
 
-1. ``zero`` — a single term: that derivative vanishes identically.
+1. ``zero`` — a single term of order ≥ 2: that derivative vanishes identically (∂²u/∂c² for an
+   output scale, ∂²u/∂a² for a linear expert), a fact of the listing, not counted by strong;
+   ``inert`` — a single term of order ≤ 1: u or ∂u/∂θ vanishes identically, θ does not act on
+   u (sign(aᵀx + k) on its open regions), which breaks weak and so strong as well.
 2. ``expert-rescaling`` — in the span of the zero terms and the closure of the rescaling
    relations of an output scale c (computed: k·u = c ∂u/∂c holds exactly): k·u − c∂_c u, ∂²_c u,
    ∂_θ u − c ∂²_{θc} u and their derivatives.
@@ -41,9 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-CLASSES = ("zero", "expert-rescaling", "duplicate", "homogeneity", "gate-expert",
+CLASSES = ("zero", "inert", "expert-rescaling", "duplicate", "homogeneity", "gate-expert",
            "gate-internal", "heat")
-PAPERS_COUNT = ("homogeneity", "gate-expert", "gate-internal", "heat")
+PAPERS_COUNT = ("inert", "homogeneity", "gate-expert", "gate-internal", "heat")
 
 Term = tuple[int, ...]
 Entries = dict[Term, sp.Expr]
@@ -76,7 +79,7 @@ def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
     only to what these do not explain.
     """
     if len(kinds) == 1:
-        return "zero"
+        return "zero" if len(kinds[0]) >= 2 else "inert"
     if spans["scale"] and in_span(vector, spans["zero"] + spans["scale"]):
         return "expert-rescaling"
     if all(len(k) <= 1 for k in kinds):

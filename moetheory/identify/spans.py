@@ -10,11 +10,13 @@ uncounted, and the other way round. The verdicts do not: with, in the family's c
 * F = R ∩ span(order ≤ 1) — the first-order relations, P(F) their prolongations of any depth
   (from the listed first-order relations, which must span F);
 * D = R ∩ span(terms mixing gate and expert derivatives) — duplicates (closed under
-  differentiation, as a parameter derivative of a mixed term is mixed);
+  differentiation, as a parameter derivative of a mixed term is mixed) — plus the listed
+  rotated forms (``classify.swapped_pairs``) and their derivatives;
 * H = R ∩ span(terms without a gate derivative), G = R ∩ span(terms without an expert one),
 
-``strong`` (papers' count) is "yes" iff F ⊆ Z + S and R ⊆ Z + S + D (no first-order relation
-but rescalings, and everything else a zero, a rescaling or a duplicate), and an
+``strong`` (papers' count) is "yes" iff no u or ∂u/∂θ vanishes (Z has no axis of order ≤ 1),
+F ⊆ Z + S and R ⊆ Z + S + D (no first-order relation but rescalings, and everything else a
+zero, a rescaling or a duplicate), and an
 ``interaction_free`` "yes" needs R ⊆ Z + S + D + F + P(F) + H + G (nothing ties a first-order
 term to mixed gate × expert derivatives outside those; the converse is the engine's
 per-relation rule: D also holds an interaction combined with a prolongation, such as

@@ -32,8 +32,10 @@ relations, so a "no" needs the complete, proved relation list (``moetheory.ident
 
 DEFINITIONS = {
     "strong": "Taylor family {∂^α u : |α| ≤ r} (u itself standing for the mass direction), k = 1 "
-              "and k = 2 generic atoms, papers' convention: zero functions, expert rescalings and "
-              "duplicates are not counted (2505.10860 Def. 1, identifiability.md §2)",
+              "and k = 2 generic atoms, papers' convention: vanishing derivatives of order ≥ 2, "
+              "expert rescalings and duplicates are not counted (2505.10860 Def. 1, "
+              "identifiability.md §2); a parameter that does not act on u (∂u/∂θ ≡ 0) is "
+              "counted",
     "strong_literal": "the same family, every linear relation counted",
     "weak": "first-order family {∂u/∂θ} with u standing for the mass direction where the "
             "gate has a mass (as in the strong family), k = 1 and k = 2 atoms, every relation "

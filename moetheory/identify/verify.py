@@ -56,6 +56,7 @@ from moetheory.identify.classify import (
     mixed,
     scale_degree,
     scale_relations,
+    swapped_pairs,
 )
 from moetheory.identify.model import open_pieces
 from moetheory.identify.spans import ExactSpace, UndecidedError, field_of
@@ -515,21 +516,29 @@ def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[Scale],
     one_side = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels  # gate-only or
                 if any(all(side not in m.kind(t) for t in r.terms) for side in "ge")]  # expert-only
     prolonged = [exact(p) for p in closure(first + one_side, m.params, m.order)]
-    domain = field_of([x for group in (rows, scale_rows, prolonged) for r in group for x in r])
+    swapped = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels  # rotated forms
+               if swapped_pairs(RelationData(r.terms, tuple(float(c.xreplace(theta))
+                                                           for c in r.coefficients),
+                                             None, True), m.params)]
+    swapped_rows = [exact(p) for p in [*swapped, *closure(swapped, m.params, m.order)]]
+    domain = field_of([x for group in (rows, scale_rows, prolonged, swapped_rows)
+                       for r in group for x in r])
     space = ExactSpace(rows, n, domain)
 
     def part(keep: Callable[[str], bool]) -> ExactSpace:
         return space.intersect([i for i, t in enumerate(m.terms) if keep(m.kind(t))])
 
     zero = [r for i in range(n) for r in space.intersect([i]).rows]
+    inert = [r for i, t in enumerate(m.terms) if len(t) <= 1 for r in space.intersect([i]).rows]
     f_space = space.intersect([i for i, t in enumerate(m.terms) if len(t) <= 1])
     if f_space.rank() != ExactSpace([exact(r) for r in first], n, domain).rank():
         raise _Undecided("the listed first-order relations do not span all first-order ones")
     def spans(generators: list[list[sp.Expr]], vectors: list[list[sp.Expr]]) -> bool:
         return ExactSpace(generators, n, domain).contains(vectors)
 
-    base = zero + scale_rows + part(mixed).rows  # D: closed, as ∂_k of a mixed term is mixed
-    strong = spans(zero + scale_rows, f_space.rows) and spans(base, rows)
+    # D: closed, as ∂_k of a mixed term is mixed; with the rotated forms and their derivatives
+    base = zero + scale_rows + part(mixed).rows + swapped_rows
+    strong = not inert and spans(zero + scale_rows, f_space.rows) and spans(base, rows)
     free = spans(base + f_space.rows + prolonged + part(lambda k: "g" not in k).rows
                  + part(lambda k: "e" not in k).rows, rows)
     return {"strong": "yes" if strong else "no", "interaction_free": "yes" if free else "no"}

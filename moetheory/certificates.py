@@ -14,6 +14,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import cast
+
 from moetheory.errors import CertificateError
 from moetheory.identify.verdict import SCHEMA as VERDICT
 from moetheory.identify.verify import VerifyReport, verify_json
@@ -43,7 +45,8 @@ def verify_document(data: object) -> VerifyReport:
     if schema == VERDICT:
         return verify_json(data)
     if schema == RBAR:
-        ok, failed = verify_rbar_json(data)
+        # Node(data)["schema"] above succeeded, so data is a JSON object (a dict)
+        ok, failed = verify_rbar_json(cast(dict, data))
         report = VerifyReport()
         for claim in failed:
             report.check(False, claim)

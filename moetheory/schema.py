@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Iterator
@@ -188,7 +189,8 @@ class Node:
         for key, value in self.value.items():
             yield key, Node(value, f"{self.path}.{key}")
 
-    def list(self, max_len: int | None = None) -> list:
+    # Inside this class ``list`` names the method below, so annotations spell the builtin.
+    def list(self, max_len: int | None = None) -> builtins.list[Any]:
         if not isinstance(self.value, list):
             raise self._fail("a list")
         if max_len is not None and len(self.value) > max_len:
@@ -196,7 +198,7 @@ class Node:
                                    f"{max_len}")
         return self.value
 
-    def each(self, max_len: int | None = None) -> list[Node]:
+    def each(self, max_len: int | None = None) -> builtins.list[Node]:
         return [Node(v, f"{self.path}[{i}]") for i, v in enumerate(self.list(max_len))]
 
     def string(self, max_len: int = MAX_STRING) -> str:
@@ -223,5 +225,5 @@ class Node:
             raise self._fail("true or false")
         return self.value
 
-    def strings(self, max_len: int | None = None) -> list[str]:
+    def strings(self, max_len: int | None = None) -> builtins.list[str]:
         return [n.string() for n in self.each(max_len)]

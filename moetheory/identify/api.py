@@ -97,8 +97,8 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     if (gaussian_output is None) != (variance_param is None):
         raise FormulaError("--gaussian-output and --variance-param go together",
                            token=gaussian_output or variance_param)
-    extra = [gaussian_output] if gaussian_output else []
-    e_params = list(expert_params) + ([variance_param] if variance_param else [])
+    extra = [gaussian_output] if gaussian_output is not None else []
+    e_params = list(expert_params) + ([variance_param] if variance_param is not None else [])
     names = list(inputs) + extra + list(gate_params) + e_params
     for n in names:
         check_name(n)
@@ -120,12 +120,13 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     mean = _parse_side(expert_formula, expert_scope, "expert", inputs)
     for label, expr, allowed in (("gate", g, set(g_all)), ("expert", mean, set(e_syms))):
         unused = allowed - expr.free_symbols - ({make_symbol(variance_param)}
-                                                if variance_param else set())
+                                                if variance_param is not None else set())
         if unused:
             name = sorted(map(str, unused))[0]
             raise FormulaError(f"{label} parameter {name!r} does not occur in the {label} "
                                "formula", token=name)
-    if variance_param:
+    pos: tuple[sp.Symbol, ...]
+    if variance_param is not None and gaussian_output is not None:  # both or neither (above)
         nu, y = make_symbol(variance_param), make_symbol(gaussian_output)
         expert_expr = gaussian_density(y, mean, nu)
         variance: tuple[sp.Symbol, ...] = (nu,)
@@ -138,7 +139,7 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     return Model(
         factors=(Factor(g, ins, g_params, "gate"), Factor(expert_expr, ins, e_syms, "expert")),
         inputs=ins, masses=masses, positive=pos, variance=variance,
-        output=make_symbol(gaussian_output) if gaussian_output else None,
+        output=make_symbol(gaussian_output) if gaussian_output is not None else None,
     )
 
 

@@ -320,9 +320,9 @@ def _spans(family: Family, relations: list[RelationData],
         spans[cls] += closed([rel.entries()])
     spans["zero"] = [family.vector(r.terms, r.values) for r in relations if len(r.terms) == 1]
     vectors = [family.vector(r.terms, r.values) for r in relations]
-    kinds = np.array([family.kind(t) for t in family.terms])
-    spans["no-gate"] = part(vectors, np.array(["g" not in k for k in kinds], dtype=bool))
-    spans["no-expert"] = part(vectors, np.array(["e" not in k for k in kinds], dtype=bool))
+    term_kinds = np.array([family.kind(t) for t in family.terms])
+    spans["no-gate"] = part(vectors, np.array(["g" not in k for k in term_kinds], dtype=bool))
+    spans["no-expert"] = part(vectors, np.array(["e" not in k for k in term_kinds], dtype=bool))
     # duplicates: listed relations of mixed terms only that zeros, rescalings, prolongations and
     # the duplicates before them do not explain. Not R ∩ span(mixed terms): that space also
     # holds P4's derivative in an expert parameter combined with P5 (temperature-softmax-b0 ×

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
+import flint
 import numpy as np
 import sympy as sp
 
@@ -182,10 +184,10 @@ class _Analysis:
                 finite = bool(np.all(np.isfinite(q))
                               and np.all(np.isfinite(np.linalg.norm(q, axis=0))))
             self._matrices[key] = q if finite else None
-        q = self._matrices[key]
-        if q is None:
+        cached = self._matrices[key]
+        if cached is None:
             raise NotFinite("the family is not finite (in floats) at the sampled points")
-        return q
+        return cached
 
     def _exponent(self, theta: dict) -> np.ndarray:
         from moetheory.identify.model import evaluate
@@ -198,9 +200,9 @@ class _Analysis:
         expo = self.model.exponent()
         tables = [reduced_table(f, self.order) for f in self.model.factors]
 
-        weights: dict[tuple[int, int, int], object] = {}  # e^{Λ} per (point, θ, precision)
+        weights: dict[tuple[int, int, int], flint.arb] = {}  # e^{Λ} per (point, θ, precision)
         parts = [self.model.split(self.terms[col]) for col in columns]
-        done: dict[tuple[int, int, int], object] = {}
+        done: dict[tuple[int, int, int], flint.arb] = {}
 
         def entry(r: int, c: int, bits: int):
             if (r, c, bits) in done:
@@ -228,7 +230,7 @@ class _Analysis:
             self._minors[key] = Minor(tuple(columns), m.rows, m.det, m.certified, m.bits)
         return self._minors[key]
 
-    def _relations_minor(self, rels: list[Relation]) -> Minor:
+    def _relations_minor(self, rels: Sequence[Lifted | Relation]) -> Minor:
         if not rels:
             return Minor((), (), "1", True, 0)
         index = {t: i for i, t in enumerate(self.terms)}

@@ -21,13 +21,13 @@ def parameter_point(model: Model, rng: np.random.Generator,
     [1/4, 5/4]), dyadic with denominator 128, never ±1/2 or ±1: values at which formulas often
     simplify (e^{-(x - m)²} at m = -1 shows a relation that does not hold generically)."""
     out = {}
-    positive = set(model.positive) | set(positive)
+    all_positive = set(model.positive) | set(positive)
     special = {PARAM_DENOM // 2, PARAM_DENOM}
     for p in (*model.params, *model.masses):
         k = PARAM_DENOM
         while k in special:
             k = int(rng.integers(PARAM_DENOM // 4, 5 * PARAM_DENOM // 4 + 1))
-        sign = 1 if p in positive or rng.random() < 0.5 else -1
+        sign = 1 if p in all_positive or rng.random() < 0.5 else -1
         out[p] = sp.Rational(sign * k, PARAM_DENOM)
     return out
 

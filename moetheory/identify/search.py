@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -168,7 +169,8 @@ def _component_circuits(m: np.ndarray, comp: list[int],
     sub = m[:, comp]
     need = len(comp) - len(first_basis(sub, tol))
     if sub.shape[0] > sub.shape[1]:  # R of sub = QR: same singular values, far fewer rows
-        sub = np.linalg.qr(sub, mode="r")
+        # numpy's stubs type every mode as QRResult; mode="r" returns the array R alone
+        sub = cast(np.ndarray, np.linalg.qr(sub, mode="r"))
     kept: list[Circuit] = []
     span = np.zeros((0, len(comp)))
     minimal: list[int] = []  # circuits found, as bit masks of positions in comp

@@ -89,10 +89,10 @@ def det_lower_bound(det: str) -> str | None:
             ball = flint.arb(det)
             if not ball.is_finite() or ball.contains(0):
                 return None
-            man, exp = ball.abs_lower().mid().man_exp()  # exact, > 0, rounded towards 0
+            mid_man, mid_exp = ball.abs_lower().mid().man_exp()  # exact, > 0, rounded towards 0
     except (ValueError, TypeError):
         return None
-    man, exp = int(man), int(exp)
+    man, exp = int(mid_man), int(mid_exp)
     num, den = (man * 2**exp, 1) if exp >= 0 else (man, 2**-exp)
     floor3 = Context(prec=3, rounding=ROUND_FLOOR).divide(Decimal(num), Decimal(den))
     if floor3 <= 0:

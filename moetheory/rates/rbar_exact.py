@@ -176,10 +176,8 @@ def sign_on_interval(p: fmpq_poly, lo: Fraction | None, hi: Fraction | None) -> 
 
 def sample_point(lo: Fraction | None, hi: Fraction | None) -> Fraction:
     """A rational point of the interval [lo, hi] (None: unbounded on that side)."""
-    if lo is None and hi is None:
-        return Fraction(0)
     if lo is None:
-        return hi - 1
+        return Fraction(0) if hi is None else hi - 1
     if hi is None:
         return lo + 1
     return (lo + hi) / 2

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import comb, factorial
+from typing import Any, Protocol
 
 import sympy as sp
 from flint import fmpq_mpoly_ctx, fmpq_poly
@@ -85,7 +86,14 @@ class ProofNotFoundError(Exception):
     """The generator could not complete a proof (not an input error)."""
 
 
-def _sign(x: object) -> int:
+class _ComparesWithZero(Protocol):
+    """A number ordered against the integer 0: fmpq, Fraction, a sympy rational."""
+
+    def __gt__(self, other: int, /) -> object: ...
+    def __lt__(self, other: int, /) -> object: ...
+
+
+def _sign(x: _ComparesWithZero) -> int:
     return int(bool(x > 0)) - int(bool(x < 0))
 
 
@@ -164,6 +172,8 @@ def _domain_sign(c: fmpq_poly, domain: dict) -> int:
     {'root_of': coeffs, 'interval': [lo, hi]} (a real algebraic point). 0 = not constant."""
     lo, hi = (None if x is None else to_fraction(x) for x in domain["interval"])
     if "root_of" in domain:
+        if lo is None or hi is None:
+            raise ValueError("a root_of domain needs a finite interval")
         L = upoly(domain["root_of"])
         return sign_at_root(c, L, lo, hi)
     if c.is_zero():
@@ -314,7 +324,8 @@ def _classify(expr: sp.Expr, pivots: dict[int, sp.Expr]) -> tuple[sp.Rational, i
                                                                 dict[int, int]]:
     """expr = c · p0^a · core · Π L_j^{e_j} (core: the product of the remaining factors)."""
     c, facs = sp.factor_list(sp.expand(expr), *PGENS)
-    a, core, ex = 0, sp.Integer(1), {}
+    a, core = 0, sp.Integer(1)
+    ex: dict[int, int] = {}
     piv_polys = {k: sp.Poly(v, *PGENS) for k, v in pivots.items()}
     for f, e in facs:
         fp = sp.Poly(f, *PGENS)
@@ -532,7 +543,8 @@ def make_parabola(mpolys, deadline=None) -> dict:
     rp = odd[0]
     Lr = _p2_upoly(pivots[rp])
     divs = {k: pivots[k] for k in pivots if k >= 3}
-    charts, rho = [], {}
+    charts: list[dict[str, Any]] = []
+    rho: dict[int, Fraction] = {}
     for p0s in (1, -1):  # chart +: p0 > 0 > p2 ; chart −: p0 < 0 < p2
         p2s = -p0s
         kdom = {"interval": [None, "0"] if p2s < 0 else ["0", None], "open": True}

@@ -301,11 +301,11 @@ def _verify_orbit(obj: dict, sysm: RbarSystem) -> list[str]:
     for label, eq in zip(sysm.labels, sysm.equations, strict=True):
         comp_terms: dict[int, dict] = {}
         for e, c in eq.terms():
-            comps = {_component_of(names[k]) for k, ex in enumerate(e) if ex}
-            if len(comps) != 1:
+            components = {_component_of(names[k]) for k, ex in enumerate(e) if ex}
+            if len(components) != 1:
                 bad.append(f"witness: {label} is not a sum over components")
                 break
-            comp_terms.setdefault(comps.pop(), {})[e] = c
+            comp_terms.setdefault(components.pop(), {})[e] = c
         else:
             # φ_i must be φ_1 renamed
             def key(i: int, e: tuple[int, ...]) -> tuple:

@@ -53,9 +53,15 @@ class Rate:
         """α in n^{-α}: 1/(2p) for loss exponent p."""
         return None if self.loss_exponent is None else 1 / (2 * self.loss_exponent)
 
+    def _polynomial_loss(self) -> Fraction:
+        """The loss exponent p of a polynomial rate (always set there: see ``__post_init__``)."""
+        if self.loss_exponent is None:
+            raise ValueError("a polynomial rate needs a loss exponent, and only it")
+        return self.loss_exponent
+
     def text(self) -> str:
         if self.kind == "polynomial":
-            return f"n^{{-{_frac(self.exponent)}}}"
+            return f"n^{{-{_frac(1 / (2 * self._polynomial_loss()))}}}"
         if self.kind == "logarithmic":
             return "1/log^τ n"
         return "[open]"
@@ -63,7 +69,7 @@ class Rate:
     def sample_complexity(self) -> str:
         """Samples needed for accuracy ε: ε^{-2p}, exp(ε^{-1/τ}) or [open]."""
         if self.kind == "polynomial":
-            return f"ε^{{-{_frac(2 * self.loss_exponent)}}}"
+            return f"ε^{{-{_frac(2 * self._polynomial_loss())}}}"
         if self.kind == "logarithmic":
             return "exp(ε^{-1/τ})"
         return "[open]"

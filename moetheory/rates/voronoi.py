@@ -25,7 +25,7 @@ import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal, Protocol, Union
 
 import numpy as np
 import torch
@@ -247,6 +247,39 @@ def _check_values(f: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+class _Ops(Protocol):
+    """The array operations the losses run on, implemented by :class:`_NumpyOps` (arrays are
+    ``np.ndarray``) and :class:`_TorchOps` (``torch.Tensor``). Arrays are typed ``Any`` here:
+    which back end a call uses is decided at run time, and one call never mixes them."""
+
+    exp: Callable[..., Any]
+    abs: Callable[..., Any]
+    log: Callable[..., Any]
+    where: Callable[..., Any]
+
+    def like(self, x: Any, ref: Any) -> Any: ...
+    def sum(self, x: Any, axis: int) -> Any: ...
+    def min(self, x: Any, axis: int) -> Any: ...
+    def argmin(self, x: Any, axis: int) -> Any: ...
+    def take(self, x: Any, idx: Any, axis: int) -> Any: ...
+    def concat(self, xs: Sequence[Any], axis: int) -> Any: ...
+    def stack(self, xs: Sequence[Any], axis: int) -> Any: ...
+    def broadcast_to(self, x: Any, shape: tuple[int, ...]) -> Any: ...
+    def arange(self, n: int, ref: Any) -> Any: ...
+    def eye(self, n: int, ref: Any) -> Any: ...
+    def table(self, values: Sequence[float], ref: Any) -> Any: ...
+    def zeros_like(self, x: Any) -> Any: ...
+    def ones_like(self, x: Any) -> Any: ...
+    def to_float(self, x: Any, ref: Any) -> Any: ...
+    def to_int(self, x: Any) -> Any: ...
+    def max(self, x: Any, axis: int) -> Any: ...
+    def ints(self, x: Any) -> list[int]: ...
+    def any(self, x: Any) -> bool: ...
+    def isnan(self, x: Any) -> Any: ...
+    def detach(self, x: Any) -> Any: ...
+    def no_grad(self) -> Any: ...
+
+
 class _NumpyOps:
     exp = staticmethod(np.exp)
     abs = staticmethod(np.abs)
@@ -451,11 +484,11 @@ class _NullContext:
         return None
 
 
-_NUMPY = _NumpyOps()
-_TORCH = _TorchOps()
+_NUMPY: _Ops = _NumpyOps()
+_TORCH: _Ops = _TorchOps()
 
 
-def _spow(ops: Any, s: Any, e: Any) -> Any:
+def _spow(ops: _Ops, s: Any, e: Any) -> Any:
     """``s**e`` for ``s >= 0``, ``e > 0``, with value and gradient 0 at ``s == 0`` (no NaN)."""
     pos = s > 0
     base = ops.where(pos, s, ops.ones_like(s))
@@ -469,7 +502,7 @@ def _spow(ops: Any, s: Any, e: Any) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class _Pair:
-    ops: Any
+    ops: _Ops
     out_shape: tuple[int, ...]
     fb0: Any
     fb1: Any
@@ -509,16 +542,17 @@ def _prepare(fit: MixingMeasure, truth: MixingMeasure) -> _Pair:
     if bf or bt:
         out_shape = (max(bf[0] if bf else 1, bt[0] if bt else 1),)
     ref: torch.Tensor | None = None
-    if fit.is_torch and truth.is_torch:
-        if fit.beta0.device != truth.beta0.device:
-            raise LossInputError(f"fit is on device {fit.beta0.device}, truth on "
-                                 f"{truth.beta0.device}")
-        dtype = torch.promote_types(fit.beta0.dtype, truth.beta0.dtype)
-        ref = fit.beta0.to(dtype)
-    elif fit.is_torch:
-        ref = fit.beta0
-    elif truth.is_torch:
-        ref = truth.beta0
+    fit_b0, truth_b0 = fit.beta0, truth.beta0
+    if isinstance(fit_b0, torch.Tensor) and isinstance(truth_b0, torch.Tensor):  # both is_torch
+        if fit_b0.device != truth_b0.device:
+            raise LossInputError(f"fit is on device {fit_b0.device}, truth on "
+                                 f"{truth_b0.device}")
+        dtype = torch.promote_types(fit_b0.dtype, truth_b0.dtype)
+        ref = fit_b0.to(dtype)
+    elif isinstance(fit_b0, torch.Tensor):
+        ref = fit_b0
+    elif isinstance(truth_b0, torch.Tensor):
+        ref = truth_b0
     ops = _TORCH if ref is not None else _NUMPY
     B = out_shape[0] if out_shape else 1
 
@@ -545,7 +579,7 @@ def _finish(pair: _Pair, value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
-def _cells(ops: Any, fb1: Any, feta: Any, fnu: Any, tb1: Any, teta: Any, tnu: Any) -> Any:
+def _cells(ops: _Ops, fb1: Any, feta: Any, fnu: Any, tb1: Any, teta: Any, tnu: Any) -> Any:
     """Cell index (leading..., k) of each fitted atom; ties → the smallest truth index j."""
     theta = ops.concat([fb1, feta, fnu[..., None]], -1)
     theta_t = ops.concat([tb1, teta, tnu[..., None]], -1)
@@ -609,9 +643,11 @@ class _Brackets:
         if m in self._cache:
             return self._cache[m]
         rbar = self.rbar
+        if rbar is None:  # only D2 looks r̄ up, and d2_loss requires it
+            raise LossInputError("rbar is required for the D2 loss")
         value: Any
         try:
-            value = rbar[m] if isinstance(rbar, Mapping) else rbar(m)  # type: ignore[operator]
+            value = rbar[m] if isinstance(rbar, Mapping) else rbar(m)
         except (LookupError, ValueError, TypeError, ArithmeticError, NotImplementedError,
                 MoetheoryError) as exc:
             self._cache[m] = None
@@ -624,7 +660,7 @@ class _Brackets:
         self._cache[m] = float(value)
         return self._cache[m]
 
-    def exponents(self, ops: Any, count: Any, ref: Any, strict: bool) -> tuple[Any, Any]:
+    def exponents(self, ops: _Ops, count: Any, ref: Any, strict: bool) -> tuple[Any, Any]:
         """Per-atom r̄ (1.0 where unused or missing) and a mask of atoms with a missing r̄."""
         vals = [1.0] * (self.k + 1)
         missing = [0.0] * (self.k + 1)
@@ -640,7 +676,7 @@ class _Brackets:
                 vals[m] = v
         return ops.table(vals, ref)[count], ops.table(missing, ref)[count] > 0
 
-    def __call__(self, ops: Any, d_b1: Any, d_eta: Any, d_nu: Any, count: Any,
+    def __call__(self, ops: _Ops, d_b1: Any, d_eta: Any, d_nu: Any, count: Any,
                  strict: bool) -> tuple[Any, Any]:
         """Bracket per atom (leading..., k) and a per-atom 'missing r̄' mask (or None)."""
         sq_b1 = ops.sum(d_b1 * d_b1, -1)
@@ -664,7 +700,7 @@ class _Brackets:
         return ops.where(single, first, second), missing
 
 
-def _parts(ops: Any, brackets: _Brackets, fb0: Any, fb1: Any, feta: Any, fnu: Any, tb0: Any,
+def _parts(ops: _Ops, brackets: _Brackets, fb0: Any, fb1: Any, feta: Any, fnu: Any, tb0: Any,
            tb1: Any, teta: Any, tnu: Any, strict: bool) -> tuple[Any, Any, Any, Any]:
     """Cell masses W (…, k*), true masses m (…, k*), C = Σ_i exp(β_0i)·bracket_i (…) and a
     per-row 'missing r̄' mask (or None). All inputs share their leading shape.
@@ -689,7 +725,7 @@ def _parts(ops: Any, brackets: _Brackets, fb0: Any, fb1: Any, feta: Any, fnu: An
     return W, m, C, row_missing
 
 
-def _best_scale(ops: Any, W: Any, m: Any, C: Any) -> tuple[Any, Any]:
+def _best_scale(ops: _Ops, W: Any, m: Any, C: Any) -> tuple[Any, Any]:
     """Exact min over s = e^{t_0} ∈ [0, ∞) of the convex piecewise-linear ``Σ|sW − m| + sC``.
 
     The minimum is at a kink ``s = m_j / W_j`` (W_j > 0) or at the limit s → 0 (t_0 → −∞).
@@ -735,7 +771,7 @@ def _evaluate(fit: MixingMeasure, truth: MixingMeasure, brackets: _Brackets, tra
     return _finish(pair, value)
 
 
-def _search_translation(ops: Any, brackets: _Brackets, pair: _Pair,
+def _search_translation(ops: _Ops, brackets: _Brackets, pair: _Pair,
                         max_iter: int) -> tuple[Any, Any, Any]:
     """Best t_1 (B, d) found by batched compass search of g(t_1) = min_{t_0} loss(t_1, t_0).
 

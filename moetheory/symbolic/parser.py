@@ -58,6 +58,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TypeAlias
 
 import sympy as sp
 
@@ -217,8 +218,8 @@ _SYNTAX_NAMES: dict[type, str] = {
     ast.YieldFrom: "yield",
 }
 
-Vector = tuple[sp.Expr, ...]
-Value = sp.Expr | Vector
+Vector: TypeAlias = tuple[sp.Expr, ...]
+Value: TypeAlias = sp.Expr | Vector
 
 
 def make_symbol(name: str) -> sp.Symbol:
@@ -739,7 +740,8 @@ class _Builder:
         self.check_combination([value for _, _, value in terms], node, "sum")
         vectors = [(operand, value) for _, operand, value in terms if isinstance(value, tuple)]
         if not vectors:
-            return sp.Add(*[value if op is ast.Add else -value for op, _, value in terms])
+            scalars = [(op, value) for op, _, value in terms if not isinstance(value, tuple)]
+            return sp.Add(*[value if op is ast.Add else -value for op, value in scalars])
         if len(vectors) != len(terms):
             raise self.error(
                 DimensionError,
@@ -944,7 +946,7 @@ class _Builder:
                         name,
                         arg,
                     )
-            components = values  # type: ignore[assignment]
+            components = values
         if name in ("max", "min"):
             return self.extremum(node, name, components)
         if name == "norm":

@@ -1,87 +1,86 @@
-"""Family contract (scikit-learn ``check_estimator`` style): every built-in must pass.
-
-* declared parameters are complete: the formula's free symbols are exactly inputs, parameters
-  and masses;
-* declared masses satisfy ∂ log u/∂m free of the inputs (what ``detect_masses`` computes);
-* declared output scales satisfy u = c ∂u/∂c; declared variances are positive;
-* symbolic and numeric values and derivatives agree at random points: float evaluation against
-  ball arithmetic, and symbolic first derivatives against central differences.
-"""
+"""The family contract (``moetheory.testing``, scikit-learn ``parametrize_with_checks`` style):
+every built-in router and expert passes it, so does a family a user writes, and a broken family
+fails with the failing check named."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import sympy as sp
 
-from moetheory.families import EXPERTS, ROUTERS
-from moetheory.identify.api import detect_masses
-from moetheory.identify.model import evaluate
-from moetheory.symbolic.balls import BallEvaluator
-
-FAMILIES = [(f, d) for f in (*ROUTERS.values(), *EXPERTS.values())
-            for d in (1, 2, 3) if d >= f.min_dim]
+from moetheory.errors import FamilyError
+from moetheory.families import EXPERTS, ROUTERS, Built, ExpertFamily, RouterFamily, get_router
+from moetheory.families.base import dot, inputs, vector
+from moetheory.symbolic.parser import make_symbol
+from moetheory.testing import check_family, family_checks, parametrize_with_checks
 
 
-def _point(built, rng):
-    pos = set(built.positive)
-    vals = {}
-    for s in sorted(built.expr.free_symbols, key=str):
-        k = int(rng.integers(16, 80))
-        vals[s] = sp.Rational(k if s in pos or rng.random() < 0.5 else -k, 64)
-    return vals
+@parametrize_with_checks([*ROUTERS.values(), *EXPERTS.values()])
+def test_builtin_families_pass_the_contract(check):
+    check()
 
 
-@pytest.mark.parametrize("family,dim", FAMILIES, ids=lambda x: getattr(x, "name", str(x)))
-def test_family_contract(family, dim):
-    built = family.build(dim)
-    declared = set(built.inputs) | set(built.params) | set(built.masses)
-    if built.output is not None:
-        declared.add(built.output)
-    assert built.expr.free_symbols == declared
-    assert len(set(built.params)) == len(built.params)
-    inputs = tuple(built.inputs) + ((built.output,) if built.output is not None else ())
-    assert detect_masses(built.expr, inputs, built.masses) == built.masses
-    for c in built.scales:
-        assert sp.simplify(c * sp.diff(built.expr, c) - built.expr) == 0
-    if built.variance is not None:
-        assert built.variance in built.positive
+def _quadratic_softmax(d: int) -> Built:
+    """exp(βᵀx + γ‖x‖² + β₀): a softmax router with a quadratic score, written by a user."""
+    x, beta, gamma, beta0 = inputs(d), vector("beta", d), make_symbol("gamma"), make_symbol("b0")
+    return Built(sp.exp(dot(beta, x) + gamma * dot(x, x) + beta0), x, (*beta, gamma),
+                 masses=(beta0,))
 
-    rng = np.random.default_rng(dim)
-    symbols = tuple(sorted(built.expr.free_symbols, key=str))
-    for _ in range(3):
-        vals = _point(built, rng)
-        row = np.array([[float(vals[s]) for s in symbols]])
-        exact = BallEvaluator(vals, prec=128)(built.expr)
-        assert abs(evaluate(built.expr, symbols, row)[0] - float(exact.mid())) < 1e-9
-        for p in built.params[:3]:
-            h = 1e-6
-            plus, minus = row.copy(), row.copy()
-            j = symbols.index(p)
-            plus[0, j] += h
-            minus[0, j] -= h
-            fd = (evaluate(built.expr, symbols, plus) - evaluate(built.expr, symbols, minus))
-            sym = evaluate(sp.diff(built.expr, p), symbols, row)
-            assert abs(fd[0] / (2 * h) - sym[0]) < 1e-5 * (1 + abs(sym[0]))
+
+USER_ROUTER = RouterFamily(name="quadratic-softmax", summary="softmax with a quadratic score",
+                           formula="exp(βᵀx + γ‖x‖² + β₀)", reference="a user's own",
+                           builder=_quadratic_softmax, score="unclassified")
+
+
+@parametrize_with_checks([USER_ROUTER])
+def test_a_users_family_passes_the_contract(check):
+    check()
+
+
+def _beta0_undeclared(d: int) -> Built:
+    """Softmax with its intercept declared a parameter, not a mass."""
+    x, beta, beta0 = inputs(d), vector("beta", d), make_symbol("beta0")
+    return Built(sp.exp(dot(beta, x) + beta0), x, (*beta, beta0))
+
+
+def _complex_symbols(d: int) -> Built:
+    """Softmax with plain sympy (complex) symbols for β₁."""
+    x, beta0 = inputs(d), make_symbol("beta0")
+    beta = tuple(sp.Symbol(f"beta{i + 1}") for i in range(d))
+    return Built(sp.exp(dot(beta, x) + beta0), x, beta, masses=(beta0,))
+
+
+def _fake_scale(d: int) -> Built:
+    """c + aᵀx with c declared an output scale."""
+    x, a, c = inputs(d), vector("a", d), make_symbol("c")
+    return Built(c + dot(a, x), x, (c, *a), scales=(c,))
+
+
+def _broken(cls, build, **declared):
+    return cls(name="broken", summary="", formula="", reference="", builder=build, **declared)
+
+
+BROKEN = [
+    (_broken(RouterFamily, _beta0_undeclared), "check_masses", r"\(beta0,\) enter as masses"),
+    (_broken(RouterFamily, _complex_symbols), "check_symbols", "is not a real symbol"),
+    (_broken(RouterFamily, get_router("softmax").builder, score="cosine"),
+     "check_declared_class", "declared score class 'cosine', but the score is β₁ᵀx"),
+    (_broken(ExpertFamily, _fake_scale), "check_scales_and_variance",
+     "c is not an output scale"),
+]
+
+
+@pytest.mark.parametrize("family, check, message", BROKEN, ids=[b[1] for b in BROKEN])
+def test_a_broken_family_fails_naming_the_check(family, check, message):
+    with pytest.raises(AssertionError, match=f"^broken fails {check}: AssertionError: .*{message}"):
+        check_family(family)
+
+
+def test_checks_are_named_and_run_in_order():
+    names = [c.name for c in family_checks(USER_ROUTER)]
+    assert names[0] == "check_builds" and names[-1] == "check_engine"
+    assert repr(next(family_checks(USER_ROUTER))) == "check_builds(quadratic-softmax)"
 
 
 def test_unknown_family_is_a_clear_error():
-    from moetheory.errors import FamilyError
-    from moetheory.families import get_router
-
     with pytest.raises(FamilyError, match="unknown router"):
         get_router("soft-max")
-
-
-@pytest.mark.parametrize("name", list(ROUTERS))
-def test_router_declares_its_score_class_truthfully(name):
-    """The declared score class is one of SCORES, and "linear" holds exactly when the
-    computation finds the score β₁ᵀx + β₀ (the class the rate catalogue relies on)."""
-    from moetheory.families.base import NORMALISATIONS, SCORES
-    from moetheory.rates.facts import score_is_linear
-
-    family = ROUTERS[name]
-    assert family.score in SCORES and family.normalisation in NORMALISATIONS
-    for d in range(family.min_dim, 4):
-        b = family.build(d)
-        assert score_is_linear(b.expr, b.inputs, b.params, b.masses) == (family.score == "linear")

@@ -14,7 +14,6 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
-import test_families as contract
 from conftest import verdict
 
 from moetheory.families import EXPERTS, ROUTERS
@@ -24,18 +23,11 @@ from moetheory.rates.facts import pair_facts
 from moetheory.rates.predict import predict
 
 SCALED = ("gaussian-scaled-gelu", "gaussian-scaled-sigmoid", "gaussian-scaled-tanh")
-NEW = (*(EXPERTS[n] for n in SCALED), ROUTERS["temperature-sigmoid"])
 
 
-# -- family contract (the suite of tests/test_families.py, run on the new families) ----------
-@pytest.mark.parametrize("family", NEW, ids=lambda f: f.name)
-@pytest.mark.parametrize("dim", [1, 2, 3])
-def test_new_families_pass_the_contract(family, dim):
-    contract.test_family_contract(family, dim)
-
-
+# the family contract (moetheory.testing) runs on the new families with every built-in, in
+# tests/test_families.py
 def test_temperature_sigmoid_declares_its_classes():
-    contract.test_router_declares_its_score_class_truthfully("temperature-sigmoid")
     g = ROUTERS["temperature-sigmoid"]
     assert (g.normalisation, g.score) == ("sigmoid", "temperature")
 

@@ -3,7 +3,7 @@
 A family declares *local facts* only: its formula as a sympy expression, which symbols are its
 parameters, which are masses (softmax-type intercepts), output scales or variances, and which
 must stay positive. The identifiability engine composes these facts; it never branches on a
-family's name (cvxpy-atom style). Every built-in passes the contract in ``tests/test_families.py``.
+family's name (cvxpy-atom style). Every built-in passes the contract of :mod:`moetheory.testing`.
 
 Example
 -------

@@ -15,13 +15,40 @@ paper (or restated by the same group), ``open`` reconstructed and unconfirmed.
 only to report agreement between a paper and the computation (``agrees_with_paper``), never to
 decide a verdict or a rate.
 
+Precedence
+----------
+Where an entry sits in ``THEOREMS`` decides nothing. An entry *applies* to a pair when all its
+hypotheses hold. Of two entries that apply, one whose conditions include every condition of the
+other and more (``Theorem.refines``: a special case, so its conclusion is the sharper one) takes
+precedence; the other is listed under ``also``. Two applying entries neither of which refines
+the other are an error (``AmbiguousCatalogueError``), whatever their conclusions: the catalogue
+then needs a hypothesis that separates them, or one entry restated as a special case of the
+other (two papers proving the same rate for the same class share one entry, as 2402.02952 and
+2503.03213 do). Conditions are compared by what they test (``Hypothesis.condition``), not by
+their wording. For the built-in catalogue no two entries apply together on any facts the engine
+and the families can produce (``tests/test_catalogue_precedence.py`` enumerates them).
+
+``rank`` (unique) only orders explanations: when no entry applies, the nearest entry named is
+the one with the fewest failing hypotheses (``moetheory.rates.predict``), and among equally near
+entries the lowest rank; ``also`` lists entries by rank. It never decides which entry gives the
+rates.
+
+>>> general = next(t for t in THEOREMS if t.id == "softmax-strong")
+>>> special = Theorem(id="softmax-strong-gaussian", rank=15, source="", tag="open",
+...                   statement="", hypotheses=(*general.hypotheses, GAUSSIAN), exact=(),
+...                   over=(), loss="D1")
+>>> special.refines(general), general.refines(special)
+(True, False)
+>>> [t.id for t in most_specific([general, special], "softmax × gaussian-scaled-tanh")]
+['softmax-strong-gaussian', 'softmax-strong']
+
 Reference: identifiability.md §6 (atlas, including the sigmoid-gating rows of 2405.13997 and
 2602.01466, whose exponents are [open]), §4 (r̄), §5 (losses); cosine_router.md §3.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -31,11 +58,16 @@ from moetheory.rates.reading import Rate, logarithmic, open_rate, read_loss_expo
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """One condition of a theorem: ``holds(facts)`` → (holds, what was found)."""
+    """One condition of a theorem: ``check(facts)`` → (holds, what was found).
+
+    ``condition`` names what is tested, independently of the wording of ``text`` (the field
+    read and the values accepted); precedence compares theorems by their conditions.
+    """
 
     text: str
     kind: str  # "class" (gate score class), "declared" (setting) or "computed"
     check: Callable[[PairFacts], tuple[bool, str]]
+    condition: tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -49,7 +81,12 @@ class ParamRate:
 
 @dataclass(frozen=True)
 class Theorem:
+    """One catalogue entry: hypotheses, conclusions (loss exponents per parameter group, for
+    exact- and over-specified atoms), its source and ``tag``; ``rank`` orders explanations only
+    (see Precedence above)."""
+
     id: str
+    rank: int
     source: str
     tag: str
     statement: str
@@ -60,20 +97,54 @@ class Theorem:
     uses_rbar: bool = False
     note: str = ""
 
+    @property
+    def conditions(self) -> frozenset[tuple[object, ...]]:
+        return frozenset(h.condition for h in self.hypotheses)
+
+    def refines(self, other: Theorem) -> bool:
+        """This entry is a special case of ``other``: it states every condition of ``other``
+        and at least one more, so wherever it applies ``other`` applies too."""
+        return self.conditions > other.conditions
+
+
+class AmbiguousCatalogueError(ValueError):
+    """Two catalogue entries apply to the same pair and neither refines the other."""
+
+
+def most_specific(applying: Sequence[Theorem], pair: str) -> list[Theorem]:
+    """The entries whose hypotheses all hold for ``pair``, the one that gives the rates first
+    (the entry no other refines), then the entries it refines, by rank.
+
+    Raises ``AmbiguousCatalogueError`` naming the entries when that first entry is not unique.
+    """
+    top = [t for t in applying if not any(o.refines(t) for o in applying)]
+    if len(top) > 1:
+        a, b = sorted(top, key=lambda t: t.rank)[:2]
+        only = [f"only {x.id}: " + "; ".join(h.text for h in x.hypotheses
+                                               if h.condition not in y.conditions)
+                for x, y in ((a, b), (b, a))]
+        raise AmbiguousCatalogueError(
+            f"catalogue entries {', '.join(sorted(t.id for t in top))} all apply to {pair} and "
+            f"none refines the others ({' | '.join(only)}): add a hypothesis that separates "
+            "them or state one as a special case of the other")
+    return top + sorted((t for t in applying if t not in top), key=lambda t: t.rank)
+
 
 # -- hypotheses -----------------------------------------------------------------------------
 def declared(text: str, field: str, allowed: tuple[str, ...]) -> Hypothesis:
     def check(f: PairFacts) -> tuple[bool, str]:
         value = getattr(f, field)
         return value in allowed, f"{field} = {value}"
-    return Hypothesis(text, "class" if field == "score" else "declared", check)
+    return Hypothesis(text, "class" if field == "score" else "declared", check,
+                      (field, frozenset(allowed)))
 
 
 def verdict_is(name: str, value: str) -> Hypothesis:
     def check(f: PairFacts) -> tuple[bool, str]:
         got = f.verdicts.get(name, "unknown")
         return got == value, f"computed {name} = {got}"
-    return Hypothesis(f"{name} identifiability = {value} (computed)", "computed", check)
+    return Hypothesis(f"{name} identifiability = {value} (computed)", "computed", check,
+                      ("verdicts", name, value))
 
 
 def has_class(cls: str, present: bool, why: str) -> Hypothesis:
@@ -84,14 +155,15 @@ def has_class(cls: str, present: bool, why: str) -> Hypothesis:
                           "incomplete)"
         return found == present, f"{cls} relation {'found' if found else 'absent'} (computed)"
     word = "present" if present else "absent"
-    return Hypothesis(f"{cls} relation {word}: {why}", "computed", check)
+    return Hypothesis(f"{cls} relation {word}: {why}", "computed", check,
+                      ("relation_classes", cls, present))
 
 
 def computed_flag(text: str, field: str) -> Hypothesis:
     def check(f: PairFacts) -> tuple[bool, str]:
         value = getattr(f, field)
         return bool(value), f"{field} = {value} (computed)"
-    return Hypothesis(text, "computed", check)
+    return Hypothesis(text, "computed", check, (field,))
 
 
 def expert_activation_in(text: str, activations: tuple[str, ...],
@@ -103,7 +175,8 @@ def expert_activation_in(text: str, activations: tuple[str, ...],
             polynomial and f.mean_activation == "polynomial" and not f.mean_affine)
         return ok, f"mean activation = {f.mean_activation}, mean_affine = {f.mean_affine} " \
                    "(computed)"
-    return Hypothesis(text, "computed", check)
+    return Hypothesis(text, "computed", check,
+                      ("mean_activation", frozenset(activations), polynomial))
 
 
 SOFTMAX = declared("softmax normalisation", "normalisation", ("softmax",))
@@ -147,6 +220,7 @@ ALL = "all atoms' parameters"
 THEOREMS: tuple[Theorem, ...] = (
     Theorem(
         id="softmax-strong",
+        rank=10,
         source="2505.10860 Thm 1 (softmax gating, strongly identifiable experts)",
         tag="R",
         statement="softmax (linear) router with strongly identifiable experts: parametric "
@@ -156,6 +230,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="softmax-gaussian-linear",
+        rank=20,
         source="2305.03288 Thm 2 (softmax Gaussian MoE, linear experts)",
         tag="P",
         statement="softmax router, Gaussian experts with linear means: the P1 and heat PDEs make "
@@ -171,6 +246,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="softmax-linear-ls",
+        rank=30,
         source="2402.02952; 2503.03213 (softmax gating, least squares, linear/polynomial experts)",
         tag="open",
         statement="softmax router with experts satisfying ∂h/∂a = x·∂h/∂b: the P3 interaction "
@@ -182,6 +258,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="cosine",
+        rank=40,
         source="2405.14131 (cosine router)",
         tag="P",
         statement="cosine router: β₁ᵀ∇_{β₁}u = 0 for every expert; rates as slow as "
@@ -192,6 +269,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="perturbed-cosine-strong",
+        rank=50,
         source="2405.14131 (perturbed cosine router, strongly identifiable experts)",
         tag="P",
         statement="perturbed cosine router with strongly identifiable experts: polynomial "
@@ -204,6 +282,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="sigmoid-temperature",
+        rank=60,
         source="2602.01466 (sigmoid gate with temperature, multinomial logistic experts)",
         tag="P",
         statement="sigmoid gate with a temperature σ((β₁ᵀx + β₀)/τ): an interaction between τ "
@@ -224,6 +303,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="temperature",
+        rank=70,
         source="2401.13875 (dense-to-sparse gate, Gaussian linear experts)",
         tag="P",
         statement="temperature softmax: the P4 PDE β₁ᵀ∇_{β₁}u + τ∂u/∂τ = 0 makes rates slower "
@@ -236,6 +316,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="activation-temperature",
+        rank=80,
         source="2401.13875 (activation dense-to-sparse gate)",
         tag="open",
         statement="activation before the temperature: when the activation breaks P4 and the "
@@ -251,6 +332,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="topk",
+        rank=90,
         source="2309.13850 (top-K sparse softmax, Gaussian experts)",
         tag="P",
         statement="top-K sparse softmax: parametric rates exact-specified; over-specified fits "
@@ -263,6 +345,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="hierarchical",
+        rank=100,
         source="2410.02935 (hierarchical two-level MoE)",
         tag="P",
         statement="two-level gating (softmax or Laplace levels); Laplace levels remove the "
@@ -273,6 +356,7 @@ THEOREMS: tuple[Theorem, ...] = (
     ),
     Theorem(
         id="sigmoid-ffn",
+        rank=110,
         source="2405.13997 (sigmoid gating, least squares, FFN and polynomial experts)",
         tag="P",
         statement="sigmoid gate σ(β₁ᵀx + β₀), no normalisation, least squares: the regression "

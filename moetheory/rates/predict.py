@@ -1,9 +1,12 @@
 """The rate predictor: match a pair's computed facts against the theorem catalogue.
 
-``predict(facts)`` evaluates every hypothesis of every theorem. The first theorem (catalogue
-order) whose hypotheses all hold gives the rates; when none holds the prediction says "no
-theorem covers this pair", names the nearest entry — the one whose model-class hypotheses hold
-with the fewest failing conditions — with each failing hypothesis and what was computed instead,
+``predict(facts)`` evaluates every hypothesis of every theorem. Of the theorems whose
+hypotheses all hold, the most specific gives the rates (the catalogue's precedence rule,
+``moetheory.rates.catalogue``: an entry refining another wins, two applying entries neither of
+which refines the other raise ``AmbiguousCatalogueError``); where an entry sits in the
+catalogue never matters. When none holds the prediction says "no theorem covers this pair",
+names the nearest entry — the one whose model-class hypotheses hold with the fewest failing
+conditions, then the lowest rank — with each failing hypothesis and what was computed instead,
 and suggests the simulation that would measure the rate.
 
 Example
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from moetheory.rates.catalogue import THEOREMS, Theorem, claims_for
+from moetheory.rates.catalogue import THEOREMS, Theorem, claims_for, most_specific
 from moetheory.rates.facts import PairFacts
 from moetheory.rates.reading import Rate
 
@@ -61,7 +64,7 @@ class Prediction:
     theorem: Theorem | None
     checks: tuple[Check, ...]  # the theorem's hypotheses, or the nearest entry's
     nearest: Theorem | None
-    also: tuple[str, ...]  # further theorems whose hypotheses hold
+    also: tuple[str, ...]  # further theorems whose hypotheses hold (refined), by rank
     rates: dict[str, tuple[Evaluated, ...]]
     rbar: dict[int, int | None]
     agrees_with_paper: bool | None
@@ -118,34 +121,36 @@ def _checks(theorem: Theorem, facts: PairFacts) -> tuple[Check, ...]:
     return tuple(out)
 
 
-def _nearest(evaluated: list[tuple[Theorem, tuple[Check, ...]]]) -> int:
+def _nearest(evaluated: list[tuple[Theorem, tuple[Check, ...]]]
+             ) -> tuple[Theorem, tuple[Check, ...]]:
     """Fewest failing declared hypotheses, then a gate score class that holds (the most
-    specific match), then fewest failing computed conditions, then catalogue order."""
-    def cost(i: int) -> tuple[int, int, int, int]:
-        checks = evaluated[i][1]
+    specific match), then fewest failing computed conditions, then the lowest rank (then the
+    id, should a catalogue repeat a rank)."""
+    def cost(entry: tuple[Theorem, tuple[Check, ...]]) -> tuple[int, int, int, int, str]:
+        theorem, checks = entry
         cls = [c.holds for c in checks if c.kind == "class"]
         declared = [c.holds for c in checks if c.kind in ("class", "declared")]
         computed_fail = sum(not c.holds for c in checks if c.kind == "computed")
-        return declared.count(False), -cls.count(True), computed_fail, i
-    return min(range(len(evaluated)), key=cost)
+        return declared.count(False), -cls.count(True), computed_fail, theorem.rank, theorem.id
+    return min(evaluated, key=cost)
 
 
 def predict(facts: PairFacts, rbar: Callable[[int], int | None] | None = None,
             sizes: tuple[int, ...] = (2,)) -> Prediction:
-    """Rates for a pair from the first catalogue theorem whose hypotheses all hold.
+    """Rates for a pair from the most specific catalogue theorem whose hypotheses all hold.
 
     ``rbar(M)`` gives r̄(M) for r̄-dependent conclusions (the r̄ solver); over-specified rates
     are evaluated for Voronoi cells of each size M in ``sizes`` (M = 2: one extra atom).
     """
     evaluated = [(t, _checks(t, facts)) for t in THEOREMS]
-    holding = [t for t, checks in evaluated if all(c.holds for c in checks)]
+    holding = most_specific([t for t, checks in evaluated if all(c.holds for c in checks)],
+                            f"{facts.gate} × {facts.expert}")
     theorem = holding[0] if holding else None
     if theorem is not None:
         checks = dict(evaluated)[theorem]
         nearest = None
     else:
-        i = _nearest(evaluated)
-        nearest, checks = evaluated[i]
+        nearest, checks = _nearest(evaluated)
     rates: dict[str, tuple[Evaluated, ...]] = {"exact": (), "over": ()}
     values: dict[int, int | None] = {}
     if theorem is not None:

@@ -10,7 +10,9 @@ import argparse
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
+from moetheory.bounds.routers.registry import kind_names
 from moetheory.errors import MoetheoryError
 from moetheory.limits import (
     MAX_DEPTH,
@@ -28,7 +30,7 @@ from moetheory.limits import (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one clear line, exit 2
+    def error(self, message: str) -> NoReturn:  # one clear line, exit 2
         print(f"moetheory: error: {message}", file=sys.stderr)
         raise SystemExit(2)
 
@@ -234,19 +236,12 @@ def cmd_atlas(args: argparse.Namespace) -> int:
 
 def cmd_rbar(args: argparse.Namespace) -> int:
     from moetheory.present.jsonio import dumps
+    from moetheory.present.rbar import rbar_markdown
     from moetheory.rates.rbar import solve_rbar
 
     result = solve_rbar(args.system, args.m, seconds=args.seconds, nontrivial=args.nontrivial)
     data = result.to_json()
-    if args.json:
-        print(dumps(data))
-        return 0
-    value = data["value"]
-    lower = data["lower_bound"]
-    print(f"r̄ {args.system}(M = {args.m}) = {value}" if value is not None
-          else f"r̄ {args.system}(M = {args.m}) not determined: r̄ ≥ {lower} (exhibited real "
-               f"solution at order {lower - 1}); upper bound not proved")
-    print(dumps(data["certificate"]))
+    sys.stdout.write(dumps(data) + "\n" if args.json else rbar_markdown(data))
     return 0
 
 
@@ -266,12 +261,12 @@ def cmd_families(args: argparse.Namespace) -> int:
     from moetheory.families import EXPERTS, ROUTERS
 
     print("routers:")
-    for f in ROUTERS.values():
-        print(f"  {f.name:32s} {f.formula:42s} [{f.normalisation}; score {f.score}] "
-              f"{f.reference}")
+    for router in ROUTERS.values():
+        print(f"  {router.name:32s} {router.formula:42s} [{router.normalisation}; score "
+              f"{router.score}] {router.reference}")
     print("experts:")
-    for f in EXPERTS.values():
-        print(f"  {f.name:32s} {f.formula:42s} [{f.kind}] {f.reference}")
+    for expert in EXPERTS.values():
+        print(f"  {expert.name:32s} {expert.formula:42s} [{expert.kind}] {expert.reference}")
     return 0
 
 
@@ -428,144 +423,249 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="moetheory", description="Statistical theory of Mixture-of-Experts.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                           help="the command to run; `moetheory COMMAND --help` describes it")
 
-    i = sub.add_parser("identify", help="relations, verdicts and certificate for a pair")
-    i.add_argument("--gate")
-    i.add_argument("--gate-formula")
-    i.add_argument("--expert")
-    i.add_argument("--expert-formula")
-    i.add_argument("--gate-params", help="comma-separated gate parameter names")
+    i = sub.add_parser(
+        "identify", help="relations, verdicts and certificate for a pair",
+        description="Find the PDE relations between the parameter derivatives of a router × "
+                    "expert pair (built-in or written as formulas), classify them and decide "
+                    "strong / weak identifiability with a certificate `moetheory verify` "
+                    "re-checks. Give one of --gate / --gate-formula and one of --expert / "
+                    "--expert-formula.")
+    i.add_argument("--gate", help="built-in router (gate) name, see `moetheory families`")
+    i.add_argument("--gate-formula", help="the gate as a formula in the inputs and "
+                   "--gate-params (the package's whitelist parser)")
+    i.add_argument("--expert", help="built-in expert name, see `moetheory families`")
+    i.add_argument("--expert-formula", help="the expert (its mean with --gaussian-output) as "
+                   "a formula in the inputs and --expert-params")
+    i.add_argument("--gate-params", help="comma-separated gate parameter names (with "
+                   "--gate-formula)")
     i.add_argument("--params", help="alias of --gate-params")
-    i.add_argument("--expert-params", help="comma-separated expert parameter names")
-    i.add_argument("--inputs", help="comma-separated input names (default x1..xD)")
+    i.add_argument("--expert-params", help="comma-separated expert parameter names (with "
+                   "--expert-formula)")
+    i.add_argument("--inputs", help="comma-separated input names of the formulas (default "
+                   "x1..xD, D = --dim)")
     i.add_argument("--gaussian-output", help="response name y: the expert is N(y | formula, v)")
     i.add_argument("--variance-param", help="variance parameter name of the Gaussian expert")
-    i.add_argument("--positive", help="parameters sampled positive (e.g. a temperature)")
-    i.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2)
-    i.add_argument("--order", type=_ranged(1, MAX_ORDER), default=2)
-    i.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+    i.add_argument("--positive", help="comma-separated parameters declared positive (e.g. a "
+                   "temperature): sampled positive and part of the model")
+    i.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2,
+                   help=f"input dimension D, 1 to {MAX_DIM}, of a built-in pair and of the "
+                        "default inputs x1..xD (default %(default)s)")
+    i.add_argument("--order", type=_ranged(1, MAX_ORDER), default=2,
+                   help=f"highest derivative order r of the Taylor family, 1 to {MAX_ORDER} "
+                        "(default %(default)s)")
+    i.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0,
+                   help=f"seed of the generic parameter point and the inputs, 0 to "
+                        f"{MAX_SEED:,} (default %(default)s)")
     i.add_argument("--seconds", type=_seconds(zero_ok=True), default=120.0,
-                   help="analysis time limit (0: none); the command stops at 1.5× + 5 s")
-    i.add_argument("--json", action="store_true")
+                   help="analysis time limit in seconds, 0 for none (default %(default)s); "
+                        "past it every verdict is unknown, and the command stops at 1.5× + 5 s")
+    i.add_argument("--json", action="store_true",
+                   help="print the verdict with its certificate as JSON instead of Markdown")
     i.add_argument("--rates", action="store_true",
                    help="also predict estimation rates from the theorem catalogue")
     i.add_argument("--normalisation", choices=["softmax", "sigmoid", "top-K", "two-level"],
-                   help="the normalisation of a formula gate (for --rates)")
+                   help="the normalisation of a formula gate, one of %(choices)s (for --rates; "
+                        "a built-in gate has its own)")
     i.set_defaults(func=cmd_identify)
 
-    v = sub.add_parser("verify", help="re-check a saved verdict, verdict list or r̄ record")
-    v.add_argument("file")
+    v = sub.add_parser(
+        "verify", help="re-check a saved verdict, verdict list or r̄ record",
+        description="Re-check a saved JSON document without trusting the code that wrote it: "
+                    "prints PASS or FAIL per claim; exit 0 when every claim passes, 1 "
+                    "otherwise.")
+    v.add_argument("file", help="JSON from `identify --json`, a report's "
+                   "identifiability.json, or `rbar --json`")
     v.add_argument("--seconds", type=_seconds(), default=600.0,
-                   help="wall-clock limit for reading and checking (exit 2 when reached)")
+                   help="wall-clock limit for reading and checking in seconds (default "
+                        "%(default)s; exit 2 when reached)")
     v.set_defaults(func=cmd_verify)
 
-    f = sub.add_parser("families", help="list built-in routers and experts")
+    f = sub.add_parser("families", help="list built-in routers and experts",
+                       description="List the built-in routers (formula, normalisation, score "
+                                   "class, reference) and experts (formula, kind, reference) "
+                                   "that --gate, --expert, --gates and --experts accept.")
     f.set_defaults(func=cmd_families)
 
-    a = sub.add_parser("atlas", help="identifiability and rates of every built-in pair")
-    a.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
-    a.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2)
-    a.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+    a = sub.add_parser(
+        "atlas", help="identifiability and rates of every built-in pair",
+        description="Identify every built-in router × expert pair (or those named) and tabulate "
+                    "the verdicts with the predicted estimation rates.")
+    a.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md",
+                   help="output format, one of %(choices)s (default %(default)s)")
+    a.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2,
+                   help=f"input dimension d, 1 to {MAX_DIM} (default %(default)s)")
+    a.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0,
+                   help=f"seed, 0 to {MAX_SEED:,} (default %(default)s)")
     a.add_argument("--seconds", type=_seconds(), default=3600.0,
-                   help="wall-clock limit of the whole command")
+                   help="wall-clock limit of the whole command in seconds (default %(default)s)")
     a.add_argument("--out", help="write atlas.<ext> in this directory instead of printing")
     a.add_argument("--workers", type=_ranged(1, MAX_WORKERS), default=None,
-                   help="processes (default: all cores)")
-    a.add_argument("--gates", help="comma-separated built-in routers (default: all)")
-    a.add_argument("--experts", help="comma-separated built-in experts (default: all)")
+                   help=f"worker processes, 1 to {MAX_WORKERS} (default: all cores)")
+    a.add_argument("--gates", help="comma-separated built-in routers to include (default: "
+                   "all; see `moetheory families`)")
+    a.add_argument("--experts", help="comma-separated built-in experts to include (default: "
+                   "all; see `moetheory families`)")
     a.set_defaults(func=cmd_atlas)
 
-    b = sub.add_parser("rbar", help="r̄(M) of the r1 or r2 polynomial system, certified")
-    b.add_argument("--system", choices=["r1", "r2"], required=True)
-    b.add_argument("--m", type=_ranged(1, MAX_RBAR_M), required=True)
+    b = sub.add_parser(
+        "rbar", help="r̄(M) of the r1 or r2 polynomial system, certified",
+        description="The order r̄(M) of the polynomial system that sets the slow rates of "
+                    "over-fitted Gaussian (r1) and softmax-gated Gaussian (r2) mixtures, with "
+                    "exact certificates: exhibited real solutions (lower bound) and a proof "
+                    "(upper bound). Prints a summary; --json prints the full record, which "
+                    "`moetheory verify` re-checks.")
+    b.add_argument("--system", choices=["r1", "r2"], required=True,
+                   help="r1 (over-fitted Gaussian mixture) or r2 (softmax-gated Gaussian "
+                        "mixture)")
+    b.add_argument("--m", type=_ranged(1, MAX_RBAR_M), required=True,
+                   help=f"number of components M, 1 to {MAX_RBAR_M} (proofs exist for M ≤ 3)")
     b.add_argument("--seconds", type=_seconds(), default=300.0,
-                   help="time limit; past it the bound reached so far is reported")
+                   help="time limit in seconds (default %(default)s); past it the bound "
+                        "reached so far is reported")
     b.add_argument("--nontrivial", choices=["t4", "t3"], default="t4",
-                   help="r2 non-triviality: some t4 ≠ 0 (as printed) or some t3 ≠ 0")
-    b.add_argument("--json", action="store_true")
+                   help="r2 non-triviality: some t4 ≠ 0 (as printed) or some t3 ≠ 0 (default "
+                        "%(default)s)")
+    b.add_argument("--json", action="store_true",
+                   help="print the full record with every certificate (schema "
+                        "moetheory.rbar/1) instead of the summary")
     b.set_defaults(func=cmd_rbar)
 
-    bd = sub.add_parser("bounds", help="parameter counts and VC-dimension bounds of an MoE")
-    bd.add_argument("--dim", type=_ranged(1, MAX_SIZE), required=True, help="input dimension d")
+    bd = sub.add_parser(
+        "bounds", help="parameter counts and VC-dimension bounds of an MoE",
+        description="Exact parameter counts of a hard-routed mixture of E (P)ReLU MLP experts "
+                    "(equal to its realised torch module) and its VC-dimension bounds: "
+                    "certified values with exact constants, kept apart from asymptotic shapes "
+                    "whose constants are unknown.")
+    bd.add_argument("--dim", type=_ranged(1, MAX_SIZE), required=True,
+                    help=f"input dimension d, 1 to {MAX_SIZE:,}")
     bd.add_argument("--experts", type=_ranged(1, MAX_SIZE), required=True,
-                    help="number of experts E")
+                    help=f"number of experts E, 1 to {MAX_SIZE:,}")
     bd.add_argument("--depth", type=_ranged(1, MAX_DEPTH), required=True,
-                    help="hidden layers per expert J")
+                    help=f"hidden layers per expert J, 1 to {MAX_DEPTH:,}")
     bd.add_argument("--width", type=_ranged(1, MAX_SIZE), required=True,
-                    help="hidden width per layer W")
-    bd.add_argument("--router", choices=["prototype", "grid", "tree", "linear", "none"],
-                    default="prototype")
-    bd.add_argument("--activation", choices=["relu", "prelu"], default="relu")
+                    help=f"hidden width per layer W, 1 to {MAX_SIZE:,}")
+    bd.add_argument("--router", choices=kind_names(),
+                    default="prototype",
+                    help="router kind, one of %(choices)s (default %(default)s)")
+    bd.add_argument("--activation", choices=["relu", "prelu"], default="relu",
+                    help="hidden activation of the experts, one of %(choices)s (default "
+                         "%(default)s)")
     bd.add_argument("--slopes", choices=["trainable", "fixed"], default="trainable",
-                    help="PReLU slopes: trainable parameters or fixed")
+                    help="PReLU slopes: trainable parameters or fixed (default %(default)s)")
     bd.add_argument("--top-k", type=_ranged(1, MAX_SIZE), default=1,
-                    help="experts mixed by the linear router")
-    bd.add_argument("--output-dim", type=_ranged(1, MAX_SIZE), default=1)
+                    help="experts mixed by the linear router (default %(default)s)")
+    bd.add_argument("--output-dim", type=_ranged(1, MAX_SIZE), default=1,
+                    help="outputs per expert (default %(default)s; VC bounds need 1)")
     bd.add_argument("--grid", help="grid router: cells per axis K1,...,Kd (default K^d = E)")
     bd.add_argument("--seconds", type=_seconds(), default=60.0,
-                    help="wall-clock limit of the whole command")
-    bd.add_argument("--json", action="store_true")
+                    help="wall-clock limit of the whole command in seconds (default %(default)s)")
+    bd.add_argument("--json", action="store_true",
+                    help="print counts and bounds (values, formulas, sources, certificates) "
+                         "as JSON instead of Markdown")
     bd.set_defaults(func=cmd_bounds)
 
-    t = sub.add_parser("tables", help="approximation-rate and trade-off tables")
-    t.add_argument("table", choices=["approximation", "tradeoff"])
-    t.add_argument("--dim", default="1,2,3", help="comma-separated input dimensions")
-    t.add_argument("--alpha", default="0.5,1", help="comma-separated Hölder exponents in (0,1]")
+    t = sub.add_parser(
+        "tables", help="approximation-rate and trade-off tables",
+        description="approximation: the sizes of the approximators of α-Hölder targets on "
+                    "[0,1]^d for each accuracy ε; tradeoff: number of experts against expert "
+                    "size at a fixed parameter budget.")
+    t.add_argument("table", choices=["approximation", "tradeoff"],
+                   help="which table, one of %(choices)s")
+    t.add_argument("--dim", default="1,2,3", help="comma-separated input dimensions (default "
+                   "%(default)s; one for tradeoff)")
+    t.add_argument("--alpha", default="0.5,1", help="comma-separated Hölder exponents in (0,1] "
+                   "(default %(default)s; one for tradeoff)")
     t.add_argument("--eps", help="approximation: comma-separated accuracies (default "
                    "1e-1,1e-2,1e-3)")
-    t.add_argument("--holder-constant", default="1", help="Hölder constant λ")
-    t.add_argument("--norm", choices=["l2", "linf"], default="l2")
+    t.add_argument("--holder-constant", default="1",
+                   help="Hölder constant λ > 0 (default %(default)s)")
+    t.add_argument("--norm", choices=["l2", "linf"], default="l2",
+                   help="norm of the Hölder condition on the inputs, one of %(choices)s "
+                        "(default %(default)s)")
     t.add_argument("--tradeoff", help="approximation: r in [0,1], share of the resolution "
                    "given to the router (moe-pwl; default 1)")
-    t.add_argument("--router", choices=["grid", "prototype", "tree"], default="grid")
+    t.add_argument("--router", choices=kind_names(approximating=True), default="grid",
+                   help="router kind, one of %(choices)s (default %(default)s)")
     t.add_argument("--budget", help="tradeoff: parameter budget (default 1e6)")
     t.add_argument("--budget-kind", choices=["total", "active"],
                    help="tradeoff: the budget counts total or active parameters (default total)")
-    t.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md")
+    t.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md",
+                   help="output format, one of %(choices)s (default %(default)s)")
     t.add_argument("--seconds", type=_seconds(), default=600.0,
-                   help="wall-clock limit of the whole command")
+                   help="wall-clock limit of the whole command in seconds (default %(default)s)")
     t.set_defaults(func=cmd_tables)
 
-    c = sub.add_parser("construct", help="build a PReLU-MoE approximator and verify its error")
+    c = sub.add_parser(
+        "construct", help="build a PReLU-MoE approximator and verify its error",
+        description="Build a mixture of (P)ReLU experts for an α-Hölder target on [0,1]^d and "
+                    "an accuracy ε, realise it as a torch module, and search its error "
+                    "(proved in d = 1). Exit 1 when the error found exceeds ε.")
     c.add_argument("--target", help="built-in target: abs-power, sawtooth or smooth")
     c.add_argument("--target-formula", help="a formula in x1..xD (the package's safe parser)")
     c.add_argument("--alpha", required=True, help="Hölder exponent α in (0, 1]")
     c.add_argument("--holder-constant", help="Hölder constant λ (default: a built-in target's "
                    "proved constant)")
-    c.add_argument("--dim", type=_ranged(1, MAX_DIM), required=True, help="input dimension d")
-    c.add_argument("--eps", required=True, help="accuracy ε (sup norm)")
-    c.add_argument("--router", choices=["grid", "prototype", "tree"], default="grid")
-    c.add_argument("--expert", choices=["constant", "pwl"], default="pwl")
-    c.add_argument("--norm", choices=["l2", "linf"], default="l2")
+    c.add_argument("--dim", type=_ranged(1, MAX_DIM), required=True,
+                   help=f"input dimension d, 1 to {MAX_DIM}")
+    c.add_argument("--eps", required=True, help="accuracy ε > 0 (sup norm)")
+    c.add_argument("--router", choices=kind_names(approximating=True), default="grid",
+                   help="router kind, one of %(choices)s (default %(default)s)")
+    c.add_argument("--expert", choices=["constant", "pwl"], default="pwl",
+                   help="expert kind: constant (one value per cell) or pwl (piecewise linear "
+                        "Kuhn hats) (default %(default)s)")
+    c.add_argument("--norm", choices=["l2", "linf"], default="l2",
+                   help="norm of the Hölder condition on the inputs, one of %(choices)s "
+                        "(default %(default)s)")
     c.add_argument("--tradeoff", default="1",
-                   help="r in [0,1]: share of the pwl resolution given to the router")
-    c.add_argument("--points", default="1e6", help="check points of the error search")
+                   help="r in [0,1]: share of the pwl resolution given to the router (default "
+                        "%(default)s)")
+    c.add_argument("--points", default="1e6",
+                   help="grid points of the error search (default %(default)s)")
     c.add_argument("--starts", type=_ranged(0, 10_000), default=16,
-                   help="adversarial searches")
-    c.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+                   help="adversarial searches around the worst grid points, 0 to 10,000 "
+                        "(default %(default)s)")
+    c.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0,
+                   help=f"seed of the adversarial searches, 0 to {MAX_SEED:,} (default "
+                        "%(default)s)")
     c.add_argument("--seconds", type=_seconds(), default=3600.0,
-                   help="wall-clock limit of the whole command")
+                   help="wall-clock limit of the whole command in seconds (default %(default)s)")
     c.add_argument("--max-parameters", default=str(1 << 26),
-                   help="refuse constructions with more dense parameters")
+                   help="refuse constructions with more dense parameters (default "
+                        "%(default)s)")
     c.add_argument("--refit", action="store_true",
                    help="also refit the output layers by minimax LP (cvxpy)")
-    c.add_argument("--refit-points", default="20000", help="fit points of the refit")
+    c.add_argument("--refit-points", default="20000",
+                   help="fit points of the refit (default %(default)s)")
     c.add_argument("--save", help="write the module here as a safe model file (plain data "
                    "and tensors; read it with moetheory.construct.load_module)")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true",
+                   help="print the construction, its sizes and measured errors as JSON instead "
+                        "of Markdown")
     c.set_defaults(func=cmd_construct)
 
-    r = sub.add_parser("report", help="run the main job and write a report directory")
-    r.add_argument("--out", default="moetheory-report")
-    r.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2)
-    r.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0)
+    r = sub.add_parser(
+        "report", help="run the main job and write a report directory",
+        description="Identify the built-in pairs and write the atlas, verdicts with "
+                    "certificates, rate and trade-off tables, bounds and constructed "
+                    "approximators to one directory.")
+    r.add_argument("--out", default="moetheory-report",
+                   help="directory to write (checked writable before any computation; default "
+                        "%(default)s)")
+    r.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2,
+                   help=f"input dimension d, 1 to {MAX_DIM} (default %(default)s)")
+    r.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0,
+                   help=f"seed, 0 to {MAX_SEED:,} (default %(default)s)")
     r.add_argument("--seconds", type=_seconds(), default=3600.0,
-                   help="wall-clock limit of the whole command")
+                   help="wall-clock limit of the whole command in seconds (default %(default)s)")
     r.add_argument("--workers", type=_ranged(1, MAX_WORKERS), default=None,
-                   help="processes (default: all cores)")
-    r.add_argument("--gates", help="comma-separated built-in routers (default: all)")
-    r.add_argument("--experts", help="comma-separated built-in experts (default: all)")
+                   help=f"worker processes, 1 to {MAX_WORKERS} (default: all cores)")
+    r.add_argument("--gates", help="comma-separated built-in routers to include (default: "
+                   "all; see `moetheory families`)")
+    r.add_argument("--experts", help="comma-separated built-in experts to include (default: "
+                   "all; see `moetheory families`)")
     r.set_defaults(func=cmd_report)
     return p
 

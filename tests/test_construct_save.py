@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from moetheory.bounds.architecture import Architecture
 from moetheory.construct import PReLUMoE, approximate, load_module, save_module
 from moetheory.construct import saved as saved_module
+from moetheory.construct.module import DomainError
 from moetheory.construct.saved import FORMAT, stored_shapes
 from moetheory.errors import ModelFileError, SizeError
 
@@ -78,7 +79,8 @@ def test_round_trip_is_bit_exact(tmp_path, router, expert):
 def test_file_is_plain_data_for_the_weights_only_unpickler(tmp_path):
     original = construction("tree", "constant").module()
     payload = torch.load(save_module(original, tmp_path / "m.pt"), weights_only=True)
-    assert set(payload) == {"format", "architecture", "construction", "state_dict"}
+    assert set(payload) == {"format", "architecture", "construction", "outside", "state_dict"}
+    assert payload["outside"] == "error"
     assert payload["format"] == FORMAT == "moetheory.prelumoe/1"
     assert payload["architecture"]["router"] == "tree"
     json.dumps(payload["architecture"])
@@ -194,6 +196,61 @@ def test_bad_paths(tmp_path):
         load_module(save_module(module, tmp_path / "m.pt"), max_parameters=0)
 
 
+# ---- domain and dtype -------------------------------------------------------------------------
+
+def fresh_module(router: str, expert: str) -> PReLUMoE:
+    """A new module of a cached construction (``c.module()`` is cached and other tests convert
+    it in place)."""
+    c = construction(router, expert)
+    return c.mixture.module(c.describe())
+
+
+def test_float32_input_comes_back_float32():
+    module = fresh_module("prototype", "pwl")
+    x = inputs(300)
+    with torch.no_grad():
+        y64, y32 = module(x), module(x.float())
+    assert module.dtype == y64.dtype == torch.float64 and y32.dtype == torch.float32
+    assert torch.allclose(y32.double(), y64, atol=1e-5)
+    assert module(x.half()).dtype == torch.float16
+
+
+def test_input_outside_the_domain_is_refused_and_named():
+    module = fresh_module("grid", "pwl")
+    x = inputs(10)
+    x[3, 1], x[7, 1] = -0.25, 1.5
+    with pytest.raises(DomainError) as excinfo:
+        module(x)
+    text = one_line_error(excinfo)
+    assert isinstance(excinfo.value, ValueError)
+    assert "[0, 1]^2" in text and "x2 (column 1)" in text and "1.5]" in text and "-0.25" in text
+    assert "x1" not in text and "2 of 10 rows" in text and "outside = 'clamp'" in text
+    with pytest.raises(DomainError, match="NaN"):
+        module(torch.tensor([[0.5, float("nan")]], dtype=torch.float64))
+
+
+def test_clamp_mode_clamps_and_survives_save_and_load(tmp_path):
+    module = fresh_module("tree", "constant")
+    assert module.outside == "error"
+    with pytest.raises(ValueError, match="expected one of 'error', 'clamp', got 'wrap'"):
+        module.outside = "wrap"
+    module.outside = "clamp"
+    x = torch.tensor([[-1.0, 0.5], [0.25, 2.0], [3.0, -3.0]], dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.equal(module(x), module(x.clamp(0, 1)))
+    loaded = load_module(save_module(module, tmp_path / "m.pt"))
+    assert loaded.outside == "clamp"
+    with torch.no_grad():
+        assert torch.equal(loaded(x), module(x))
+
+
+def test_file_without_outside_loads_in_error_mode(tmp_path):
+    path, payload = saved_payload(tmp_path)
+    del payload["outside"]  # a file written before the field existed
+    torch.save(payload, path)
+    assert load_module(path).outside == "error"
+
+
 # ---- the CLI ----------------------------------------------------------------------------------
 
 def test_cli_save_then_load(capsys, tmp_path):
@@ -297,6 +354,9 @@ TAMPERED = {
     "construction huge text": (_set(CON, "text")("x" * (1 << 21)), "characters of text"),
     "construction integer beyond 2^63": (_set(CON, "n")(1 << 70), "outside ±2^63"),
     "construction non-string key": (_set(CON, "d")({1: 2}), "key 1 is not a string"),
+    "unknown outside mode": (_set("outside")("wrap"), "outside: expected one of 'error', 'clamp'"),
+    "outside a tensor": (_set("outside")(torch.zeros(1)), "outside: expected one of 'error', "
+                         "'clamp', got a Tensor"),
 }
 
 

@@ -9,6 +9,7 @@ the same directory, then ``os.replace``)::
                       "router": str, "slopes": str, "top_k": int, "output_dim": int,
                       "grid": [int, …] or None},
      "construction": {…},            # plain JSON data: str, int, float, bool, None, list, dict
+     "outside": "error" or "clamp",  # the module's ``outside`` mode (absent: "error")
      "state_dict": {name: tensor}}   # the module's tensors, all float32 or all float64
 
 ``torch.load(path, weights_only=True)`` reads it: that unpickler builds only containers,
@@ -19,7 +20,9 @@ architecture's fields (types, 1 ≤ integer ≤ the limit, then the
 :class:`~moetheory.bounds.architecture.Architecture` constructor's own checks); the stored
 parameter count that architecture implies against ``max_parameters``; the construction
 (plain data, depth ≤ :data:`MAX_DEPTH`, ≤ :data:`MAX_ITEMS` items, ≤ :data:`MAX_TEXT`
-characters, integers within ±2^63); and every tensor against the module the architecture
+characters, integers within ±2^63); the ``outside`` mode (one of
+:data:`~moetheory.construct.module.OUTSIDE_MODES`; files written before it existed have none and
+load with ``"error"``); and every tensor against the module the architecture
 realises — same names, shapes, one dtype (float32 or float64), dense CPU storage, finite
 values. Any problem raises :class:`~moetheory.errors.ModelFileError`, one line naming the
 field. :func:`save_module` runs the same checks, so what it writes loads.
@@ -43,6 +46,10 @@ Example::
     >>> x = torch.tensor([[0.2], [0.7]])
     >>> torch.equal(loaded(x), model(x)), loaded.construction, loaded.architecture.router
     (True, {'note': 'two constants'}, 'grid')
+    >>> model.outside = "clamp"  # inputs outside [0, 1]^d clamped, not refused
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     load_module(save_module(model, pathlib.Path(tmp) / "model.pt")).outside
+    'clamp'
 
 Reference: PyTorch documentation, "Serialization semantics", section ``weights_only``
 (https://pytorch.org/docs/stable/notes/serialization.html#weights-only).
@@ -57,12 +64,12 @@ import pickle
 import stat
 import zipfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import torch
 
 from moetheory.bounds.architecture import Architecture, check_count
-from moetheory.construct.module import PReLUMoE
+from moetheory.construct.module import PReLUMoE, check_outside
 from moetheory.errors import ModelFileError, SizeError
 from moetheory.files import atomic_file
 from moetheory.layers.moe import parameter_shapes
@@ -75,7 +82,8 @@ MAX_ITEMS = 100_000  # values in the construction data
 MAX_TEXT = 1 << 20  # characters of all the construction's strings and keys together
 MAX_INT = 1 << 63  # |integer| bound in the construction data
 DTYPES = (torch.float32, torch.float64)
-KEYS = ("format", "architecture", "construction", "state_dict")
+KEYS = ("format", "architecture", "construction", "outside", "state_dict")
+OPTIONAL_KEYS = ("outside",)  # absent from files written before it existed
 ARCHITECTURE_FIELDS = ("dim", "experts", "hidden", "activation", "router", "slopes", "top_k",
                        "output_dim", "grid")
 
@@ -99,10 +107,11 @@ def save_module(module: PReLUMoE, path: str | os.PathLike) -> Path:
     target = _path(path)
     payload = {"format": FORMAT, "architecture": architecture_data(module.architecture),
                "construction": getattr(module, "construction", {}),
+               "outside": module.outside,
                "state_dict": {name: tensor.detach().cpu()
                               for name, tensor in module.state_dict().items()}}
     try:
-        _, payload["construction"], _, _ = check_payload(payload)
+        _, payload["construction"], _, _, _ = check_payload(payload)
     except ModelFileError as exc:
         raise ModelFileError(f"cannot save the module: {exc}") from None
     _write_atomically(payload, target)
@@ -130,12 +139,13 @@ def load_module(path: str | os.PathLike,
     file = _path(path)
     try:
         payload = _read(file, limit)
-        arch, construction, tensors, dtype = check_payload(payload, limit)
+        arch, construction, outside, tensors, dtype = check_payload(payload, limit)
     except ModelFileError as exc:
         raise ModelFileError(f"{file}: {exc}") from None
     module = PReLUMoE(arch).to(dtype)
     module.load_state_dict(tensors)
     module.construction = construction
+    module.outside = outside
     return module
 
 
@@ -174,9 +184,9 @@ def stored_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
 
 
 def check_payload(payload: object, max_parameters: int | None = None
-                  ) -> tuple[Architecture, dict, dict[str, torch.Tensor], torch.dtype]:
-    """The architecture, construction (a plain copy), tensors and dtype of a model file's
-    dict, all checked (module docstring); ``max_parameters`` None: no size limit.
+                  ) -> tuple[Architecture, dict, str, dict[str, torch.Tensor], torch.dtype]:
+    """The architecture, construction (a plain copy), ``outside`` mode, tensors and dtype of a
+    model file's dict, all checked (module docstring); ``max_parameters`` None: no size limit.
 
     Example::
 
@@ -191,7 +201,7 @@ def check_payload(payload: object, max_parameters: int | None = None
     found = payload.get("format")
     if not isinstance(found, str) or found != FORMAT:
         raise ModelFileError(f"format: expected {FORMAT!r}, got {_show(found)}")
-    _check_keys(payload, "file", KEYS)
+    _check_keys(payload, "file", KEYS, OPTIONAL_KEYS)
     arch = read_architecture(payload["architecture"], max_parameters)
     shapes = stored_shapes(arch)
     total = sum(math.prod(shape) for shape in shapes.values())
@@ -201,9 +211,13 @@ def check_payload(payload: object, max_parameters: int | None = None
     if not isinstance(payload["construction"], dict):
         raise ModelFileError(f"construction: expected a dict, got "
                              f"{_show(payload['construction'])}")
-    construction = plain_data(payload["construction"])
+    construction = cast(dict, plain_data(payload["construction"]))  # a dict, checked above
+    try:
+        outside = check_outside(payload.get("outside", "error"))
+    except ValueError as exc:
+        raise ModelFileError(f"outside: {exc}") from None
     tensors, dtype = read_state_dict(payload["state_dict"], shapes)
-    return arch, construction, tensors, dtype
+    return arch, construction, outside, tensors, dtype
 
 
 def read_architecture(data: object, max_value: int | None = None) -> Architecture:
@@ -218,7 +232,7 @@ def read_architecture(data: object, max_value: int | None = None) -> Architectur
         moetheory.errors.ModelFileError: architecture.experts: expected an integer ≥ 1, got 0
     """
     _check_keys(data, "architecture", ARCHITECTURE_FIELDS)
-    fields = dict(data)
+    fields = dict(cast(dict, data))
     for name in ("dim", "experts", "top_k", "output_dim"):
         _integer(fields[name], f"architecture.{name}", max_value)
     for name in ("hidden", "grid"):
@@ -287,7 +301,7 @@ def read_state_dict(data: object, shapes: dict[str, tuple[int, ...]]
                                  f"{shape}")
         if not bool(torch.isfinite(tensor).all()):
             raise ModelFileError(f"{where}: non-finite values (NaN or ±inf)")
-    return {name: data[name] for name in shapes}, dtype
+    return {name: data[name] for name in shapes}, cast(torch.dtype, dtype)  # shapes ≠ {}
 
 
 def plain_data(value: object, where: str = "construction") -> object:
@@ -402,12 +416,14 @@ def _write_atomically(payload: dict, target: Path) -> None:
         raise ModelFileError(f"cannot write {target}: {_first_line(exc)}") from None
 
 
-def _check_keys(data: object, where: str, names: tuple[str, ...]) -> None:
-    """``data`` is a dict with exactly the keys ``names``, or a :class:`ModelFileError`."""
+def _check_keys(data: object, where: str, names: tuple[str, ...],
+                optional: tuple[str, ...] = ()) -> None:
+    """``data`` is a dict with the keys ``names`` and no others (those in ``optional`` may be
+    absent), or a :class:`ModelFileError`."""
     if not isinstance(data, dict):
         raise ModelFileError(f"{where}: expected a dict, got {_show(data)}")
     for name in names:
-        if name not in data:
+        if name not in data and name not in optional:
             raise ModelFileError(f"{where}: missing field {name!r}")
     for key in data:
         if key not in names:

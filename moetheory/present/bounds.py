@@ -52,16 +52,61 @@ def bounds_json(arch: Architecture, vc: VCBounds) -> dict:
             "vc": vc.to_json()}
 
 
+CERTIFIED_NOTE = (
+    "Proved in this package [math] with every constant explicit: upper bounds from growth "
+    "functions inverted and certified in interval arithmetic, lower bounds from explicit "
+    "shattering constructions. These numbers bound the VC dimension itself and are comparable "
+    "with one another.")
+
+CROSS_CHECK_NOTE = (
+    "Closed forms with explicit constants whose statements are recalled, not confirmed [open]; "
+    "they check the order of magnitude of the certified values and are not reported as bounds.")
+
+SHAPES_NOTE = (
+    "An asymptotic shape Õ(·) or Ω(·) holds only up to a constant factor the source leaves "
+    "unspecified (Õ also hides logarithmic factors). Each number below is the shape at these "
+    "sizes with that constant set to 1, so the quantity it describes may be many times larger "
+    "or smaller: read how a shape scales with the sizes, never compare its value with a "
+    "certified bound.")
+
+
 def _bound_line(b: Bound) -> str:
-    value = "not available" if b.value is None else compact(b.value)
+    """One Markdown bullet: the value (or why there is none), provenance, formula, source."""
+    if b.value is None:  # nothing computed: the note says why, and there is nothing to cite
+        return f"- **{b.name}**: no value ({b.note or 'not computed'})"
+    value = compact(b.value) if b.constant == "explicit" else (
+        f"{compact(b.value)} × an unspecified constant")
     formula = f"; formula ({b.formula_role}): `{sp.sstr(b.formula)}`" if b.formula is not None \
         else f"; {b.formula_role}" if b.formula_role else ""
-    constant = "" if b.constant == "explicit" else f"; constant {b.constant}"
+    source = f"; source: {b.source}" if b.source else ""
     note = f"; {b.note}" if b.note else ""
-    return f"- **{b.name}**: {value} [{b.provenance}]{constant}{formula}; source: {b.source}{note}"
+    return f"- **{b.name}**: {value} [{b.provenance}]{formula}{source}{note}"
+
+
+def _vc_range(vc: VCBounds) -> str:
+    """The certified interval of the whole model's VC dimension, in one line."""
+    lower, upper = compact(vc.lower.value), vc.upper.value
+    if upper is None:
+        return f"Whole model: VCdim ≥ {lower} (no upper bound proved, see below)."
+    return f"Whole model: {lower} ≤ VCdim ≤ {compact(upper)}."
 
 
 def bounds_markdown(arch: Architecture, vc: VCBounds) -> str:
+    """Parameter counts and VC bounds of ``arch`` in Markdown, in three separate sections:
+    certified bounds (exact constants), cross-checks [open], and asymptotic shapes (unknown
+    constants, not comparable with the certified values).
+
+    Example::
+
+        >>> from moetheory.bounds.vc import vc_bounds
+        >>> arch = Architecture(dim=1, experts=2, hidden=(2,), router="grid")
+        >>> text = bounds_markdown(arch, vc_bounds(arch))
+        >>> [line for line in text.splitlines() if line.startswith(("###", "Whole"))]
+        ... # doctest: +NORMALIZE_WHITESPACE
+        ['### VC dimension, certified (exact constants)', 'Whole model: 6 ≤ VCdim ≤ 173.',
+         '### Cross-checks (unconfirmed closed forms, not the reported values)',
+         '### Asymptotic shapes (unknown constants, not comparable with the numbers above)']
+    """
     c = arch.counts()
     hidden = "×".join(map(str, arch.hidden)) or "none (affine)"
     activation = arch.activation + (f" ({arch.slopes} slopes)" if arch.activation == "prelu"
@@ -73,10 +118,16 @@ def bounds_markdown(arch: Architecture, vc: VCBounds) -> str:
              f"| total | {c.total} |", f"| router | {c.router} |",
              f"| per expert | {c.per_expert} |", f"| all experts | {c.experts_total} |",
              f"| router, read per input | {c.router_active} |",
-             f"| active per input | {c.active} |", "", "VC dimension:"]
+             f"| active per input | {c.active} |", "",
+             "### VC dimension, certified (exact constants)", "", CERTIFIED_NOTE, "",
+             _vc_range(vc), ""]
     lines += [_bound_line(b) for b in (vc.upper, vc.lower, vc.expert_upper, vc.expert_lower)]
-    lines += ["", "Cross-checks (closed forms, not the reported value):"]
-    lines += [_bound_line(b) for b in vc.cross_checks]
-    lines += ["", "Asymptotic shapes (for comparison only, not bounds):"]
-    lines += [_bound_line(b) for b in vc.shapes]
+    if vc.cross_checks:
+        lines += ["", "### Cross-checks (unconfirmed closed forms, not the reported values)", "",
+                  CROSS_CHECK_NOTE, ""]
+        lines += [_bound_line(b) for b in vc.cross_checks]
+    if vc.shapes:
+        lines += ["", "### Asymptotic shapes (unknown constants, not comparable with the "
+                      "numbers above)", "", SHAPES_NOTE, ""]
+        lines += [_bound_line(b) for b in vc.shapes]
     return "\n".join(lines) + "\n"

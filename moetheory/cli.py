@@ -211,13 +211,17 @@ def _prediction(args: argparse.Namespace, verdict, model):
 
 
 def cmd_atlas(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from moetheory.present.atlas import EXTENSIONS, render_atlas
+    from moetheory.present.progress import progress
     from moetheory.rates.atlas import atlas_rows
     from moetheory.rates.rbar import rbar_value
 
     out = _out_dir(args.out) if args.out is not None else None
     rows = atlas_rows(_families(args.gates, "router"), _families(args.experts, "expert"),
-                      dim=args.dim, seed=args.seed, workers=args.workers, rbar=rbar_value)
+                      dim=args.dim, seed=args.seed, workers=args.workers, rbar=rbar_value,
+                      progress=partial(progress, desc="identify"))
     text = render_atlas(rows, args.format)
     if out is None:
         sys.stdout.write(text)

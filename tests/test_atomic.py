@@ -163,6 +163,7 @@ def test_report_replaces_previous_report(tmp_path, monkeypatch):
     def quick(directory, seed=0):  # the built approximators take half a minute
         for name in ("constructions.md", "constructions.json", "tradeoff_measured.md"):
             (directory / name).write_text("new\n")
+        return []  # no measured trade-off tables to plot
 
     monkeypatch.setattr(report, "write_constructions", quick)
     assert report.write_report(out, gates=["softmax"], experts=["linear"], workers=1) == out

@@ -1,6 +1,18 @@
 """Render the atlas (``moetheory.rates.atlas``) as Markdown, LaTeX (booktabs), CSV or JSON.
 
-Every renderer is a pure function of the rows: equal rows give byte-identical text.
+Every renderer is a pure function of the rows: equal rows give byte-identical text. The
+Markdown and LaTeX tables carry a legend (:data:`LEGEND`: columns, symbols, tags); CSV and JSON
+are data.
+
+Example
+-------
+>>> from moetheory.rates.atlas import atlas_rows
+>>> rows = atlas_rows(gates=["softmax"], experts=["ffn-relu"], workers=1)
+>>> cells(rows[0])[-1].split(" — ")[1].split(" | ")[0]  # doctest: +NORMALIZE_WHITESPACE
+"computation disagrees: the paper's result needs strong identifiability = yes (computed),
+ found computed strong = no"
+>>> "Legend:" in render_atlas(rows, "md") and "Legend:" not in render_atlas(rows, "csv")
+True
 """
 
 from __future__ import annotations
@@ -9,6 +21,7 @@ import csv
 import io
 
 from moetheory.present.jsonio import dumps
+from moetheory.present.tables import TAGS, latex_escape, legend_latex, legend_markdown
 from moetheory.rates.atlas import AtlasRow
 
 FORMATS = ("md", "latex", "csv", "json")
@@ -33,6 +46,37 @@ def _samples(row: AtlasRow) -> str:
         parts.append(label + e.rate.sample_complexity())
     return "; ".join(parts) if parts else "—"
 
+
+LEGEND: tuple[tuple[str, str], ...] = (
+    ("gate, expert", "the built-in router and expert families (`moetheory families` lists their "
+                     "formulas)"),
+    ("relations", "the relations found among the derivatives of u up to the order, by class "
+                  "with multiplicity: the classes the papers count first, the others in "
+                  "parentheses (README, Relation classes)"),
+    ("strong, weak, interaction-free", "the engine's verdicts: yes (proved, complete "
+                                       "certificate), no (a counted relation proved), unknown "
+                                       "(neither; `moetheory identify` gives the reason)"),
+    ("exact", "per-parameter estimation rate of the covering theorem when the number of atoms "
+              "is exactly specified"),
+    ("over-specified", "the same when it is over-specified; (M = 2), (M = 3): a Voronoi cell of "
+                       "M fitted atoms around one true atom, the rate evaluated with r̄(M) from "
+                       "the r̄ solver (`moetheory rbar --system r2 --m M --json` prints its "
+                       "certificate)"),
+    ("samples (over)", "samples needed for accuracy ε at the over-specified rate (a rate "
+                       "n^{-1/(2p)} needs ε^{-2p} samples)"),
+    ("source", "the covering theorem (paper, setting) with its tag; otherwise the nearest "
+               "catalogue entry and the hypotheses it fails"),
+    ("paper", "the papers' own claim about this pair set against the computation: agrees; "
+              "DISAGREES (the claim, what the paper assumes, what was computed); no paper "
+              "claim (the papers name no such example)"),
+    ("n, ε", "sample size; accuracy of a parameter estimate"),
+    ("τ", "a positive constant the references leave unspecified: a rate as slow as "
+          "1/log^τ n, so exp(ε^{-1/τ}) samples — exponentially many"),
+    ("[open] (in a rate)", "no reliable exponent is stated anywhere"),
+    ("—", "no rate: no theorem covers the pair"),
+    *((tag, TAGS[tag]) for tag in ("[P]", "[R]", "[open]")),
+)
+"""What the atlas's columns, symbols and tags mean (under the Markdown and LaTeX tables)."""
 
 def _paper(row: AtlasRow) -> str:
     a = row.prediction.agrees_with_paper
@@ -67,7 +111,7 @@ def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -
              "relations counted by the papers' convention come first.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(esc(c) for c in cells(r)) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + legend_markdown(LEGEND)
 
 
 def atlas_csv(rows: list[AtlasRow]) -> str:
@@ -81,22 +125,6 @@ def atlas_csv(rows: list[AtlasRow]) -> str:
 
 def atlas_json(rows: list[AtlasRow]) -> str:
     return dumps([r.to_json() for r in rows]) + "\n"
-
-
-_LATEX = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
-    "β": r"$\beta$", "ν": r"$\nu$", "ε": r"$\varepsilon$", "τ": r"$\tau$", "σ": r"$\sigma$",
-    "₀": r"$_0$", "₁": r"$_1$", "₂": r"$_2$", "×": r"$\times$", "—": "---", "≥": r"$\geq$",
-    "′": "'", "ᵀ": r"$^\top$", "∂": r"$\partial$", "∇": r"$\nabla$", "‖": r"$\|$",
-    "·": r"$\cdot$", "≠": r"$\neq$", "Σ": r"$\Sigma$", "|": r"$|$", "<": r"$<$", ">": r"$>$",
-}
-
-
-def latex_escape(text: str) -> str:
-    """Plain text → LaTeX source that pdflatex accepts (Greek and sub/superscripts mapped)."""
-    out = "".join(_LATEX.get(ch, ch) for ch in text)
-    return out.replace("r̄", r"$\bar r$").replace("̄", "")
 
 
 def _latex_rate(text: str) -> str:
@@ -127,7 +155,7 @@ def atlas_latex(rows: list[AtlasRow]) -> str:
                             _latex_rates(r, "over", samples=True))
         lines.append(" & ".join(c) + r" \\")
     lines += [r"\bottomrule", r"\end{longtable}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + legend_latex(LEGEND)
 
 
 def render_atlas(rows: list[AtlasRow], fmt: str) -> str:

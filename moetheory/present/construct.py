@@ -1,8 +1,24 @@
-"""Markdown renderings of constructed approximators and of the measured trade-off table."""
+"""Markdown renderings of constructed approximators and of the measured trade-off table.
+
+The tables share one convention for the sub-grid column M, stated in their legends: M is the
+number of sub-cells per axis of a Kuhn-hat (pwl) expert, 0 for a constant expert (it has no
+sub-grid; approximation.md's ``M or N`` column writes the same), and ``—`` in any column means
+a value that was not computed because the row was not built.
+
+Example
+-------
+>>> rows = [{"target": "abs-power", "expert": "constant", "num_experts": 5, "sub_cells": None},
+...         {"target": "smooth", "expert": "pwl", "status": "not built: …"}]
+>>> table = constructions_table(rows, limit=1 << 22, construct_limit=1 << 26)
+>>> [line.split(" | ")[7] for line in table.splitlines() if line.startswith("| abs")]
+['0']
+>>> "4,194,304" in table and "67,108,864" in table
+True
+"""
 
 from __future__ import annotations
 
-from moetheory.present.tables import compact, render_table
+from moetheory.present.tables import Legend, compact, render_table
 
 
 def construction_markdown(data: dict) -> str:
@@ -57,19 +73,78 @@ MEASURED_TRADEOFF_COLUMNS = [
     ("law_deep", "(E·P²)^(−α/d) law")]
 
 
-def constructions_table(rows: list[dict], fmt: str = "md") -> str:
+_SIZES: Legend = (
+    ("K", "cells per axis of the grid router"),
+    ("experts", "E = K^d, one per cell"),
+    ("M", "sub-cells per axis of each Kuhn-hat (pwl) expert, 0 for constant experts (no "
+          "sub-grid), as in approximation.md"),
+    ("total, active", "dense parameters (every stored entry of the torch module): all of them, "
+                      "and those read for one input (router part and one expert)"),
+)
+
+
+def _limit(limit: int) -> str:
+    exponent = limit.bit_length() - 1
+    power = f" = 2^{exponent}" if limit == 1 << exponent else ""
+    return f"{limit:,}{power}"
+
+
+def constructions_table(rows: list[dict], fmt: str = "md", *, limit: int,
+                        construct_limit: int) -> str:
+    """The built approximators (``moetheory.construct.measured.construction_rows``) with
+    their legend, which states ``limit`` (the dense size above which rows were not built) and
+    ``construct_limit`` (the default limit of ``moetheory construct``). The Markdown and LaTeX
+    cells write M = 0 for constant experts (the rows hold None)."""
     notes = ("This package's construction (grid router; constant or Kuhn-hat experts), built "
              "as torch modules; `max error found` is a grid-plus-adversarial search (not a "
              "proof); `guaranteed` is the construction's proved inequality. Rows over the "
-             "size limit are listed, not built.")
-    return render_table(rows, CONSTRUCTION_COLUMNS, fmt, "Constructed approximators", notes)
+             "size limit are listed, not built (the legend states the limit).")
+    if fmt in ("md", "latex"):
+        rows = [row | {"sub_cells": 0} if row.get("expert") == "constant" and "num_experts" in row
+                else row for row in rows]
+    legend: Legend = (
+        ("target", "built-in target function (`moetheory construct --target`)"),
+        ("d, α, λ, ε", "input dimension, Hölder exponent, Hölder constant (proved for the "
+                       "target), accuracy asked (sup norm)"),
+        ("expert", "constant, or pwl: the Kuhn-hat simplicial interpolant realised with ReLU "
+                   "units"),
+        *_SIZES,
+        ("guaranteed", "the construction's proved bound on the sup error"),
+        ("max error found, points", "the largest error a grid-plus-adversarial search found "
+                                    "(not a proof), and the number of points it evaluated"),
+        ("not built", f"listed with their size, not built: they need more than "
+                      f"{_limit(limit)} dense parameters, the report's limit, which keeps "
+                      "building and searching every row within the report's time budget (about "
+                      "a minute for the whole report); `moetheory construct --target TARGET "
+                      "--alpha α --dim d --eps ε --expert EXPERT` builds any one of them (up to "
+                      f"{_limit(construct_limit)} dense parameters by default; "
+                      "`--max-parameters` raises the limit)"),
+        ("—", "not computed: the row was not built"),
+    )
+    return render_table(rows, CONSTRUCTION_COLUMNS, fmt, "Constructed approximators", notes,
+                        legend)
 
 
-def measured_tradeoff_table(rows: list[dict], fmt: str = "md") -> str:
+def measured_tradeoff_table(rows: list[dict], fmt: str = "md", *, limit: int) -> str:
+    """The measured trade-off (``moetheory.construct.measured.measured_tradeoff``) with its
+    legend, which states ``limit``: the dense size above which a mixture was not built, so no
+    error was measured."""
     first = rows[0]
     title = (f"Measured trade-off: {first['target']} at a fixed {first['budget_kind']} budget "
              f"of {first['budget']} parameters (d = {first['dim']}, α = {first['alpha']})")
     notes = ("Kuhn-hat mixtures built and measured (max error found by search on "
              f"{first['check_points']:,} points); laws scaled to the first row's guaranteed "
              "error (shapes, approximation_vc.md §4).")
-    return render_table(rows, MEASURED_TRADEOFF_COLUMNS, fmt, title, notes)
+    legend: Legend = (
+        *_SIZES,
+        ("per expert", "dense parameters of one expert"),
+        ("guaranteed error", "the construction's proved bound on the sup error"),
+        ("max error found", "the largest error the search found (not a proof)"),
+        ("(E·P)^(−α/d) law, (E·P²)^(−α/d) law", "the reference's shallow and deep trade-off "
+                                               "laws, E experts of P parameters, scaled to the "
+                                               "first row: shapes, not bounds"),
+        ("—", f"not measured: the mixture was not built, as it needs more than "
+              f"{_limit(limit)} dense parameters, the report's limit for its time budget (the "
+              "guaranteed error and the laws need no build)"),
+    )
+    return render_table(rows, MEASURED_TRADEOFF_COLUMNS, fmt, title, notes, legend)

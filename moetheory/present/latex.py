@@ -8,7 +8,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from moetheory.identify.verdict import Verdict
 from moetheory.present import verdict_parts as parts
-from moetheory.present.atlas import latex_escape
+from moetheory.present.tables import latex_escape
 
 
 class PartialLatexPrinter(LatexPrinter):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -104,12 +104,20 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.join()
 
 
+Progress = Callable[[Iterator[Verdict], int], Iterable[Verdict]]
+"""Watches the verdicts as they arrive, given the number of pairs; it yields them unchanged
+(``functools.partial(moetheory.present.progress.progress, desc=...)`` draws a bar)."""
+
+
 def identify_all(pairs: Sequence[tuple[str, str]], dim: int = 2, seed: int = 0,
-                 seconds: float = 60.0, workers: int | None = None) -> list[Verdict]:
+                 seconds: float = 60.0, workers: int | None = None,
+                 progress: Progress | None = None) -> list[Verdict]:
     """Verdicts of ``pairs`` in order, computed in ``workers`` processes (default: all cores).
 
     Workers ignore Ctrl-C; on ``KeyboardInterrupt`` (or any error) in the parent the queued
     pairs are cancelled and the workers terminated before the exception propagates.
+    ``progress`` sees the verdicts as they arrive (the caller's progress bar; the computation
+    never draws one itself).
 
     >>> pairs = [("softmax", "linear"), ("softmax", "polynomial-2")]
     >>> [v.expert for v in identify_all(pairs, workers=2)]
@@ -120,9 +128,10 @@ def identify_all(pairs: Sequence[tuple[str, str]], dim: int = 2, seed: int = 0,
     if workers is not None and workers < 1:
         raise MoetheoryError(f"workers must be a positive integer, got {workers}")
     jobs = [(g, e, dim, seed, seconds) for g, e in pairs]
+    watch = progress or (lambda verdicts, total: verdicts)
     n = workers or os.cpu_count() or 1
     if n <= 1 or len(jobs) <= 1:
-        return [_identify(j) for j in jobs]
+        return list(watch(map(_identify, jobs), len(jobs)))
     pool = ProcessPoolExecutor(max_workers=n, initializer=_ignore_interrupt)
     try:
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -130,7 +139,7 @@ def identify_all(pairs: Sequence[tuple[str, str]], dim: int = 2, seed: int = 0,
             results = pool.map(_identify, jobs, chunksize=1)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        verdicts = list(results)
+        verdicts = list(watch(results, len(jobs)))
     except BaseException:
         _stop(pool)
         raise
@@ -148,11 +157,13 @@ def _order(verdict: Verdict) -> list[tuple[str, str]]:
 def atlas_rows(gates: Sequence[str] | None = None, experts: Sequence[str] | None = None,
                dim: int = 2, seed: int = 0, workers: int | None = None,
                rbar: Callable[[int], int | None] | None = None,
-               sizes: tuple[int, ...] = SIZES) -> list[AtlasRow]:
-    """Rows for every pair of ``gates`` × ``experts`` (default: all built-ins)."""
+               sizes: tuple[int, ...] = SIZES, progress: Progress | None = None
+               ) -> list[AtlasRow]:
+    """Rows for every pair of ``gates`` × ``experts`` (default: all built-ins); ``progress``
+    as in :func:`identify_all`."""
     pairs = [(g, e) for g in (ROUTERS if gates is None else gates)
              for e in (EXPERTS if experts is None else experts)]
-    verdicts = identify_all(pairs, dim=dim, seed=seed, workers=workers)
+    verdicts = identify_all(pairs, dim=dim, seed=seed, workers=workers, progress=progress)
     return rows_from_verdicts(verdicts, dim, rbar, sizes)
 
 

@@ -186,7 +186,8 @@ def _agreement(facts: PairFacts, theorem: Theorem | None,
                          "(a verdict is unknown or the certificate incomplete)")
         elif failing:
             agree = False
-            why = "; ".join(f"{ch.text}: {ch.found}" for ch in failing)
+            why = "; ".join(f"the paper's result needs {ch.text}, found {ch.found}"
+                            for ch in failing)
             parts.append(f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation disagrees: "
                          f"{why}")
         else:

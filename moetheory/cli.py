@@ -112,8 +112,7 @@ def _out_dir(text: str) -> Path:
 
 def cmd_identify(args: argparse.Namespace) -> int:
     from moetheory.identify.api import identify
-    from moetheory.present.jsonio import dumps
-    from moetheory.present.markdown import verdict_markdown
+    from moetheory.present.formats import formats_for, render
 
     if (args.gate is None) == (args.gate_formula is None):
         raise MoetheoryError("give exactly one of --gate and --gate-formula")
@@ -123,6 +122,10 @@ def cmd_identify(args: argparse.Namespace) -> int:
         raise MoetheoryError("--normalisation declares a formula gate's normalisation for "
                              "--rates; a built-in gate has its own")
     _check_formula_options(args)
+    fmt = "json" if args.json else args.format
+    if args.rates and fmt != "json" and fmt not in formats_for("prediction"):
+        raise MoetheoryError(f"--rates prints with --format "
+                             f"{' or '.join((*formats_for('prediction'), 'json'))}")
     model = None
     if args.gate_formula is not None or args.expert_formula is not None:
         model = _formula_pair(args)
@@ -133,17 +136,12 @@ def cmd_identify(args: argparse.Namespace) -> int:
         verdict = identify(args.gate, args.expert, dim=args.dim, order=args.order,
                            seed=args.seed, seconds=args.seconds)
     prediction = _prediction(args, verdict, model) if args.rates else None
-    if args.json:
-        data = verdict.to_json()
-        if prediction is not None:
-            data["prediction"] = prediction.to_json()
-        print(dumps(data))
+    if fmt == "json":
+        print(render("verdict", "json", verdict, prediction))
     else:
-        print(verdict_markdown(verdict))
+        print(render("verdict", fmt, verdict))
         if prediction is not None:
-            from moetheory.present.markdown import prediction_markdown
-
-            print(prediction_markdown(prediction))
+            print(render("prediction", fmt, prediction))
     return 0
 
 
@@ -213,7 +211,7 @@ def _prediction(args: argparse.Namespace, verdict, model):
 def cmd_atlas(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from moetheory.present.atlas import EXTENSIONS, render_atlas
+    from moetheory.present.formats import FORMATS, render
     from moetheory.present.progress import progress
     from moetheory.rates.atlas import atlas_rows
     from moetheory.rates.rbar import rbar_value
@@ -222,16 +220,21 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     rows = atlas_rows(_families(args.gates, "router"), _families(args.experts, "expert"),
                       dim=args.dim, seed=args.seed, workers=args.workers, rbar=rbar_value,
                       progress=partial(progress, desc="identify"))
-    text = render_atlas(rows, args.format)
+    fmt = FORMATS[args.format]
+    output = render("atlas", fmt.name, rows)
     if out is None:
-        sys.stdout.write(text)
+        if fmt.binary:
+            sys.stdout.buffer.write(output)
+        else:
+            sys.stdout.write(output)
         return 0
-    from moetheory.files import write_text_atomic
+    from moetheory.files import atomic_file
 
-    path = out / f"atlas.{EXTENSIONS[args.format]}"
+    path = out / f"atlas.{fmt.extension}"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
+        with atomic_file(path) as handle:
+            handle.write(output if fmt.binary else output.encode("utf-8"))
     except OSError as exc:
         raise MoetheoryError(f"cannot write {path}: {exc}") from None
     print(f"atlas written to {path}")
@@ -426,6 +429,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from moetheory.present.formats import formats_for
+
     p = _Parser(prog="moetheory", description="Statistical theory of Mixture-of-Experts.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser,
                            help="the command to run; `moetheory COMMAND --help` describes it")
@@ -466,8 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--seconds", type=_seconds(zero_ok=True), default=120.0,
                    help="analysis time limit in seconds, 0 for none (default %(default)s); "
                         "past it every verdict is unknown, and the command stops at 1.5× + 5 s")
+    i.add_argument("--format", choices=formats_for("verdict"), default="md",
+                   help="output format, one of %(choices)s (default %(default)s)")
     i.add_argument("--json", action="store_true",
-                   help="print the verdict with its certificate as JSON instead of Markdown")
+                   help="print the verdict with its certificate as JSON (= --format json)")
     i.add_argument("--rates", action="store_true",
                    help="also predict estimation rates from the theorem catalogue")
     i.add_argument("--normalisation", choices=["softmax", "sigmoid", "top-K", "two-level"],
@@ -497,8 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
         "atlas", help="identifiability and rates of every built-in pair",
         description="Identify every built-in router × expert pair (or those named) and tabulate "
                     "the verdicts with the predicted estimation rates.")
-    a.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md",
-                   help="output format, one of %(choices)s (default %(default)s)")
+    a.add_argument("--format", choices=formats_for("atlas"), default="md",
+                   help="output format, one of %(choices)s (default %(default)s; png and pdf "
+                        "draw the gate × expert grid)")
     a.add_argument("--dim", type=_ranged(1, MAX_DIM), default=2,
                    help=f"input dimension d, 1 to {MAX_DIM} (default %(default)s)")
     a.add_argument("--seed", type=_ranged(0, MAX_SEED), default=0,
@@ -596,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--budget", help="tradeoff: parameter budget (default 1e6)")
     t.add_argument("--budget-kind", choices=["total", "active"],
                    help="tradeoff: the budget counts total or active parameters (default total)")
-    t.add_argument("--format", choices=["md", "latex", "csv", "json"], default="md",
+    t.add_argument("--format", choices=formats_for("table"), default="md",
                    help="output format, one of %(choices)s (default %(default)s)")
     t.add_argument("--seconds", type=_seconds(), default=600.0,
                    help="wall-clock limit of the whole command in seconds (default %(default)s)")

@@ -65,7 +65,7 @@ from moetheory.errors import MoetheoryError
 from moetheory.families import EXPERTS, ROUTERS
 from moetheory.files import atomic_directory
 from moetheory.identify.verdict import Verdict
-from moetheory.present.atlas import EXTENSIONS, render_atlas
+from moetheory.present.atlas import render_atlas
 from moetheory.present.bounds import (
     approximation_table,
     bounds_json,
@@ -73,6 +73,7 @@ from moetheory.present.bounds import (
     tradeoff_table,
 )
 from moetheory.present.construct import constructions_table, measured_tradeoff_table
+from moetheory.present.formats import FORMATS, formats_for
 from moetheory.present.index import Index, index_html, index_markdown
 from moetheory.present.jsonio import dumps
 from moetheory.present.markdown import verdict_table
@@ -226,8 +227,9 @@ class _Run:
 
     def atlas(self) -> None:
         self.rows = rows_from_verdicts(self.verdicts, self.dim, rbar=lambda m: self.rbar[m].value)
-        for fmt, ext in EXTENSIONS.items():
-            (self.out / f"atlas.{ext}").write_text(render_atlas(self.rows, fmt))
+        for fmt in formats_for("atlas", binary=False):  # the figures: plots()
+            (self.out / f"atlas.{FORMATS[fmt].extension}").write_text(render_atlas(self.rows,
+                                                                                  fmt))
         (self.out / "identifiability.md").write_text(
             f"# Identifiability of router–expert pairs (d = {self.dim}, order 2)\n\n"
             + verdict_table(self.verdicts))
@@ -332,8 +334,9 @@ def write_bounds(out: Path) -> tuple[list[dict], list[list[dict]]]:
     """The approximation-rate table, the trade-off tables and the bounds summary; returns the
     approximation rows and the trade-off tables (for the plots)."""
     rows = approximation_rows([1, 2, 3], ["0.5", "1"], ["1e-1", "1e-2", "1e-3"])
-    for fmt, ext in EXTENSIONS.items():
-        (out / f"approximation.{ext}").write_text(approximation_table(rows, fmt))
+    for fmt in formats_for("table", binary=False):
+        (out / f"approximation.{FORMATS[fmt].extension}").write_text(approximation_table(rows,
+                                                                                        fmt))
     target = Target.of(2, 1)
     tables = [tradeoff_rows(target, 10**6, "total"), tradeoff_rows(target, 10**4, "active")]
     (out / "tradeoff.md").write_text("\n".join(tradeoff_table(t, "md") for t in tables))

@@ -230,3 +230,18 @@ def test_unknown_verdict_is_undecided_not_a_disagreement():
     p = predict(pair_facts(identify("softmax", "scaled-tanh", seconds=0.001)),
                 rbar=PAPER_RBAR.get)
     assert p.agrees_with_paper is None and "undecided" in p.paper
+
+
+def test_atlas_figures_through_the_format_registry(tmp_path, capsys):
+    """png/pdf are atlas formats because the figure renderers declare them: the CLI offers them
+    and writes the bytes the renderer gives."""
+    from moetheory.cli import main
+    from moetheory.present.formats import FORMATS, formats_for, render
+
+    assert formats_for("atlas") == ("md", "latex", "csv", "json", "png", "pdf")
+    rows = atlas_rows(["softmax"], ["linear"], workers=1, rbar=PAPER_RBAR.get)
+    png = render("atlas", "png", rows)
+    assert png.startswith(b"\x89PNG") and png == render("atlas", "png", rows)
+    assert main(["atlas", "--gates", "softmax", "--experts", "linear", "--format", "pdf",
+                 "--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"atlas.{FORMATS['pdf'].extension}").read_bytes().startswith(b"%PDF")

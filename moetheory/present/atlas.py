@@ -20,12 +20,10 @@ from __future__ import annotations
 import csv
 import io
 
+from moetheory.present.formats import render, renders
 from moetheory.present.jsonio import dumps
 from moetheory.present.tables import TAGS, latex_escape, legend_latex, legend_markdown
 from moetheory.rates.atlas import AtlasRow
-
-FORMATS = ("md", "latex", "csv", "json")
-EXTENSIONS = {"md": "md", "latex": "tex", "csv": "csv", "json": "json"}
 
 COLUMNS = ("gate", "expert", "relations", "strong", "weak", "interaction-free", "exact",
            "over-specified", "samples (over)", "source", "paper")
@@ -101,6 +99,7 @@ def cells(row: AtlasRow) -> list[str]:
             _rates(row, "over"), _samples(row), _source(row), _paper(row)]
 
 
+@renders("atlas", "md")
 def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
@@ -114,6 +113,7 @@ def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -
     return "\n".join(lines) + "\n\n" + legend_markdown(LEGEND)
 
 
+@renders("atlas", "csv")
 def atlas_csv(rows: list[AtlasRow]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -123,6 +123,7 @@ def atlas_csv(rows: list[AtlasRow]) -> str:
     return buf.getvalue()
 
 
+@renders("atlas", "json")
 def atlas_json(rows: list[AtlasRow]) -> str:
     return dumps([r.to_json() for r in rows]) + "\n"
 
@@ -144,6 +145,7 @@ def _latex_rates(row: AtlasRow, kind: str, samples: bool = False) -> str:
     return "; ".join(parts) if parts else "---"
 
 
+@renders("atlas", "latex")
 def atlas_latex(rows: list[AtlasRow]) -> str:
     spec = "ll" + "p{3cm}" + "lll" + "p{2.2cm}" * 3 + "p{3.2cm}p{2.5cm}"
     head = " & ".join(latex_escape(c) for c in COLUMNS) + r" \\"
@@ -159,7 +161,6 @@ def atlas_latex(rows: list[AtlasRow]) -> str:
 
 
 def render_atlas(rows: list[AtlasRow], fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown atlas format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return {"md": atlas_markdown, "latex": atlas_latex, "csv": atlas_csv,
-            "json": atlas_json}[fmt](rows)
+    """The atlas in ``fmt`` (a text format of :func:`moetheory.present.formats.formats_for`
+    ``("atlas")``)."""
+    return render("atlas", fmt, rows)

@@ -8,6 +8,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from moetheory.identify.verdict import Verdict
 from moetheory.present import verdict_parts as parts
+from moetheory.present.formats import renders
 from moetheory.present.tables import latex_escape
 
 
@@ -57,6 +58,7 @@ def _det(m: parts.MinorView) -> str:
                       ne=r"$\det \neq 0$", ge=r"$|\det| \geq$")
 
 
+@renders("verdict", "latex")
 def verdict_latex(v: Verdict) -> str:
     """A booktabs table of verdicts (the weak verdict's breakers labelled W, the others' R),
     the reason of each "unknown" verdict, the relations as displayed equations (order-r: R1,

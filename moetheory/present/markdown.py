@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from moetheory.identify.verdict import COUNTS, Verdict
 from moetheory.present import verdict_parts as parts
+from moetheory.present.formats import renders
 from moetheory.rates.predict import Prediction
 
 
+@renders("verdict", "md")
 def verdict_markdown(v: Verdict) -> str:
     """A verdict as a Markdown section: verdicts (with the reason of each "unknown"), the
     order-r relations (R1, R2, …), the first-order relations the weak verdict counts (W1, W2,
@@ -71,6 +73,7 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@renders("prediction", "md")
 def prediction_markdown(p: Prediction) -> str:
     """The covering theorem, its hypotheses as checked, and the rates (or why none covers)."""
     lines = ["", "### Rates", ""]

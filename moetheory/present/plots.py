@@ -28,12 +28,15 @@ Example
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from moetheory.present.formats import FORMATS, renders
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,7 +50,6 @@ VERDICT_COLOURS = {"yes": "#0072B2", "no": "#E69F00", "unknown": "#BBBBBB"}
 PANELS = ("strong", "weak")
 """The verdicts the atlas plot shows, one panel each."""
 
-FORMATS = ("png", "pdf")
 METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None,
                                                 "CreationDate": None}}
 """Metadata left out of the files (dates and version strings), so the bytes depend on the data
@@ -196,13 +198,40 @@ def tradeoff_figure(tables: Sequence[Sequence[dict]]) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``fig`` as ``stem``.png and ``stem``.pdf (:data:`FORMATS`) with no dates or
-    version strings in their metadata; return the paths."""
-    paths = []
+def figure_formats() -> tuple[str, ...]:
+    """The figure formats: the binary ones of :data:`moetheory.present.formats.FORMATS`."""
+    return tuple(name for name, f in FORMATS.items() if f.binary)
+
+
+def figure_bytes(fig: Figure, fmt: str) -> bytes:
+    """``fig`` in the figure format ``fmt``, with no dates or version strings in its metadata
+    (:data:`METADATA`), so the bytes depend on the data only."""
+    buf = io.BytesIO()
     with _style():
-        for fmt in FORMATS:
-            path = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=110, metadata=METADATA[fmt])
-            paths.append(path)
+        fig.savefig(buf, format=fmt, dpi=110, metadata=METADATA[fmt])
+    return buf.getvalue()
+
+
+def save_figure(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``fig`` as ``stem``.png and ``stem``.pdf (every figure format) through
+    :func:`moetheory.files.atomic_file`; return the paths."""
+    from moetheory.files import atomic_file
+
+    paths = []
+    for fmt in figure_formats():
+        path = stem.with_name(f"{stem.name}.{FORMATS[fmt].extension}")
+        with atomic_file(path) as handle:
+            handle.write(figure_bytes(fig, fmt))
+        paths.append(path)
     return paths
+
+
+def _atlas_as(fmt: str) -> Callable[[list[AtlasRow]], bytes]:
+    def atlas_figure_bytes(rows: list[AtlasRow]) -> bytes:
+        """The atlas grid (:func:`atlas_figure`) as figure bytes."""
+        return figure_bytes(atlas_figure(rows), fmt)
+    return atlas_figure_bytes
+
+
+for _fmt in METADATA:
+    renders("atlas", _fmt)(_atlas_as(_fmt))

@@ -30,9 +30,8 @@ import io
 from collections.abc import Sequence
 from decimal import Decimal
 
+from moetheory.present.formats import render, renders
 from moetheory.present.jsonio import dumps
-
-FORMATS = ("md", "latex", "csv", "json")
 
 Legend = Sequence[tuple[str, str]]
 """(term, meaning) pairs: what a table's columns, symbols and tags mean; a meaning may hold
@@ -114,6 +113,7 @@ def _exact(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+@renders("table", "md")
 def table_markdown(rows: list[dict], columns: list[tuple[str, str]], title: str,
                    notes: str = "", legend: Legend = ()) -> str:
     """``columns`` are (key, header) pairs; ``notes`` go above the table, ``legend`` under it."""
@@ -125,8 +125,10 @@ def table_markdown(rows: list[dict], columns: list[tuple[str, str]], title: str,
     return "\n".join(lines) + "\n" + ("\n" + legend_markdown(legend) if legend else "")
 
 
+@renders("table", "latex")
 def table_latex(rows: list[dict], columns: list[tuple[str, str]], caption: str,
-                legend: Legend = ()) -> str:
+                notes: str = "", legend: Legend = ()) -> str:
+    """The table in booktabs/longtable with ``caption``; ``notes`` belong to the Markdown page."""
     spec = "l" * len(columns)
     lines = [r"% requires \usepackage{booktabs,longtable}", rf"\begin{{longtable}}{{{spec}}}",
              rf"\caption{{{latex_escape(caption)}}}\\", r"\toprule",
@@ -139,7 +141,11 @@ def table_latex(rows: list[dict], columns: list[tuple[str, str]], caption: str,
     return "\n".join(lines) + "\n" + (legend_latex(legend) if legend else "")
 
 
-def table_csv(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+@renders("table", "csv")
+def table_csv(rows: list[dict], columns: list[tuple[str, str]], title: str = "",
+              notes: str = "", legend: Legend = ()) -> str:
+    """The ``columns`` of every row with every digit, a header of keys; data only (no title,
+    notes or legend)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([k for k, _ in columns])
@@ -148,16 +154,15 @@ def table_csv(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     return buf.getvalue()
 
 
+@renders("table", "json")
+def table_json(rows: list[dict], columns: list[tuple[str, str]], title: str = "",
+               notes: str = "", legend: Legend = ()) -> str:
+    """Every key of every row, not only ``columns``; data only."""
+    return dumps(rows) + "\n"
+
+
 def render_table(rows: list[dict], columns: list[tuple[str, str]], fmt: str, title: str,
                  notes: str = "", legend: Legend = ()) -> str:
-    """One table in ``fmt``; JSON carries every key of every row, not only ``columns``; the
+    """One table in ``fmt`` (:func:`moetheory.present.formats.formats_for` ``("table")``); the
     ``legend`` goes under the Markdown and LaTeX tables (CSV and JSON stay plain data)."""
-    if fmt == "md":
-        return table_markdown(rows, columns, title, notes, legend)
-    if fmt == "latex":
-        return table_latex(rows, columns, title, legend)
-    if fmt == "csv":
-        return table_csv(rows, columns)
-    if fmt == "json":
-        return dumps(rows) + "\n"
-    raise ValueError(f"unknown table format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return render("table", fmt, rows, columns, title, notes, legend)

@@ -19,8 +19,8 @@ from typing import cast
 from moetheory.errors import CertificateError
 from moetheory.identify.verdict import SCHEMA as VERDICT
 from moetheory.identify.verify import VerifyReport, verify_json
-from moetheory.rates.rbar import SCHEMA as RBAR
-from moetheory.rates.rbar import verify_rbar_json
+from moetheory.rbar import SCHEMA as RBAR
+from moetheory.rbar import verify_rbar_json
 from moetheory.schema import Node
 
 MAX_DOCUMENTS = 10_000

@@ -191,7 +191,7 @@ def _formula_pair(args: argparse.Namespace):
 def _prediction(args: argparse.Namespace, verdict, model):
     from moetheory.rates.facts import formula_facts, pair_facts
     from moetheory.rates.predict import predict
-    from moetheory.rates.rbar import rbar_value
+    from moetheory.rbar import rbar_value
 
     if model is None:
         facts = pair_facts(verdict, args.dim)
@@ -214,7 +214,7 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     from moetheory.present.formats import FORMATS, render
     from moetheory.present.progress import progress
     from moetheory.rates.atlas import atlas_rows
-    from moetheory.rates.rbar import rbar_value
+    from moetheory.rbar import rbar_value
 
     out = _out_dir(args.out) if args.out is not None else None
     rows = atlas_rows(_families(args.gates, "router"), _families(args.experts, "expert"),
@@ -244,7 +244,7 @@ def cmd_atlas(args: argparse.Namespace) -> int:
 def cmd_rbar(args: argparse.Namespace) -> int:
     from moetheory.present.jsonio import dumps
     from moetheory.present.rbar import rbar_markdown
-    from moetheory.rates.rbar import solve_rbar
+    from moetheory.rbar import solve_rbar
 
     result = solve_rbar(args.system, args.m, seconds=args.seconds, nontrivial=args.nontrivial)
     data = result.to_json()

@@ -85,7 +85,7 @@ from moetheory.present.plots import (
 )
 from moetheory.present.progress import progress
 from moetheory.rates.atlas import SIZES, AtlasRow, identify_all, rows_from_verdicts
-from moetheory.rates.rbar import RbarResult, solve_rbar
+from moetheory.rbar import RbarResult, solve_rbar
 
 RBAR_SYSTEM = "r2"
 """The r̄ system of the atlas's r̄-dependent rates (printed t4 variant, as ``rbar_value``)."""

@@ -13,8 +13,8 @@ import sympy as sp
 from moetheory import identify
 from moetheory.rates.facts import pair_facts
 from moetheory.rates.predict import predict
-from moetheory.rates.rbar import rbar_value
 from moetheory.rates.voronoi import MixingMeasure, d1_loss
+from moetheory.rbar import rbar_value
 from proofs_check.relations import Check
 
 

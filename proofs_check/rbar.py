@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from moetheory.rates.rbar import compare_r2_r1, solve_rbar, verify_rbar_json
+from moetheory.rbar import compare_r2_r1, solve_rbar, verify_rbar_json
 from proofs_check.relations import Check
 
 SOURCE = "Ho & Nguyen 2016, Ann. Statist.; 2305.03288 Lemma 1; 2505.10860 App. B"

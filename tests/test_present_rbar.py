@@ -10,7 +10,7 @@ import pytest
 from helpers import run_cli
 
 from moetheory.present.rbar import rbar_markdown
-from moetheory.rates.rbar import solve_rbar
+from moetheory.rbar import solve_rbar
 
 
 def summary(capsys, *argv: str) -> str:

@@ -197,7 +197,7 @@ def test_atlas_formats():
 @pytest.mark.slow
 def test_full_atlas_is_byte_identical():
     from moetheory.families import EXPERTS, ROUTERS
-    from moetheory.rates.rbar import rbar_value
+    from moetheory.rbar import rbar_value
 
     first = atlas_rows(rbar=rbar_value)
     second = atlas_rows(rbar=rbar_value, workers=1)

@@ -17,16 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moetheory.errors import MoetheoryError
-from moetheory.rates.rbar import (
+from moetheory.rbar import (
     RbarError,
     compare_r2_r1,
     solve_rbar,
     system,
     verify_rbar_json,
 )
-from moetheory.rates.rbar_exact import count_roots, isolate_real_roots, trace_mod, upoly
-from moetheory.rates.rbar_proof import make_r1_proof, verify_r1_proof
-from moetheory.rates.rbar_witness import (
+from moetheory.rbar.exact import count_roots, isolate_real_roots, trace_mod, upoly
+from moetheory.rbar.proof import make_r1_proof, verify_r1_proof
+from moetheory.rbar.witness import (
     gauss_hermite_witness,
     rational_witness,
     verify_witness,
@@ -313,7 +313,7 @@ def test_runs_outside_the_main_thread():
 
 
 def test_numeric_search_is_evidence_only():
-    from moetheory.rates.rbar import numeric_search
+    from moetheory.rbar import numeric_search
 
     ev = numeric_search("r1", 2, 3, 1, "t4", seed=3, restarts=3)
     assert ev["seed"] == 3 and ev["restarts"] == 3 and ev["best_residual"] < 1e-6

@@ -122,7 +122,7 @@ def test_summary_points_at_index_atlas_and_certificates(report_dir):
 
 
 def test_rbar_certificates_recheck(report_dir):
-    from moetheory.rates.rbar import verify_rbar_json
+    from moetheory.rbar import verify_rbar_json
 
     used = json.loads((report_dir / "atlas.json").read_text(encoding="utf-8"))
     values = {m: v for row in used for m, v in row["rbar"].items()}

@@ -7,8 +7,8 @@ import pytest
 
 from moetheory.errors import FormulaError
 from moetheory.identify.api import formula_model
-from moetheory.rates.rbar_proof import P0, check_definite, make_definite
 from moetheory.rates.voronoi import LossInputError, _Brackets
+from moetheory.rbar.proof import P0, check_definite, make_definite
 
 
 @pytest.mark.parametrize("output, variance", [("", "nu"), ("y", "")])

@@ -64,7 +64,7 @@ def verdict_doc():
 
 @pytest.fixture(scope="module")
 def rbar_doc():
-    from moetheory.rates.rbar import solve_rbar
+    from moetheory.rbar import solve_rbar
 
     return json.loads(json.dumps(solve_rbar("r2", 2).to_json()))
 
@@ -238,7 +238,7 @@ def test_every_atlas_verdict_and_rbar_record_verifies():
     from moetheory.certificates import verify_document
     from moetheory.families import EXPERTS, ROUTERS
     from moetheory.rates.atlas import identify_all
-    from moetheory.rates.rbar import solve_rbar
+    from moetheory.rbar import solve_rbar
 
     verdicts = identify_all([(g, e) for g in ROUTERS for e in EXPERTS], dim=2)
     docs = json.loads(json.dumps([v.to_json() for v in verdicts]))

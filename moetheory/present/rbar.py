@@ -1,4 +1,4 @@
-"""Markdown summary of an r̄ record (:meth:`moetheory.rates.rbar.RbarResult.to_json`): the value,
+"""Markdown summary of an r̄ record (:meth:`moetheory.rbar.RbarResult.to_json`): the value,
 the system, what each certificate proves and how, and how to get and re-check the full record.
 
 A pure function of the record's computed data: it solves and verifies nothing itself. The full
@@ -7,7 +7,7 @@ record (every polynomial, identity and rational of the certificates) is what ``m
 
 Example::
 
-    >>> from moetheory.rates.rbar import solve_rbar
+    >>> from moetheory.rbar import solve_rbar
     >>> text = rbar_markdown(solve_rbar("r1", 2).to_json())
     >>> print("\\n".join(line for line in text.splitlines() if line.startswith("#")))
     ## r̄ r1(M = 2) = 4
@@ -212,7 +212,7 @@ def _commands(record: dict) -> list[str]:
     file = f"rbar-{kind}-m{m}.json"
     variant = " --nontrivial t3" if record["nontrivial"] == "t3" else ""
     if record.get("d", 1) != 1:
-        get = (f"    python -c \"import json; from moetheory.rates.rbar import solve_rbar; "
+        get = (f"    python -c \"import json; from moetheory.rbar import solve_rbar; "
                f"print(json.dumps(solve_rbar('{kind}', {m}, d={record['d']}, "
                f"nontrivial='{record['nontrivial']}').to_json()))\" > {file}")
     else:

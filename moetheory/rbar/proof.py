@@ -55,7 +55,7 @@ from typing import Any, Protocol
 import sympy as sp
 from flint import fmpq_mpoly_ctx, fmpq_poly
 
-from moetheory.rates.rbar_exact import (
+from moetheory.rbar.exact import (
     check_isolating,
     count_roots,
     isolate_real_roots,
@@ -73,7 +73,7 @@ from moetheory.rates.rbar_exact import (
     upoly_json,
     upoly_to_sympy,
 )
-from moetheory.rates.rbar_system import build_system, r2_label
+from moetheory.rbar.system import build_system, r2_label
 
 A_, U_ = sp.symbols("a u")
 P0, P1, P2 = sp.symbols("p0 p1 p2")

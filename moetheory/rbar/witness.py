@@ -35,7 +35,7 @@ import sympy as sp
 from flint import fmpq, fmpq_poly
 
 from moetheory.errors import MoetheoryError
-from moetheory.rates.rbar_exact import (
+from moetheory.rbar.exact import (
     check_isolating,
     count_roots,
     inverse_mod,
@@ -48,7 +48,7 @@ from moetheory.rates.rbar_exact import (
     upoly,
     upoly_json,
 )
-from moetheory.rates.rbar_system import RbarSystem, build_system
+from moetheory.rbar.system import RbarSystem, build_system
 
 
 def hermite_prob(n: int) -> fmpq_poly:

@@ -16,9 +16,9 @@ Certificates (every one re-verified exactly by :func:`verify_rbar_json`):
 
 * **witness at order r** (proves r̄ > r): an exhibited real solution — rationals, or the m real
   roots of a squarefree P ∈ ℚ[x] — whose residuals are computed exactly and are 0 (Gauss–Hermite
-  construction, see :mod:`moetheory.rates.rbar_witness`);
+  construction, see :mod:`moetheory.rbar.witness`);
 * **proof at order r** (proves r̄ ≤ r): the structured argument of
-  :mod:`moetheory.rates.rbar_proof` (moment form, merging of equal points, parabola / line
+  :mod:`moetheory.rbar.proof` (moment form, merging of equal points, parabola / line
   interpolation, Hankel positivity, explicit cofactor identities, Sturm sign counts). Proof
   templates exist for r1 with m ≤ 3 and, by reduction, for r2 with m ≤ 3 and any d.
 
@@ -53,7 +53,7 @@ import numpy as np
 import sympy as sp
 
 from moetheory.limits import LimitError
-from moetheory.rates.rbar_proof import (
+from moetheory.rbar.proof import (
     MAX_PROOF_M,
     ProofNotFoundError,
     make_r1_proof,
@@ -61,13 +61,13 @@ from moetheory.rates.rbar_proof import (
     verify_r1_proof,
     verify_r2_proof,
 )
-from moetheory.rates.rbar_system import (
+from moetheory.rbar.system import (
     RbarError,
     RbarSystem,
     build_system,
     check_args,
 )
-from moetheory.rates.rbar_witness import gauss_hermite_witness, pure_t4_witness, verify_witness
+from moetheory.rbar.witness import gauss_hermite_witness, pure_t4_witness, verify_witness
 
 __all__ = ["RbarError", "RbarResult", "RbarSystem", "compare_r2_r1", "rbar_value", "solve_rbar",
            "system", "verify_rbar_json"]

@@ -12,7 +12,7 @@ Example::
     >>> count_roots(P, None, None), trace_mod(upoly(["0", "0", "1"]), P)
     (4, 12)
 
-Reference: used by :mod:`moetheory.rates.rbar` (Ho & Nguyen 2016, Ann. Statist.; 2305.03288
+Reference: used by :mod:`moetheory.rbar` (Ho & Nguyen 2016, Ann. Statist.; 2305.03288
 Lemma 1; 2505.10860 App. B).
 """
 

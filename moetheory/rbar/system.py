@@ -22,7 +22,7 @@ Variable names: ``s1_i, s2_i, s3_i`` (r1); ``t1_i .. t5_i`` for d = 1 and ``t1_i
 
 Example::
 
-    >>> from moetheory.rates.rbar_system import build_system
+    >>> from moetheory.rbar.system import build_system
     >>> build_system("r1", 2, 2).equations[1].as_expr()
     s1_1**2*s3_1**2/2 + s1_2**2*s3_2**2/2 + s2_1*s3_1**2 + s2_2*s3_2**2
 """
@@ -80,7 +80,7 @@ class RbarSystem:
         return self.equations[self.labels.index(label)]
 
     def to_json(self) -> dict:
-        from moetheory.rates.rbar_exact import mpoly_json
+        from moetheory.rbar.exact import mpoly_json
 
         return {"kind": self.kind, "m": self.m, "r": self.r, "d": self.d,
                 "nontrivial": self.nontrivial, "gens": [str(g) for g in self.gens],

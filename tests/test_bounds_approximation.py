@@ -260,7 +260,7 @@ def test_tree_rounds_cells_up():
     t = ap.Target.of(2, 1, 1)
     plan = ap.plan_constant(t, "0.01", "tree")  # grid needs 71 → tree 128
     assert plan.cells == 128 and plan.experts == 128**2
-    assert plan.architecture.tree_depth() == 7
+    assert plan.architecture.kind.depth(plan.architecture) == 7
 
 
 # ------------------------------------------------------------------ Kuhn sizes

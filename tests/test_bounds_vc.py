@@ -18,7 +18,7 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from moetheory.bounds import growth, shatter, vc
+from moetheory.bounds import growth, shatter, sizes, vc
 from moetheory.bounds.architecture import Architecture
 from moetheory.errors import SizeError
 
@@ -334,10 +334,8 @@ def test_certificate_rechecked_independently(arch):
     assert float(mine.b) == pytest.approx(cert["log2_growth_upper"], rel=1e-12)
     # the library's own growth functions in interval arithmetic agree
     expert = growth.network_growth(expert_widths(arch), arch.dim)
-    router = {"grid": lambda: growth.grid_router_growth(arch.grid),
-              "tree": lambda: growth.tree_router_growth(arch.dim, arch.tree_depth())}.get(
-        arch.router, lambda: growth.linear_router_growth(arch.experts, arch.dim))()
-    theirs = growth.mixture_growth(router, expert, arch.experts).at(mstar, 1, growth.INTERVAL)
+    theirs = growth.mixture_growth(arch.kind.growth(arch), expert, arch.experts).at(
+        mstar, 1, growth.INTERVAL)
     assert theirs.b < mstar
     assert float(abs(theirs.b - mine.b)) < 1e-20 * mstar
     # first crossing: m* − 1 is not certified below
@@ -393,7 +391,8 @@ def test_formula_absent_for_non_uniform_widths():
 
 def test_json_formula_string_is_unambiguous():
     b = vc.vc_bounds(Architecture(dim=2, experts=4, hidden=(16, 16), router="prototype"))
-    names = {s.name: s for s in (vc.m, vc.d, vc.E, vc.J, vc.W, vc.K, vc.i, vc.EULER)}
+    names = {s.name: s for s in (sizes.m, sizes.d, sizes.E, sizes.J, sizes.W, sizes.K, sizes.i,
+                                 sizes.EULER)}
     text = b.to_json()["upper"]["formula"]
     assert sp.sympify(text, locals=names) == b.upper.formula
 

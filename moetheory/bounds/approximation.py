@@ -52,14 +52,12 @@ from fractions import Fraction
 
 import mpmath
 
-from moetheory.bounds.architecture import (
-    MAX_GRID_AXES,
-    Architecture,
-    ParameterCounts,
-    check_count,
-)
+from moetheory.bounds.architecture import Architecture, ParameterCounts
 from moetheory.bounds.kuhn import kuhn_parameters, kuhn_widths
 from moetheory.bounds.monotone import floor_root, least
+from moetheory.bounds.routers.grid import MAX_GRID_AXES
+from moetheory.bounds.routers.registry import router_kind
+from moetheory.bounds.sizes import check_count
 from moetheory.errors import SizeError
 
 NORMS = ("l2", "linf")
@@ -276,17 +274,19 @@ def _num(x: Fraction) -> int | float:
 
 
 def _grid(target: Target, cells: int, hidden: tuple[int, ...], router: str) -> Architecture:
+    """The mixture of K^d cells behind ``router`` (its kind's ``cell_fields``); one cell is a
+    single network, no router."""
     d = target.dim
-    if cells == 1:  # one cell: a single network, no router
+    if cells == 1:
         return Architecture(dim=d, experts=1, hidden=hidden, router="none")
-    if router == "tree" and cells & (cells - 1):
-        raise SizeError(f"a tree router needs a power of 2 cells per axis, got {cells}")
     return Architecture(dim=d, experts=cells**d, hidden=hidden, router=router,
-                        grid=(cells,) * d if router == "grid" else None)
+                        **router_kind(router).cell_fields(cells, d))
 
 
 def _router_cells(cells: int, router: str) -> int:
-    return 1 << (cells - 1).bit_length() if router == "tree" else cells
+    """The least number of cells per axis ≥ ``cells`` the router makes (its kind's
+    ``round_cells``: a power of 2 for a tree)."""
+    return router_kind(router).round_cells(cells)
 
 
 def constant_error(target: Target, cells: int) -> Fraction:
@@ -322,7 +322,7 @@ def pwl_approximator(target: Target, cells: int, sub: int, router: str = "grid",
     check_count("sub-cells per axis", sub)
     hidden = tuple(kuhn_widths(target.dim, sub))
     arch = _grid(target, cells, hidden, router)
-    method = "moe-pwl" if arch.router != "none" else "single-pwl"
+    method = "moe-pwl" if cells > 1 else "single-pwl"
     return Approximator(method, target, eps, arch, cells, sub, 0,
                         target.error(pwl_error(target, cells, sub)), "proved", OWN, "math",
                         expert_nonzero=kuhn_parameters(target.dim, sub)[1])
@@ -387,7 +387,7 @@ def syz_approximator(target: Target, cells: int, n: int, depth: int = 1,
     check_count("L", depth)
     width, layers = syz_shape(target.dim, n, depth)
     arch = _grid(target, cells, (width,) * layers, router)
-    method = "moe-deep" if arch.router != "none" else "single-syz"
+    method = "moe-deep" if cells > 1 else "single-syz"
     return Approximator(method, target, eps, arch, cells, n, depth,
                         math.exp(syz_log_error(target, cell_log_holder(target, cells), n, depth)),
                         "unverified constants", SYZ, "open")

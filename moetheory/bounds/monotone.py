@@ -6,8 +6,8 @@ Example::
 
     >>> least(lambda n: n * n >= 50)
     8
-    >>> floor_root(10**30, 3)
-    10000000000
+    >>> floor_root(10**30, 3), integer_root(64, 3), integer_root(5, 10**12)
+    (10000000000, 4, None)
 """
 
 from __future__ import annotations
@@ -37,3 +37,11 @@ def least(holds: Callable[[int], bool], limit: int | None = None) -> int:
 def floor_root(n: int, d: int) -> int:
     """⌊n^{1/d}⌋ exactly, for integers n ≥ 0 and d ≥ 1."""
     return least(lambda r: r**d > n) - 1
+
+
+def integer_root(n: int, d: int) -> int | None:
+    """The integer K with K**d == n, or None (n ≥ 1; d may be too large for 2^d to be built)."""
+    if n.bit_length() <= d:  # n < 2^d: K ≤ 1
+        return n if n <= 1 else None
+    k = floor_root(n, d)
+    return k if k**d == n else None

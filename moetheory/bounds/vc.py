@@ -42,10 +42,10 @@ import sympy as sp
 
 from moetheory.bounds import growth, shatter
 from moetheory.bounds.architecture import Architecture
+from moetheory.bounds.routers.registry import router_kind
+from moetheory.bounds.sizes import EULER, E, J, W, d, i, m
 from moetheory.errors import SizeError
 
-m, d, E, J, W, K, i = sp.symbols("m d E J W K i", positive=True, integer=True)
-EULER = sp.Symbol("e", positive=True)  # Euler's number, kept symbolic so it never reads as E
 BHLM = ("Bartlett, Harvey, Liaw & Mehrabian, Nearly-tight VC-dimension and pseudodimension "
         "bounds for piecewise linear neural networks, JMLR 20(63) 2019")
 WARREN = "Warren's lemma (BHLM 2019 Lemma 17; Anthony & Bartlett 1999 Thm 8.3)"
@@ -127,29 +127,30 @@ def network_formula(points: sp.Expr = m, width: sp.Expr = W) -> sp.Expr:
 
 
 def router_formula(router: str, points: sp.Expr = m) -> sp.Expr:
-    """log₂ Π_route(m) of a router (Warren regime; grid: exact count with K per axis)."""
-    if router in ("prototype", "linear"):
-        return 1 + E * (d + 1) * sp.log(EULER * points * (E - 1) / (d + 1), 2)
-    if router == "grid":
-        return d * sp.log(sp.binomial(points + K - 1, K - 1), 2)
-    if router == "tree":
-        variables = (d + 1) * 2**d * (E - 1) / (2**d - 1)
-        return 1 + variables * sp.log(EULER * points * (2**d - 1) / (d + 1), 2)
-    return sp.Integer(0)
+    """log₂ Π_route(m) of a router kind, by name (its ``growth_formula``: Warren regime; grid:
+    exact count with K per axis).
+
+    Example::
+
+        >>> router_formula("grid")
+        d*log(binomial(K + m - 1, K - 1))/log(2)
+    """
+    return router_kind(router).growth_formula(points)
 
 
 def size_values(arch: Architecture) -> dict:
-    """Symbol → value for substituting an architecture into the formulas (Euler's e too)."""
+    """Symbol → value for substituting an architecture into the formulas (Euler's e and the
+    router kind's own symbols, e.g. K, too)."""
     values = {d: arch.dim, E: arch.experts, J: arch.depth, EULER: sp.E}
     if arch.hidden and len(set(arch.hidden)) == 1:
         values[W] = arch.hidden[0]
-    if arch.grid is not None and len(set(arch.grid)) == 1:
-        values[K] = arch.grid[0]
+    values.update(arch.kind.formula_values(arch) or {})
     return values
 
 
 def _uniform(arch: Architecture) -> bool:
-    return (len(set(arch.hidden)) == 1 and (arch.grid is None or len(set(arch.grid)) == 1))
+    """One width, and a router the formulas describe (e.g. a grid with K cells per axis)."""
+    return len(set(arch.hidden)) == 1 and arch.kind.formula_values(arch) is not None
 
 
 # ---------------------------------------------------------------- bounds
@@ -196,11 +197,8 @@ def expert_lower(arch: Architecture) -> Bound:
 
 
 def _router_growth(arch: Architecture) -> growth.Growth:
-    if arch.router == "grid":
-        return growth.grid_router_growth(arch.grid or ())
-    if arch.router == "tree":
-        return growth.tree_router_growth(arch.dim, arch.tree_depth())
-    return growth.linear_router_growth(arch.experts, arch.dim)
+    """The router kind's growth bound log₂ Π_route(m)."""
+    return arch.kind.growth(arch)
 
 
 def mixture_upper(arch: Architecture) -> Bound:
@@ -257,9 +255,10 @@ def bartlett_closed_form(hidden: tuple[int, ...], dim: int) -> float:
 
 def mixture_closed_form(arch: Architecture) -> float | None:
     """t + w·log₂(2r·log₂ r) from the weighted AM–GM of every Warren factor of the mixture
-    (prototype or top-1 linear router, E ≥ 2): t = 1 + E·L, w = E(d+1) + E·Σ_i W_i,
-    r = e·(E(E−1) + 2Σ_i i·k_i); inversion lemma [open constants]."""
-    if arch.router not in ("prototype", "linear") or arch.experts < 2 or arch.top_k > 1:
+    (a top-1 router by the argmax of E affine scores — prototype or linear —, E ≥ 2):
+    t = 1 + E·L, w = E(d+1) + E·Σ_i W_i, r = e·(E(E−1) + 2Σ_i i·k_i); inversion lemma
+    [open constants]."""
+    if not arch.kind.affine_scores or arch.experts < 2 or arch.top_k > 1:
         return None
     layers = growth.layers(relu_equivalent(arch), arch.dim)
     e = arch.experts

@@ -7,9 +7,11 @@ calculator (:mod:`moetheory.bounds.approximation`): the grid of K^d cells and th
 are the least that *prove* λ·ρ^α ≤ ε (decided exactly), and the module's parameter counts are
 ``plan.architecture.counts()``, the calculator's formula.
 
-* Router: ``grid`` (per-axis thresholds k/K), ``prototype`` (the K^d cell centres, flat
-  nearest search) or ``tree`` (a 2^d-ary δ-net tree of depth s, K = 2^s). All three route x to
-  the cell min(⌊K·x_i⌋, K − 1) (up to ties on cell faces).
+* Router: any router kind that ``approximates`` (:mod:`moetheory.bounds.routers`; built in:
+  ``grid``, per-axis thresholds k/K; ``prototype``, the K^d cell centres, flat nearest search;
+  ``tree``, a 2^d-ary δ-net tree of depth s, K = 2^s). Each routes x to the cell
+  min(⌊K·x_i⌋, K − 1) (up to ties on cell faces) with the numbers of its kind's
+  ``cell_parameters``.
 * Experts: ``constant`` (f at the cell centre; error ≤ λ·(σ/(2K))^α, σ = √d in ℓ₂, 1 in ℓ∞)
   or ``pwl`` (Kuhn-hat interpolant on M sub-cells per axis, :mod:`moetheory.construct.experts`;
   error ≤ λ·(σ/(K·M))^α). Kuhn experts agree on shared cell faces, so the mixture is
@@ -40,14 +42,14 @@ from moetheory.bounds.approximation import (
     to_fraction,
 )
 from moetheory.bounds.architecture import check_count
+from moetheory.bounds.routers.arrays import centres, multi_indices
+from moetheory.bounds.routers.registry import router_kind
 from moetheory.construct.experts import kuhn_template, nodes
 from moetheory.construct.mixture import ExpertMixture
 from moetheory.construct.targets import TargetFunction, check_declaration, resolve_target
 from moetheory.errors import SizeError
-from moetheory.layers.routers import multi_indices
 from moetheory.limits import check_int
 
-ROUTERS = ("grid", "prototype", "tree")
 EXPERTS = ("constant", "pwl")
 MAX_PARAMETERS = 1 << 26  # dense parameters built by default (≈ 0.5 GB in float64)
 MAX_BUILD_PARAMETERS = 1 << 30
@@ -142,8 +144,7 @@ def approximate(target, alpha, holder=None, dim: int = 1, eps="0.01", router: st
     ``max_parameters`` dense parameters → :class:`SizeError` naming the sizes.
     """
     fn, cls = declared_class(target, alpha, holder, dim, norm)
-    if router not in ROUTERS:
-        raise SizeError(f"router must be one of {', '.join(ROUTERS)}, got {router!r}")
+    router_kind(router, approximating=True)
     if expert not in EXPERTS:
         raise SizeError(f"expert must be one of {', '.join(EXPERTS)}, got {expert!r}")
     if expert == "constant" and to_fraction("tradeoff r", tradeoff) != 1:
@@ -196,7 +197,7 @@ def build(plan: Approximator, target: TargetFunction, expert: str,
                         f"experts × {arch.counts().per_expert:,}); the limit is "
                         f"{max_parameters:,} (raise it, raise ε, or use constant experts)")
     d, cells = arch.dim, plan.cells
-    corners = multi_indices(cells, d).numpy() / cells
+    corners = multi_indices(cells, d) / cells
     if expert == "constant":
         values = target(centres(cells, d))
         weights = (np.zeros((arch.experts, 1, d)),)
@@ -212,23 +213,5 @@ def build(plan: Approximator, target: TargetFunction, expert: str,
         biases = (b1 - corners @ w1.T,
                   *(np.broadcast_to(b, (arch.experts, *b.shape)) for b in template.biases[1:-1]),
                   values @ template.biases[-1][:, None])
-    mixture = ExpertMixture(arch, router_parameters(arch.router, cells, d), weights, biases)
+    mixture = ExpertMixture(arch, arch.kind.cell_parameters(cells, d), weights, biases)
     return Construction(plan, target, expert, mixture)
-
-
-def router_parameters(router: str, cells: int, dim: int) -> tuple[np.ndarray, ...]:
-    """The router's numbers for K cells per axis: thresholds k/K, the cell centres, or the
-    tree's level-l centres (j + ½)/2^l."""
-    if router == "none":
-        return ()
-    if router == "grid":
-        return tuple(np.arange(1, cells) / cells for _ in range(dim))
-    if router == "prototype":
-        return (centres(cells, dim),)
-    depth = cells.bit_length() - 1
-    return tuple(centres(1 << level, dim) for level in range(1, depth + 1))
-
-
-def centres(cells: int, dim: int) -> np.ndarray:
-    """Cell centres (j + ½)/K in float64, row-major (k = Σ_i j_i·K^{d−1−i})."""
-    return (multi_indices(cells, dim).numpy() + 0.5) / cells

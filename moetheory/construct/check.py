@@ -23,6 +23,7 @@ import numpy as np
 
 from moetheory.bounds.approximation import plan_pwl
 from moetheory.bounds.architecture import check_count
+from moetheory.bounds.routers.registry import ROUTER_KINDS
 from moetheory.construct.approximate import (
     MAX_PARAMETERS,
     Construction,
@@ -43,7 +44,7 @@ from moetheory.errors import SizeError
 
 AGREEMENT_POINTS = 4096
 ROUNDING = 1e-12  # float64 evaluation slack allowed on top of ε
-MAX_PROTOTYPE_WORK = 2 * 10**10  # points × experts of a flat prototype search
+MAX_FLAT_WORK = 2 * 10**10  # points × experts of a flat router's search (prototype)
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,11 +117,13 @@ def verify_construction(c: Construction, points: int = 10**6, starts: int = 16,
     check_count("starts", starts)
     check_count("seed", seed, 0)
     arch = c.mixture.architecture
-    if arch.router == "prototype" and points * arch.experts > MAX_PROTOTYPE_WORK:
-        raise SizeError(f"flat nearest-prototype routing of {points:,} points over "
+    if arch.kind.flat and points * arch.experts > MAX_FLAT_WORK:
+        others = " or ".join(name for name, kind in ROUTER_KINDS.items()
+                             if kind.approximates and not kind.flat)
+        raise SizeError(f"flat {arch.router} routing of {points:,} points over "
                         f"{arch.experts:,} experts compares every pair; verify with at most "
-                        f"{MAX_PROTOTYPE_WORK // arch.experts:,} points, or build with the grid "
-                        "or tree router")
+                        f"{MAX_FLAT_WORK // arch.experts:,} points, or build with the {others} "
+                        "router")
     clock = time.perf_counter()
     module = c.module()
     t_module = time.perf_counter() - clock

@@ -35,8 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from moetheory.bounds.kuhn import tree_levels
+from moetheory.bounds.routers.arrays import multi_indices
 from moetheory.construct.network import Network, affine, compose, identity, parallel
-from moetheory.layers.routers import multi_indices
 
 
 def max_network(n: int) -> Network:
@@ -64,7 +64,7 @@ def max_network(n: int) -> Network:
 
 def nodes(dim: int, sub: int) -> np.ndarray:
     """Multi-indices v ∈ {0..M}^d of the hats, row-major, as an ((M+1)^d, d) int array."""
-    return multi_indices(sub + 1, dim).numpy()
+    return multi_indices(sub + 1, dim)
 
 
 def kuhn_template(dim: int, sub: int, cells: int) -> Network:

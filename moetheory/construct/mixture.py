@@ -8,8 +8,9 @@ affine layers stacked along a leading expert axis (layer j: weights (E, out, in)
 
     f(x) = A_{J+1}[k] σ(… σ(A_1[k] x + b_1[k]) …) + b_{J+1}[k].
 
-Routing (numpy, the same rules as :mod:`moetheory.layers.routers`): grid idx_i = #{thresholds
-of axis i ≤ x_i}, flattened row-major; prototype argmin_k ‖x − p_k‖² (lowest index on ties);
+Routing is the router kind's numpy rule (``route_array`` of :mod:`moetheory.bounds.routers`,
+the same rule as its torch module but computed independently): grid idx_i = #{thresholds of
+axis i ≤ x_i}, flattened row-major; prototype argmin_k ‖x − p_k‖² (lowest index on ties);
 tree: the nearest of the 2^d children per level. :meth:`ExpertMixture.module` realises the
 torch :class:`~moetheory.construct.module.PReLUMoE` with the same numbers.
 
@@ -29,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from moetheory.bounds.architecture import Architecture
+from moetheory.bounds.routers.arrays import chunked
+from moetheory.bounds.routers.registry import router_kind
 from moetheory.construct.network import Network
 from moetheory.errors import SizeError
 from moetheory.layers.moe import GROUP_MIN
-from moetheory.layers.routers import CHUNK_ELEMENTS, router_shapes
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,8 +50,8 @@ class ExpertMixture:
     @classmethod
     def of_experts(cls, router: str, router_params: tuple[np.ndarray, ...],
                    experts: list[Network]) -> ExpertMixture:
-        """Stack networks of one shape behind a router (``router_params`` as in the module
-        docstring; ``()`` for ``none``)."""
+        """Stack networks of one shape behind the router kind called ``router``
+        (``router_params`` in the order of its ``shapes``; ``()`` for ``none``)."""
         if not experts or not all(isinstance(e, Network) for e in experts):
             raise SizeError("a mixture needs a non-empty list of Network experts")
         first = experts[0]
@@ -67,7 +69,7 @@ class ExpertMixture:
 
     def __post_init__(self) -> None:
         arch = self.architecture
-        shapes = list(router_shapes(arch).values())
+        shapes = list(arch.kind.shapes(arch).values())
         if len(shapes) != len(self.router_params) or any(
                 np.shape(p) != shape for p, shape in zip(self.router_params, shapes, strict=False)):
             raise SizeError(f"router {arch.router} of {arch.experts} experts needs parameters of "
@@ -97,20 +99,7 @@ class ExpertMixture:
 
     def route(self, x: np.ndarray) -> np.ndarray:
         """Expert index per row of ``x`` (n, d)."""
-        kind, params = self.architecture.router, self.router_params
-        if kind == "none":
-            return np.zeros(len(x), dtype=np.int64)
-        if kind == "grid":
-            index = np.zeros(len(x), dtype=np.int64)
-            for i, thresholds in enumerate(params):
-                index = index * (len(thresholds) + 1) + np.searchsorted(
-                    np.sort(thresholds), x[:, i], side="right")
-            return index
-        if kind == "prototype":
-            return _chunked(lambda part: _nearest(part, params[0]), x, params[0].size)
-        if kind == "tree":
-            return _chunked(lambda part: _tree_route(part, params), x, 2 ** self.dim * self.dim)
-        raise SizeError(f"router {kind!r} has no data evaluation here")
+        return self.architecture.kind.route_array(self.router_params, x)
 
     def evaluate(self, x: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
         """Mixture output (n, output_dim) squeezed to (n,) for one output; ``index`` overrides
@@ -141,8 +130,8 @@ class ExpertMixture:
                 out[rows] = self._forward(x[rows], k, layers)
             return out
         row = max(w.shape[1] * w.shape[2] for w in self.weights)
-        return _chunked(lambda part: self._forward(part[:, :-1], part[:, -1].astype(np.int64),
-                                                   layers), np.column_stack([x, idx]), row)
+        return chunked(lambda part: self._forward(part[:, :-1], part[:, -1].astype(np.int64),
+                                                  layers), np.column_stack([x, idx]), row)
 
     def features(self, x: np.ndarray, index: np.ndarray) -> np.ndarray:
         """The last hidden layer's outputs (n, width_J) of expert index[i] at x[i] (the
@@ -179,24 +168,11 @@ class ExpertMixture:
         """For d = 1: the interval of [0, 1] routed to each expert (empty ones as (a, a)).
 
         Grid: consecutive sorted thresholds; prototype: midpoints of the sorted prototypes
-        (1-D Voronoi cells); tree: the children's midpoints level by level."""
+        (1-D Voronoi cells); tree: the children's midpoints level by level (the router kind's
+        ``intervals``)."""
         if self.dim != 1:
             raise SizeError("routing intervals are defined for d = 1 only")
-        kind, params = self.architecture.router, self.router_params
-        if kind == "none":
-            return [(0.0, 1.0)]
-        if kind == "grid":
-            cuts = np.clip(np.sort(params[0]), 0.0, 1.0)
-            edges = [0.0, *cuts.tolist(), 1.0]
-            return list(zip(edges[:-1], edges[1:], strict=True))
-        if kind == "prototype":
-            return _voronoi_1d(params[0][:, 0], 0.0, 1.0)
-        spans = [(0.0, 1.0)]
-        for level in params:
-            points = level[:, 0]
-            spans = [sub for j, span in enumerate(spans)
-                     for sub in _voronoi_1d(points[2 * j:2 * j + 2], *span)]
-        return spans
+        return self.architecture.kind.intervals(self.router_params)
 
     def module(self, construction: dict | None = None):
         """The torch :class:`~moetheory.construct.module.PReLUMoE` holding these numbers."""
@@ -207,47 +183,6 @@ class ExpertMixture:
 
 def _architecture(expert: Network, experts: int, router: str,
                   params: tuple[np.ndarray, ...]) -> Architecture:
-    grid = tuple(len(t) + 1 for t in params) if router == "grid" else None
     return Architecture(dim=expert.input_dim, experts=experts, hidden=expert.widths,
                         activation=expert.activation, router=router,
-                        output_dim=expert.output_dim, grid=grid)
-
-
-def _chunked(fn, x: np.ndarray, row_elements: int) -> np.ndarray:
-    step = max(1, CHUNK_ELEMENTS // max(1, row_elements))
-    parts = [fn(x[i:i + step]) for i in range(0, len(x), step)]
-    return np.concatenate(parts) if parts else fn(x)
-
-
-def _nearest(x: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """argmin_k ‖x − c_k‖² per row (candidates (m, d) shared, or (n, m, d) per row)."""
-    return ((x[:, None, :] - candidates) ** 2).sum(-1).argmin(-1)
-
-
-def _tree_route(x: np.ndarray, levels: tuple[np.ndarray, ...]) -> np.ndarray:
-    d = x.shape[1]
-    offsets = np.stack(np.meshgrid(*[np.arange(2)] * d, indexing="ij"), -1).reshape(-1, d)
-    node = np.zeros((len(x), d), dtype=np.int64)
-    for level, protos in enumerate(levels, start=1):
-        children = 2 * node[:, None, :] + offsets
-        flat = _flatten(children, 1 << level)
-        node = children[np.arange(len(x)), _nearest(x, protos[flat])]
-    return _flatten(node, 1 << len(levels))
-
-
-def _flatten(multi: np.ndarray, cells: int) -> np.ndarray:
-    d = multi.shape[-1]
-    return (multi * cells ** np.arange(d - 1, -1, -1)).sum(-1)
-
-
-def _voronoi_1d(points: np.ndarray, lo: float, hi: float) -> list[tuple[float, float]]:
-    """The 1-D nearest-point cells of ``points`` within [lo, hi], in the points' order
-    (ties go to the lower index, as in argmin: a repeated point's later copies get empty
-    cells)."""
-    values, first = np.unique(points, return_index=True)  # a repeated point: lowest index
-    cuts = (values[:-1] + values[1:]) / 2
-    edges = np.clip(np.concatenate([[lo], cuts, [hi]]), lo, hi)
-    spans: list[tuple[float, float]] = [(float(np.clip(p, lo, hi)),) * 2 for p in points]
-    for rank, k in enumerate(first):
-        spans[k] = (float(edges[rank]), float(edges[rank + 1]))
-    return spans
+                        output_dim=expert.output_dim, **router_kind(router).fields_of(params))

@@ -9,9 +9,11 @@ for input x routed to expert k,
 
     h₀ = x,   h_j = σ(W_j[k] h_{j−1} + b_j[k])  (j ≤ J),   f(x) = W_{J+1}[k] h_J + b_{J+1}[k]
 
-with σ = ReLU or PReLU(z) = z (z ≥ 0), a·z (z < 0). A linear router with top-k mixes the k
-highest-scoring experts with weights softmax(their scores); gradients reach its scores, while
-the hard routers (grid, prototype, tree) are piecewise constant and get no gradient.
+with σ = ReLU or PReLU(z) = z (z ≥ 0), a·z (z < 0). The router is the torch module of the
+architecture's router kind (:mod:`moetheory.bounds.routers`). A mixing router (linear) with
+top-k mixes the k highest-scoring experts with weights softmax(their scores); gradients reach
+its scores, while the hard routers (grid, prototype, tree) are piecewise constant and get no
+gradient.
 
 Example::
 
@@ -27,13 +29,14 @@ Example::
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
 
 from moetheory.bounds.architecture import Architecture
+from moetheory.bounds.routers.arrays import CHUNK_ELEMENTS
 from moetheory.errors import SizeError
-from moetheory.layers.routers import CHUNK_ELEMENTS, LinearRouter, make_router, router_shapes
 
 DEFAULT_SLOPE = 0.25
 GROUP_MIN = 64  # average inputs per used expert above which experts run one by one
@@ -53,7 +56,7 @@ class MoEMLP(nn.Module):
         generator = torch.Generator().manual_seed(seed)
         self.architecture = architecture
         self.num_experts = architecture.experts
-        self.router = make_router(architecture, generator)
+        self.router: Any = architecture.kind.module(architecture, generator)  # route, top
         sizes = architecture.layer_sizes()
         self.weights = nn.ParameterList(
             _uniform((self.num_experts, o, i), i, generator) for i, o in sizes)
@@ -138,7 +141,7 @@ class MoEMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Mixture output (n, output_dim) for inputs x (n, d)."""
         x = self._check_input(x)
-        if not isinstance(self.router, LinearRouter):
+        if not self.architecture.kind.mixes:
             return self.expert_forward(x, self.router.route(x))
         indices, scores = self.router.top(x)
         (n, k), d = indices.shape, x.shape[1]
@@ -184,7 +187,7 @@ def parameter_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
         {'weights.0': (1, 1, 1), 'biases.0': (1, 1)}
     """
     e = arch.experts
-    shapes = {f"router.{name}": shape for name, shape in router_shapes(arch).items()}
+    shapes = {f"router.{name}": shape for name, shape in arch.kind.shapes(arch).items()}
     for j, (i, o) in enumerate(arch.layer_sizes()):
         shapes.update({f"weights.{j}": (e, o, i), f"biases.{j}": (e, o)})
     if arch.trainable_slopes:

@@ -1,7 +1,8 @@
-"""Routers of a hard-routed mixture: each maps inputs x ∈ ℝ^{n×d} to expert indices.
+"""The torch modules of the built-in router kinds: each maps inputs x ∈ ℝ^{n×d} to expert indices.
 
-One small ``nn.Module`` per router kind of :class:`~moetheory.bounds.architecture.Architecture`
-(its parameter counts are exactly ``Architecture.router_parameters()``):
+One small ``nn.Module`` per kind of :mod:`moetheory.bounds.routers` (its parameter counts are
+exactly the kind's :meth:`~moetheory.bounds.routers.base.RouterKind.parameters`; each kind's
+``module`` builds it, importing this file, and so torch, only then):
 
 * :class:`NoRouter` — E = 1, no parameters, every input goes to expert 0;
 * :class:`GridRouter` — per-axis thresholds; idx_i = #{thresholds of axis i ≤ x_i}, flattened
@@ -11,11 +12,11 @@ One small ``nn.Module`` per router kind of :class:`~moetheory.bounds.architectur
 * :class:`LinearRouter` — scores Wx + b, the top-k experts.
 
 Work on many inputs runs in chunks of rows so that intermediate tensors hold at most
-:data:`CHUNK_ELEMENTS` entries.
+:data:`~moetheory.bounds.routers.arrays.CHUNK_ELEMENTS` entries. Reference:
+approximation_vc.md §3 (routers R1–R3).
 
 Example::
 
-    >>> import torch
     >>> GridRouter((2, 2)).route(torch.tensor([[0.1, 0.7], [0.9, 0.2]])).tolist()
     [1, 2]
 """
@@ -28,9 +29,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from moetheory.bounds.architecture import Architecture, integer_root
-
-CHUNK_ELEMENTS = 1 << 22
+from moetheory.bounds.monotone import integer_root
+from moetheory.bounds.routers.arrays import CHUNK_ELEMENTS, multi_indices
 
 
 def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
@@ -47,28 +47,17 @@ def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     return torch.cat([fn(part) for part in x.split(step)])
 
 
-def multi_indices(cells: int, dim: int) -> torch.Tensor:
-    """All multi-indices j ∈ {0..cells−1}^dim as a (cells^dim, dim) long tensor, row-major
-    (the last axis varies fastest).
-
-    Example::
-
-        >>> multi_indices(2, 2).tolist()
-        [[0, 0], [0, 1], [1, 0], [1, 1]]
-    """
-    axes = torch.meshgrid(*[torch.arange(cells)] * dim, indexing="ij")
-    return torch.stack(axes, dim=-1).reshape(-1, dim)
-
-
 def grid_centres(cells: int, dim: int) -> torch.Tensor:
-    """Centres (j + ½)/K of the K^d cells of the uniform grid on [0,1]^d, row-major.
+    """Centres (j + ½)/K of the K^d cells of the uniform grid on [0,1]^d, row-major, in the
+    default dtype.
 
     Example::
 
         >>> grid_centres(2, 1).tolist()
         [[0.25], [0.75]]
     """
-    return (multi_indices(cells, dim).to(torch.get_default_dtype()) + 0.5) / cells
+    return (torch.from_numpy(multi_indices(cells, dim)).to(torch.get_default_dtype())
+            + 0.5) / cells
 
 
 def flatten_index(multi: torch.Tensor, cells: int) -> torch.Tensor:
@@ -174,7 +163,7 @@ class TreeRouter(nn.Module):
 
     def _route(self, x: torch.Tensor) -> torch.Tensor:
         rows = torch.arange(len(x), device=x.device)
-        offsets = multi_indices(2, self.dim).to(x.device)
+        offsets = torch.from_numpy(multi_indices(2, self.dim)).to(x.device)
         node = torch.zeros(len(x), self.dim, dtype=torch.long, device=x.device)
         for level, protos in enumerate(self.levels, start=1):
             children = 2 * node.unsqueeze(1) + offsets
@@ -207,38 +196,3 @@ class LinearRouter(nn.Module):
     def route(self, x: torch.Tensor) -> torch.Tensor:
         """The top-1 expert index per row of ``x`` (n, d)."""
         return self.top(x)[0][:, 0]
-
-
-def make_router(arch: Architecture, generator: torch.Generator | None = None) -> nn.Module:
-    """The router module of ``arch`` with its default initialisation."""
-    if arch.router == "none":
-        return NoRouter()
-    if arch.router == "grid":
-        return GridRouter(arch.grid or ())
-    if arch.router == "prototype":
-        return PrototypeRouter(arch.experts, arch.dim, generator)
-    if arch.router == "tree":
-        return TreeRouter(arch.dim, arch.tree_depth())
-    return LinearRouter(arch.dim, arch.experts, arch.top_k, generator)
-
-
-def router_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
-    """Parameter name → shape of :func:`make_router` ``(arch)``.
-
-    Example::
-
-        >>> a = Architecture(dim=2, experts=6, hidden=(), router="grid", grid=(3, 2))
-        >>> router_shapes(a)
-        {'thresholds.0': (2,), 'thresholds.1': (1,)}
-    """
-    d, e = arch.dim, arch.experts
-    if arch.router == "grid":
-        return {f"thresholds.{i}": (k - 1,) for i, k in enumerate(arch.grid or ())}
-    if arch.router == "prototype":
-        return {"prototypes": (e, d)}
-    if arch.router == "tree":
-        return {f"levels.{level - 1}": (1 << (d * level), d)
-                for level in range(1, arch.tree_depth() + 1)}
-    if arch.router == "linear":
-        return {"linear.weight": (e, d), "linear.bias": (e,)}
-    return {}

@@ -444,7 +444,7 @@ def _growth_upper(arch: Architecture, points: int) -> mpmath.mpf:
         router = sum((_log2(IV.mpf(math.comb(points + k - 1, k - 1))) for k in arch.grid),
                      IV.mpf(0))
     elif arch.router == "tree":
-        depth = arch.tree_depth()
+        depth = arch.kind.depth(arch)
         nodes = sum(1 << (dim * level) for level in range(depth))
         forms = Fraction(points * math.comb(1 << dim, 2) * nodes)
         router = IV.mpf(min(_warren_upper(forms, (dim + 1) * (1 << dim) * nodes, 1),

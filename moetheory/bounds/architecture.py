@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 
 from moetheory.bounds.routers.base import RouterKind
 from moetheory.bounds.routers.registry import ROUTER_KINDS, router_kind
-from moetheory.bounds.routers.tree import KIND as TREE
 from moetheory.bounds.sizes import check_count
 from moetheory.errors import SizeError
 
@@ -124,12 +123,6 @@ class Architecture:
     def depth(self) -> int:
         """J, the number of hidden layers of an expert."""
         return len(self.hidden)
-
-    def tree_depth(self) -> int:
-        """s with E = 2^{d·s} (:meth:`~moetheory.bounds.routers.tree.TreeKind.depth`), or a
-        :class:`SizeError`; kept for proofs_check, which recomputes the tree's growth on its
-        own."""
-        return TREE.depth(self)
 
     def layer_sizes(self) -> list[tuple[int, int]]:
         """(fan-in, fan-out) of each affine layer of one expert."""

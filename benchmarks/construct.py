@@ -49,12 +49,13 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch threads {torch.get_num_threads()}, {args.points:,} check points, ε = 0.01")
-    print("| target | d | expert | r | experts | total params | build s | verify s | baseline s "
-          "| verify/baseline | total s | gathered/default forward |")
+    print(
+        "| target | d | expert | r | experts | total params | build s | verify s | baseline s "
+        "| verify/baseline | total s | gathered/default forward |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, alpha, d, expert, r in CASES:
-        build, c = seconds(approximate, name, alpha, None, d, "0.01", expert=expert,
-                           tradeoff=r)
+        build, c = seconds(approximate, name, alpha, None, d, "0.01", expert=expert, tradeoff=r)
         verify, v = seconds(verify_construction, c, args.points)
         x = grid(d, args.points)
         base, _ = seconds(plain_pass, c, x)
@@ -65,9 +66,11 @@ def main() -> None:
         gathered, _ = seconds(forward, x)
         moe.GROUP_MIN = group
         assert v.within_eps
-        print(f"| {name} | {d} | {expert} | {r} | {c.num_experts:,} | {c.counts()['total']:,} "
-              f"| {build:.2f} | {verify:.2f} | {base:.2f} | {verify / base:.1f} "
-              f"| {build + verify:.2f} | {gathered / default:.1f} |")
+        print(
+            f"| {name} | {d} | {expert} | {r} | {c.num_experts:,} | {c.counts()['total']:,} "
+            f"| {build:.2f} | {verify:.2f} | {base:.2f} | {verify / base:.1f} "
+            f"| {build + verify:.2f} | {gathered / default:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -43,10 +43,12 @@ def main() -> None:
             unknown.append(f"{g} × {e}: {v.certificate.get('status')}")
     total = sum(times)
     cpu = time.process_time() - cpu
-    print(f"pairs: {len(times)}; one process: total {total:.1f} s (CPU {cpu:.1f} s), median "
-          f"{statistics.median(times):.3f} s, max {max(times):.1f} s; {args.workers} workers: "
-          f"wall {parallel:.1f} s; baseline (softmax × linear) {baseline:.3f} s; "
-          f"total/baseline {total / baseline:.0f}")
+    print(
+        f"pairs: {len(times)}; one process: total {total:.1f} s (CPU {cpu:.1f} s), median "
+        f"{statistics.median(times):.3f} s, max {max(times):.1f} s; {args.workers} workers: "
+        f"wall {parallel:.1f} s; baseline (softmax × linear) {baseline:.3f} s; "
+        f"total/baseline {total / baseline:.0f}"
+    )
     for line in unknown:
         print("not complete:", line)
 

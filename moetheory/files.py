@@ -160,8 +160,9 @@ def check_writable_directory(path: str | os.PathLike[str]) -> None:
         try:
             os.mkdir(probe)
         except OSError as exc:
-            raise type(exc)(exc.errno, f"cannot create a directory in it: {exc.strerror}",
-                            str(existing)) from None
+            raise type(exc)(
+                exc.errno, f"cannot create a directory in it: {exc.strerror}", str(existing)
+            ) from None
         os.rmdir(probe)
 
 
@@ -188,9 +189,13 @@ def _replace_directory(new: Path, target: Path) -> None:
         return
     extra = sorted(set(os.listdir(target)) - set(os.listdir(new)))
     if extra:
-        raise FileExistsError(errno.EEXIST, "not replaced: it holds "
-                              f"{', '.join(extra[:3])}{', …' if len(extra) > 3 else ''} "
-                              "which the new contents do not", str(target))
+        raise FileExistsError(
+            errno.EEXIST,
+            "not replaced: it holds "
+            f"{', '.join(extra[:3])}{', …' if len(extra) > 3 else ''} "
+            "which the new contents do not",
+            str(target),
+        )
     if _exchange(new, target):  # the old directory is now at ``new``
         shutil.rmtree(new, ignore_errors=True)
         return
@@ -233,8 +238,9 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     if os.path.lexists(target) and not target.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
     if target == Path.cwd().resolve() or target in Path.cwd().resolve().parents:
-        raise IsADirectoryError(errno.EISDIR, "the current directory (or one above it) cannot "
-                                "be replaced", str(path))
+        raise IsADirectoryError(
+            errno.EISDIR, "the current directory (or one above it) cannot be replaced", str(path)
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(target, "tmp")
     os.mkdir(tmp)

@@ -65,8 +65,12 @@ def check_seconds(value: object, name: str = "--seconds", *, zero_ok: bool = Fal
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise LimitError(f"{name} must be a number of seconds, got {value!r}") from None
-    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not zero_ok) \
-            or seconds > MAX_SECONDS:
+    if (
+        not math.isfinite(seconds)
+        or seconds < 0
+        or (seconds == 0 and not zero_ok)
+        or seconds > MAX_SECONDS
+    ):
         low = "0 (no limit)" if zero_ok else "a positive number"
         raise LimitError(f"{name} must be {low} up to {MAX_SECONDS:g}, got {value!r}")
     return seconds
@@ -112,8 +116,9 @@ def _fire(signum, frame) -> None:
 
 
 @contextmanager
-def deadline(seconds: float | None, error: type[BaseException] = LimitError,
-             message: str | None = None) -> Iterator[None]:
+def deadline(
+    seconds: float | None, error: type[BaseException] = LimitError, message: str | None = None
+) -> Iterator[None]:
     """Raise ``error(message)`` in the main thread once ``seconds`` have passed.
 
     Deadlines nest: an inner one never extends an outer one, and leaving an inner one re-arms
@@ -122,8 +127,11 @@ def deadline(seconds: float | None, error: type[BaseException] = LimitError,
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
-    entry = (time.monotonic() + float(seconds), error,
-             message or f"time limit of {seconds:g} s reached")
+    entry = (
+        time.monotonic() + float(seconds),
+        error,
+        message or f"time limit of {seconds:g} s reached",
+    )
     previous = signal.signal(signal.SIGALRM, _fire) if not _STACK else None
     _STACK.append(entry)
     _arm()

@@ -98,47 +98,48 @@ def rbar_file(m: int) -> str:
 
 FILES: dict[str, str] = {
     "index.md": "this index: every file of the report with what it holds, the plots, the "
-                "environment, the seeds and the run time of each part",
+    "environment, the seeds and the run time of each part",
     "index.html": "the same index as a web page (open it in a browser; no external assets)",
     "summary.md": "headline numbers: pairs, theorem coverage, disagreements with the papers, "
-                  "r̄ values used, incomplete certificates, environment",
+    "r̄ values used, incomplete certificates, environment",
     "atlas.md": "the identifiability atlas: every router × expert pair with its relations, "
-                "verdicts, estimation rates, covering theorem and the papers' claims; legend "
-                "under the table",
+    "verdicts, estimation rates, covering theorem and the papers' claims; legend "
+    "under the table",
     "atlas.tex": "the atlas as a LaTeX longtable (booktabs), with its legend",
     "atlas.csv": "the atlas as CSV (the columns of atlas.md; legend there)",
     "atlas.json": "the atlas rows as JSON, with each theorem's hypotheses as checked",
     "atlas.png": "the atlas as a gate × expert grid coloured by the strong and weak verdicts",
     "atlas.pdf": "the same plot as PDF",
     "identifiability.md": "one row per pair: strong, strong (literal), weak and "
-                          "interaction-free verdicts and the classes of the relations found",
+    "interaction-free verdicts and the classes of the relations found",
     "identifiability.json": "every verdict with its relations and certificate; `moetheory "
-                            "verify identifiability.json` re-checks them",
-    **{rbar_file(m): f"the certificate of r̄({m}) ({RBAR_SYSTEM} system): exact witnesses below "
-                     "it and a proof at it; `moetheory verify` re-checks it"
-       for m in SIZES},
+    "verify identifiability.json` re-checks them",
+    **{
+        rbar_file(m): f"the certificate of r̄({m}) ({RBAR_SYSTEM} system): exact witnesses below "
+        "it and a proof at it; `moetheory verify` re-checks it"
+        for m in SIZES
+    },
     "approximation.md": "approximation rates: sizes of each construction for an α-Hölder "
-                        "target at accuracy ε (d = 1, 2, 3; α = 0.5, 1; ε = 1e-1, 1e-2, "
-                        "1e-3); also `moetheory tables approximation`",
+    "target at accuracy ε (d = 1, 2, 3; α = 0.5, 1; ε = 1e-1, 1e-2, "
+    "1e-3); also `moetheory tables approximation`",
     "approximation.tex": "the approximation table in LaTeX",
     "approximation.csv": "the approximation table as CSV, every digit",
     "approximation.json": "the approximation rows as JSON, with sources",
     "approximation.png": "the approximation law: dense parameters against ε, log-log, per "
-                         "(α, d) and method",
+    "(α, d) and method",
     "approximation.pdf": "the same plot as PDF",
     "tradeoff.md": "experts versus expert size at a fixed total and a fixed active budget "
-                   "(predicted); also `moetheory tables tradeoff`",
-    "tradeoff_measured.md": "the trade-off built as torch modules and its error measured by "
-                            "search",
+    "(predicted); also `moetheory tables tradeoff`",
+    "tradeoff_measured.md": "the trade-off built as torch modules and its error measured by search",
     "tradeoff.png": "the trade-off law: error against the number of experts, log-log, "
-                    "predicted and measured tables",
+    "predicted and measured tables",
     "tradeoff.pdf": "the same plot as PDF",
     "bounds.md": "parameter counts and VC-dimension bounds of six example architectures; "
-                 "also `moetheory bounds`",
+    "also `moetheory bounds`",
     "bounds.json": "the same bounds as JSON, with the certificates of the VC inversions",
     "constructions.md": "approximators built as torch modules for the built-in targets (d = 1, "
-                        "2, 3; ε = 0.1, 0.01) with the error their search found; also "
-                        "`moetheory construct`",
+    "2, 3; ε = 0.1, 0.01) with the error their search found; also "
+    "`moetheory construct`",
     "constructions.json": "the constructions as JSON",
 }
 """Every file of a report directory, in reading order, with what it holds."""
@@ -146,11 +147,14 @@ FILES: dict[str, str] = {
 REPORT_FILES = tuple(FILES)
 """Every file of a report directory."""
 
-FIGURES = (("atlas.png", "Verdicts of every router × expert pair (atlas.md)"),
-           ("approximation.png", "Approximation law: parameters needed for sup error ε "
-                                 "(approximation.md)"),
-           ("tradeoff.png", "Trade-off law at fixed budgets (tradeoff.md, "
-                            "tradeoff_measured.md)"))
+FIGURES = (
+    ("atlas.png", "Verdicts of every router × expert pair (atlas.md)"),
+    (
+        "approximation.png",
+        "Approximation law: parameters needed for sup error ε (approximation.md)",
+    ),
+    ("tradeoff.png", "Trade-off law at fixed budgets (tradeoff.md, tradeoff_measured.md)"),
+)
 """The plots the index shows, with captions."""
 
 CONSTRUCTION_LIMIT = 1 << 22
@@ -159,19 +163,30 @@ MEASURED_LIMIT = 1 << 24
 """Dense parameters above which the measured trade-off leaves a mixture unbuilt."""
 
 
-def write_report(out: Path, dim: int = 2, seed: int = 0, workers: int | None = None,
-                 gates: list[str] | None = None, experts: list[str] | None = None) -> Path:
+def write_report(
+    out: Path,
+    dim: int = 2,
+    seed: int = 0,
+    workers: int | None = None,
+    gates: list[str] | None = None,
+    experts: list[str] | None = None,
+) -> Path:
     """Write the report directory ``out`` atomically (default: every built-in pair) and
     return it; an existing ``out`` may hold report files only (``MoetheoryError`` otherwise)."""
     if out.is_dir():
         foreign = sorted(set(os.listdir(out)) - set(REPORT_FILES))
         if foreign:
-            raise MoetheoryError(f"{out} holds files a report does not write "
-                                 f"({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''})"
-                                 ": the report replaces the whole directory; choose a new or "
-                                 "empty one")
-    pairs = [(g, e) for g in (ROUTERS if gates is None else gates)
-             for e in (EXPERTS if experts is None else experts)]
+            raise MoetheoryError(
+                f"{out} holds files a report does not write "
+                f"({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''})"
+                ": the report replaces the whole directory; choose a new or "
+                "empty one"
+            )
+    pairs = [
+        (g, e)
+        for g in (ROUTERS if gates is None else gates)
+        for e in (EXPERTS if experts is None else experts)
+    ]
     with atomic_directory(out) as tmp:
         run = _Run(tmp, dim, seed, workers, pairs)
         for name, part in progress(PARTS, desc="report", label=lambda p: p[0]):
@@ -191,10 +206,15 @@ def _version(distribution: str) -> str:
 def environment() -> dict[str, str]:
     """Python, the versions of the packages the results depend on, the platform and the CPU
     count."""
-    return {"python": platform.python_version(),
-            **{name: _version(name) for name in ("moetheory", "numpy", "sympy", "torch",
-                                                 "python-flint", "matplotlib")},
-            "platform": platform.platform(), "CPUs": str(os.cpu_count())}
+    return {
+        "python": platform.python_version(),
+        **{
+            name: _version(name)
+            for name in ("moetheory", "numpy", "sympy", "torch", "python-flint", "matplotlib")
+        },
+        "platform": platform.platform(),
+        "CPUs": str(os.cpu_count()),
+    }
 
 
 @dataclass
@@ -215,9 +235,13 @@ class _Run:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def identify(self) -> None:
-        self.verdicts = identify_all(self.pairs, dim=self.dim, seed=self.seed,
-                                     workers=self.workers,
-                                     progress=partial(progress, desc="identify"))
+        self.verdicts = identify_all(
+            self.pairs,
+            dim=self.dim,
+            seed=self.seed,
+            workers=self.workers,
+            progress=partial(progress, desc="identify"),
+        )
 
     def certify_rbar(self) -> None:
         """r̄(M) for every cell size the atlas evaluates, each with its certificate written."""
@@ -228,13 +252,14 @@ class _Run:
     def atlas(self) -> None:
         self.rows = rows_from_verdicts(self.verdicts, self.dim, rbar=lambda m: self.rbar[m].value)
         for fmt in formats_for("atlas", binary=False):  # the figures: plots()
-            (self.out / f"atlas.{FORMATS[fmt].extension}").write_text(render_atlas(self.rows,
-                                                                                  fmt))
+            (self.out / f"atlas.{FORMATS[fmt].extension}").write_text(render_atlas(self.rows, fmt))
         (self.out / "identifiability.md").write_text(
             f"# Identifiability of router–expert pairs (d = {self.dim}, order 2)\n\n"
-            + verdict_table(self.verdicts))
+            + verdict_table(self.verdicts)
+        )
         (self.out / "identifiability.json").write_text(
-            dumps([v.to_json() for v in self.verdicts]) + "\n")
+            dumps([v.to_json() for v in self.verdicts]) + "\n"
+        )
 
     def bounds(self) -> None:
         self.approximation, predicted = write_bounds(self.out)
@@ -252,8 +277,11 @@ class _Run:
         rows, total = self.rows, sum(self.seconds.values())
         covered = sum(r.prediction.covered for r in rows)
         disagree = sum(r.prediction.agrees_with_paper is False for r in rows)
-        incomplete = [f"{v.gate} × {v.expert}" for v in self.verdicts
-                      if v.certificate.get("status") != "complete"]
+        incomplete = [
+            f"{v.gate} × {v.expert}"
+            for v in self.verdicts
+            if v.certificate.get("status") != "complete"
+        ]
         used = sorted({(m, val) for r in rows for m, val in r.prediction.rbar.items()})
         env = ", ".join(f"{k} {v}" for k, v in environment().items())
         (self.out / "summary.md").write_text(
@@ -278,7 +306,8 @@ class _Run:
             "the same; approximation.png and tradeoff.png plot the laws\n"
             "- constructions.{md,json}: approximators built as torch modules for the built-in "
             "targets (d = 1, 2, 3; ε = 0.1, 0.01), error found by search; tradeoff_measured.md: "
-            "the trade-off tables built and measured; `moetheory construct` builds one\n")
+            "the trade-off tables built and measured; `moetheory construct` builds one\n"
+        )
 
     def index(self) -> None:
         """``index.md`` and ``index.html``, listing the files that exist (written last)."""
@@ -286,22 +315,33 @@ class _Run:
         workers = self.workers or os.cpu_count() or 1
         index = Index(
             title="moetheory report",
-            intro=(f"{len(self.pairs)} router × expert pairs identified at d = {self.dim} "
-                   f"(order 2) with {workers} worker process{'es' if workers > 1 else ''}, "
-                   "matched against the theorem catalogue, and the bounds and constructions "
-                   "of the approximation side. Start with `summary.md` and the atlas "
-                   "(`atlas.md`, `atlas.png`)."),
+            intro=(
+                f"{len(self.pairs)} router × expert pairs identified at d = {self.dim} "
+                f"(order 2) with {workers} worker process{'es' if workers > 1 else ''}, "
+                "matched against the theorem catalogue, and the bounds and constructions "
+                "of the approximation side. Start with `summary.md` and the atlas "
+                "(`atlas.md`, `atlas.png`)."
+            ),
             files=[(name, what) for name, what in FILES.items() if name in present],
             figures=[(name, caption) for name, caption in FIGURES if name in present],
             environment=environment(),
-            seeds=[("identification of every pair (generic points, inputs; `--seed`)",
-                    str(self.seed)),
-                   ("error search of the constructions and of the measured trade-off",
-                    str(self.seed)),
-                   *((f"r̄({m}) solver (exact certificates; its seed drives only numerical "
-                      "evidence, none asked here)", str(r.seed)) for m, r in self.rbar.items())],
-            timings=[*self.seconds.items(), ("total (before the index)",
-                                             sum(self.seconds.values()))])
+            seeds=[
+                ("identification of every pair (generic points, inputs; `--seed`)", str(self.seed)),
+                ("error search of the constructions and of the measured trade-off", str(self.seed)),
+                *(
+                    (
+                        f"r̄({m}) solver (exact certificates; its seed drives only numerical "
+                        "evidence, none asked here)",
+                        str(r.seed),
+                    )
+                    for m, r in self.rbar.items()
+                ),
+            ],
+            timings=[
+                *self.seconds.items(),
+                ("total (before the index)", sum(self.seconds.values())),
+            ],
+        )
         (self.out / "index.md").write_text(index_markdown(index))
         (self.out / "index.html").write_text(index_html(index))
 
@@ -325,8 +365,9 @@ EXAMPLES = (  # architectures in the bounds summary
     Architecture(dim=2, experts=16, hidden=(16, 16), router="grid"),
     Architecture(dim=2, experts=16, hidden=(16, 16), router="tree"),
     Architecture(dim=10, experts=64, hidden=(64, 64, 64), router="linear"),
-    Architecture(dim=10, experts=64, hidden=(64, 64, 64), activation="prelu",
-                 router="linear", top_k=2),
+    Architecture(
+        dim=10, experts=64, hidden=(64, 64, 64), activation="prelu", router="linear", top_k=2
+    ),
 )
 
 
@@ -335,14 +376,15 @@ def write_bounds(out: Path) -> tuple[list[dict], list[list[dict]]]:
     approximation rows and the trade-off tables (for the plots)."""
     rows = approximation_rows([1, 2, 3], ["0.5", "1"], ["1e-1", "1e-2", "1e-3"])
     for fmt in formats_for("table", binary=False):
-        (out / f"approximation.{FORMATS[fmt].extension}").write_text(approximation_table(rows,
-                                                                                        fmt))
+        (out / f"approximation.{FORMATS[fmt].extension}").write_text(approximation_table(rows, fmt))
     target = Target.of(2, 1)
     tables = [tradeoff_rows(target, 10**6, "total"), tradeoff_rows(target, 10**4, "active")]
     (out / "tradeoff.md").write_text("\n".join(tradeoff_table(t, "md") for t in tables))
     bounds = [(a, vc_bounds(a)) for a in EXAMPLES]
-    (out / "bounds.md").write_text("# Parameter counts and VC-dimension bounds\n\n"
-                                   + "\n".join(bounds_markdown(a, b) for a, b in bounds))
+    (out / "bounds.md").write_text(
+        "# Parameter counts and VC-dimension bounds\n\n"
+        + "\n".join(bounds_markdown(a, b) for a, b in bounds)
+    )
     (out / "bounds.json").write_text(dumps([bounds_json(a, b) for a, b in bounds]) + "\n")
     return rows, tables
 
@@ -350,7 +392,10 @@ def write_bounds(out: Path) -> tuple[list[dict], list[list[dict]]]:
 CONSTRUCTION_CASES: list[tuple[str, object, int, str, str]] = [
     (name, alpha, d, eps, expert)
     for name, alpha in (("abs-power", 1), ("sawtooth", Fraction(3, 4)), ("smooth", 1))
-    for d in (1, 2, 3) for eps in ("0.1", "0.01") for expert in ("constant", "pwl")]
+    for d in (1, 2, 3)
+    for eps in ("0.1", "0.01")
+    for expert in ("constant", "pwl")
+]
 """(target, α, d, ε, expert) of every construction the report builds or lists."""
 
 
@@ -360,11 +405,16 @@ def write_constructions(out: Path, seed: int = 0) -> list[list[dict]]:
     returns the measured trade-off tables (for the plots)."""
     rows = construction_rows(CONSTRUCTION_CASES, seed=seed, max_parameters=CONSTRUCTION_LIMIT)
     (out / "constructions.md").write_text(
-        constructions_table(rows, "md", limit=CONSTRUCTION_LIMIT, construct_limit=MAX_PARAMETERS))
+        constructions_table(rows, "md", limit=CONSTRUCTION_LIMIT, construct_limit=MAX_PARAMETERS)
+    )
     (out / "constructions.json").write_text(dumps(rows) + "\n")
-    tables = [measured_tradeoff("abs-power", 1, None, 2, budget, kind, seed=seed,
-                                max_parameters=MEASURED_LIMIT)
-              for budget, kind in ((10**5, "total"), (2000, "active"))]
-    (out / "tradeoff_measured.md").write_text("\n".join(
-        measured_tradeoff_table(t, "md", limit=MEASURED_LIMIT) for t in tables))
+    tables = [
+        measured_tradeoff(
+            "abs-power", 1, None, 2, budget, kind, seed=seed, max_parameters=MEASURED_LIMIT
+        )
+        for budget, kind in ((10**5, "total"), (2000, "active"))
+    ]
+    (out / "tradeoff_measured.md").write_text(
+        "\n".join(measured_tradeoff_table(t, "md", limit=MEASURED_LIMIT) for t in tables)
+    )
     return tables

@@ -70,8 +70,9 @@ def _refuse_constant(text: str) -> None:
 def loads(text: str, what: str = "JSON") -> Any:
     """Parse JSON text under the limits of this module (see the module docstring)."""
     try:
-        data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
-                          parse_constant=_refuse_constant)
+        data = json.loads(
+            text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
+        )
     except CertificateError as exc:
         raise CertificateError(f"{what}: {exc}") from None
     except RecursionError:
@@ -88,8 +89,7 @@ def read_json(path: str | Path) -> Any:
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise CertificateError(f"{path} is {size} bytes, more than the limit "
-                                   f"{MAX_FILE_BYTES}")
+            raise CertificateError(f"{path} is {size} bytes, more than the limit {MAX_FILE_BYTES}")
         raw = p.read_bytes()
     except OSError as exc:
         raise CertificateError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -113,8 +113,9 @@ def check_tree(data: Any, what: str = "JSON") -> None:
             raise CertificateError(f"{what} is nested more than {MAX_DEPTH} levels deep")
         if isinstance(value, str):
             if len(value) > MAX_STRING:
-                raise CertificateError(f"{what} holds a string of {len(value)} characters "
-                                       f"(limit {MAX_STRING})")
+                raise CertificateError(
+                    f"{what} holds a string of {len(value)} characters (limit {MAX_STRING})"
+                )
         elif isinstance(value, dict):
             for key, item in value.items():
                 if len(key) > MAX_STRING:
@@ -137,8 +138,9 @@ def rational(value: Any, where: str) -> Fraction:
     if isinstance(value, int) and not isinstance(value, bool):
         return Fraction(value)
     if not isinstance(value, str) or not _RATIONAL.fullmatch(value):
-        raise CertificateError(f"{where}: expected an exact rational 'p' or 'p/q', got "
-                               f"{_show(value)}")
+        raise CertificateError(
+            f"{where}: expected an exact rational 'p' or 'p/q', got {_show(value)}"
+        )
     num, _, den = value.lstrip("-").partition("/")
     if max(len(num), len(den)) > MAX_RATIONAL_DIGITS:
         raise CertificateError(f"{where}: rational with more than {MAX_RATIONAL_DIGITS} digits")
@@ -194,8 +196,7 @@ class Node:
         if not isinstance(self.value, list):
             raise self._fail("a list")
         if max_len is not None and len(self.value) > max_len:
-            raise CertificateError(f"{self.path}: {len(self.value)} items, more than "
-                                   f"{max_len}")
+            raise CertificateError(f"{self.path}: {len(self.value)} items, more than {max_len}")
         return self.value
 
     def each(self, max_len: int | None = None) -> builtins.list[Node]:
@@ -205,8 +206,9 @@ class Node:
         if not isinstance(self.value, str):
             raise self._fail("a string")
         if len(self.value) > max_len:
-            raise CertificateError(f"{self.path}: string of {len(self.value)} characters "
-                                   f"(limit {max_len})")
+            raise CertificateError(
+                f"{self.path}: string of {len(self.value)} characters (limit {max_len})"
+            )
         return self.value
 
     def choice(self, options: tuple[str, ...]) -> str:

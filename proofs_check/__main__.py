@@ -6,8 +6,13 @@ import sys
 
 from proofs_check import bounds, construct, rates, rbar, relations
 
-GROUPS = {"relations": relations.CHECKS, "rbar": rbar.CHECKS, "rates": rates.CHECKS,
-          "bounds": bounds.CHECKS, "construct": construct.CHECKS}
+GROUPS = {
+    "relations": relations.CHECKS,
+    "rbar": rbar.CHECKS,
+    "rates": rates.CHECKS,
+    "bounds": bounds.CHECKS,
+    "construct": construct.CHECKS,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -25,8 +30,10 @@ def main(argv: list[str]) -> int:
                 ok = False
                 print(f"  error: {type(exc).__name__}: {exc}")
             failures += not ok
-            print(f"{'PASS' if ok else 'FAIL'} [{group}] {check.name}: {check.claim} "
-                  f"(source: {check.source})")
+            print(
+                f"{'PASS' if ok else 'FAIL'} [{group}] {check.name}: {check.claim} "
+                f"(source: {check.source})"
+            )
     if ran == 0:
         print(f"no check matches {' '.join(sorted(wanted))}", file=sys.stderr)
         return 2

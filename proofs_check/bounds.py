@@ -54,6 +54,7 @@ def _q(x: Fraction | int) -> sp.Rational:
 
 # ------------------------------------------------------------------ 1. constant experts
 
+
 def constant_guarantee() -> bool:
     """λ(ρ₁/K)^α = ε at K = ρ₁(λ/ε)^{1/α}, decreasing in K; the planner's K is its ceiling."""
     d, lam, eps, alpha, K = sp.symbols("d lambda epsilon alpha K", positive=True)
@@ -69,23 +70,28 @@ def constant_guarantee() -> bool:
             _say(f"{name}: d/dK λ(ρ/K)^α = {slope} is not shown negative")
             ok = False
     # the planner's K is the least integer ≥ the real K (exact sympy ceiling)
-    for norm, dim, alpha_, lam_, eps_ in product(("l2", "linf"), (1, 2, 3, 5),
-                                                 (Fraction(1), Fraction(1, 2), Fraction(2, 3)),
-                                                 (Fraction(1), Fraction(3, 2)),
-                                                 (Fraction(1, 10), Fraction(1, 100),
-                                                  Fraction(1, 4))):
+    for norm, dim, alpha_, lam_, eps_ in product(
+        ("l2", "linf"),
+        (1, 2, 3, 5),
+        (Fraction(1), Fraction(1, 2), Fraction(2, 3)),
+        (Fraction(1), Fraction(3, 2)),
+        (Fraction(1, 10), Fraction(1, 100), Fraction(1, 4)),
+    ):
         target = Target.of(dim, alpha_, lam_, norm)
         rho = sp.sqrt(dim) / 2 if norm == "l2" else sp.Rational(1, 2)
         want = int(sp.ceiling(rho * (_q(lam_) / _q(eps_)) ** (1 / _q(alpha_))))
         got = plan_constant(target, eps_).cells
         if got != want:
-            _say(f"plan_constant({norm}, d={dim}, α={alpha_}, λ={lam_}, ε={eps_}).cells = "
-                 f"{got}, ceiling of the real K = {want}")
+            _say(
+                f"plan_constant({norm}, d={dim}, α={alpha_}, λ={lam_}, ε={eps_}).cells = "
+                f"{got}, ceiling of the real K = {want}"
+            )
             ok = False
     return ok
 
 
 # ------------------------------------------------------------------ 2. Kuhn interpolant
+
 
 def kuhn_guarantee() -> bool:
     """λ(σh)^α ≤ ε for h = 1/(KM) when KM = σ(λ/ε)^{1/α}·t, t ≥ 1 (ratio t^{−α})."""
@@ -106,25 +112,34 @@ def kuhn_guarantee() -> bool:
             _say(f"{name}: error not decreasing in K and M")
             ok = False
     # the planner: K·M ≥ ⌈σ(λ/ε)^{1/α}⌉ and the guarantee decided exactly
-    for norm, dim, alpha_, eps_, r in product(("l2", "linf"), (1, 2, 3),
-                                              (Fraction(1), Fraction(1, 2)),
-                                              (Fraction(1, 10), Fraction(1, 50)),
-                                              (0, Fraction(1, 2), 1)):
+    for norm, dim, alpha_, eps_, r in product(
+        ("l2", "linf"),
+        (1, 2, 3),
+        (Fraction(1), Fraction(1, 2)),
+        (Fraction(1, 10), Fraction(1, 50)),
+        (0, Fraction(1, 2), 1),
+    ):
         target = Target.of(dim, alpha_, 1, norm)
         sigma = sp.sqrt(dim) if norm == "l2" else sp.Integer(1)
         need = int(sp.ceiling(sigma * (1 / _q(eps_)) ** (1 / _q(alpha_))))
         plan = plan_pwl(target, eps_, r)
         resolution = plan.cells * plan.sub
         sub_less = pwl_error(target, plan.cells, plan.sub - 1) if plan.sub > 1 else None
-        if (resolution < need or not target.within(pwl_error(target, plan.cells, plan.sub), eps_)
-                or (sub_less is not None and target.within(sub_less, eps_))):
-            _say(f"plan_pwl({norm}, d={dim}, α={alpha_}, ε={eps_}, r={r}): K={plan.cells}, "
-                 f"M={plan.sub}, needed K·M ≥ {need} (M least)")
+        if (
+            resolution < need
+            or not target.within(pwl_error(target, plan.cells, plan.sub), eps_)
+            or (sub_less is not None and target.within(sub_less, eps_))
+        ):
+            _say(
+                f"plan_pwl({norm}, d={dim}, α={alpha_}, ε={eps_}, r={r}): K={plan.cells}, "
+                f"M={plan.sub}, needed K·M ≥ {need} (M least)"
+            )
             ok = False
     return ok
 
 
 # ------------------------------------------------------------------ 3. Kuhn hats, exactly
+
 
 def _relu(z: Fraction) -> Fraction:
     return z if z > 0 else Fraction(0)
@@ -164,13 +179,17 @@ def kuhn_hats() -> bool:
         h = Fraction(1, cells_per_axis * sub)
         cell = [rng.randrange(cells_per_axis) for _ in range(dim)]
         corner = [Fraction(c, cells_per_axis) for c in cell]
-        nodes = [tuple(c + j * h for c, j in zip(corner, js, strict=True))
-                 for js in product(range(sub + 1), repeat=dim)]
+        nodes = [
+            tuple(c + j * h for c, j in zip(corner, js, strict=True))
+            for js in product(range(sub + 1), repeat=dim)
+        ]
         hats = len(nodes)
         levels = [n for n in (dim, -(-dim // 2), -(-dim // 4)) if n > 1]  # d ≤ 4: ≤ 2 levels
         if kuhn_widths(dim, sub) != [2 * dim * (sub + 1), *(2 * n * hats for n in levels), hats]:
-            _say(f"d={dim}, M={sub}: kuhn_widths {kuhn_widths(dim, sub)} disagree with the "
-                 "layout (2d(M+1), 2n·hats per tree level, hats)")
+            _say(
+                f"d={dim}, M={sub}: kuhn_widths {kuhn_widths(dim, sub)} disagree with the "
+                "layout (2d(M+1), 2n·hats per tree level, hats)"
+            )
             ok = False
         points = []
         for _ in range(40):
@@ -195,8 +214,10 @@ def kuhn_hats() -> bool:
                     return False
                 weights.append(phi)
             total = sum(weights)
-            affine = [sum((w * v[j] for w, v in zip(weights, nodes, strict=True)), Fraction(0))
-                      for j in range(dim)]
+            affine = [
+                sum((w * v[j] for w, v in zip(weights, nodes, strict=True)), Fraction(0))
+                for j in range(dim)
+            ]
             if total != 1 or affine != list(x) or min(weights) < 0:
                 _say(f"d={dim}, M={sub}, x={x}: Σφ = {total}, Σ v·φ = {affine}")
                 ok = False
@@ -229,39 +250,49 @@ def exact_decision() -> bool:
     ok = True
     cases = 0
     for norm, dim, alpha, lam, eps in product(
-            ("l2", "linf"), (1, 2, 3, 4), (Fraction(1), Fraction(1, 2), Fraction(2, 3),
-                                           Fraction(1, 3)),
-            (Fraction(1), Fraction(3, 2)), (Fraction(1, 10), Fraction(1, 4), Fraction(1, 2))):
+        ("l2", "linf"),
+        (1, 2, 3, 4),
+        (Fraction(1), Fraction(1, 2), Fraction(2, 3), Fraction(1, 3)),
+        (Fraction(1), Fraction(3, 2)),
+        (Fraction(1, 10), Fraction(1, 4), Fraction(1, 2)),
+    ):
         target = Target.of(dim, alpha, lam, norm)
         for cells in range(1, 13):
             radius_sq = constant_error(target, cells)
             want = _sympy_within(target, radius_sq, eps)
             cases += 1
             if want is None or want != target.within(radius_sq, eps):
-                _say(f"{norm} d={dim} α={alpha} λ={lam} ε={eps} K={cells}: within = "
-                     f"{target.within(radius_sq, eps)}, sympy {want}")
+                _say(
+                    f"{norm} d={dim} α={alpha} λ={lam} ε={eps} K={cells}: within = "
+                    f"{target.within(radius_sq, eps)}, sympy {want}"
+                )
                 ok = False
     for norm, dim, alpha, lam, cells, eps in EQUALITIES:
         target = Target.of(dim, alpha, lam, norm)
         radius_sq = constant_error(target, cells)
         lhs = _q(lam) * sp.sqrt(_q(radius_sq)) ** _q(alpha)
         below = eps - Fraction(1, 10**12)
-        checks = {"equality holds": lhs == _q(eps),
-                  "within at ε": target.within(radius_sq, eps),
-                  "sympy at ε": _sympy_within(target, radius_sq, eps) is True,
-                  "not within just below ε": not target.within(radius_sq, below),
-                  "sympy just below ε": _sympy_within(target, radius_sq, below) is False,
-                  "least K": target.minimal(cell_radius_sq(target), eps) == cells}
+        checks = {
+            "equality holds": lhs == _q(eps),
+            "within at ε": target.within(radius_sq, eps),
+            "sympy at ε": _sympy_within(target, radius_sq, eps) is True,
+            "not within just below ε": not target.within(radius_sq, below),
+            "sympy just below ε": _sympy_within(target, radius_sq, below) is False,
+            "least K": target.minimal(cell_radius_sq(target), eps) == cells,
+        }
         cases += 1
         failed = [k for k, v in checks.items() if not v]
         if failed:
-            _say(f"equality case {norm} d={dim} α={alpha} λ={lam} K={cells} ε={eps}: "
-                 f"{', '.join(failed)}")
+            _say(
+                f"equality case {norm} d={dim} α={alpha} λ={lam} K={cells} ε={eps}: "
+                f"{', '.join(failed)}"
+            )
             ok = False
     return ok and cases > 2000
 
 
 # ------------------------------------------------------------------ 5. Warren, routing
+
 
 def warren_routing() -> bool:
     """2(2e·M/N)^N with M = m·E(E−1)/2 forms of degree 1, N = E(d+1) variables is
@@ -280,15 +311,20 @@ def warren_routing() -> bool:
         mine = 1 + experts * (dim + 1) * math.log2(math.e * points * (experts - 1) / (dim + 1))
         trivial = points * math.log2(experts)
         sym = float(formula.subs({vc.m: points, vc.E: experts, vc.d: dim}))
-        if not (math.isclose(lib, min(mine, trivial), rel_tol=1e-12)
-                and math.isclose(sym, mine, rel_tol=1e-12)):
-            _say(f"E={experts}, d={dim}, m={points}: library {lib}, router_formula {sym}, "
-                 f"Warren {mine}, trivial {trivial}")
+        if not (
+            math.isclose(lib, min(mine, trivial), rel_tol=1e-12)
+            and math.isclose(sym, mine, rel_tol=1e-12)
+        ):
+            _say(
+                f"E={experts}, d={dim}, m={points}: library {lib}, router_formula {sym}, "
+                f"Warren {mine}, trivial {trivial}"
+            )
             ok_formula = False
     return ok and ok_formula
 
 
 # ------------------------------------------------------------------ 6. tree router
+
 
 def tree_router() -> bool:
     """Internal nodes (E−1)/(2^d−1), variables (d+1)·Σ_{l=1}^{s} 2^{dl}, Warren ratio
@@ -340,6 +376,7 @@ def tree_router() -> bool:
 
 # ------------------------------------------------------------------ 7. concavity, Jensen
 
+
 def concavity() -> bool:
     """The Warren term is concave in u; E·g(m/E) is non-decreasing in E; Jensen over splits
     holds for the library's per-expert bounds (dense grids, exact symbolic branch)."""
@@ -368,22 +405,31 @@ def concavity() -> bool:
         ok = False
     # dense grids on the library's growth bounds (floats, tolerance 1e-9 relative)
     rng = random.Random(7)
-    experts_bounds = [(f"net {h} d={dim}", growth.network_growth(h, dim))
-                      for h in ((3,), (16, 16), (4, 2, 3)) for dim in (1, 2)]
+    experts_bounds = [
+        (f"net {h} d={dim}", growth.network_growth(h, dim))
+        for h in ((3,), (16, 16), (4, 2, 3))
+        for dim in (1, 2)
+    ]
     experts_bounds.append(("label", growth.label_growth()))
     for name, g in experts_bounds:
         for points in range(1, 3000, 37):
             values = [e * g.at(points, e) for e in range(1, 41)]
-            drops = [e + 1 for e in range(len(values) - 1)
-                     if values[e + 1] < values[e] - 1e-9 * max(1.0, abs(values[e]))]
+            drops = [
+                e + 1
+                for e in range(len(values) - 1)
+                if values[e + 1] < values[e] - 1e-9 * max(1.0, abs(values[e]))
+            ]
             if drops:
                 _say(f"{name}: E·g(m/E) decreases at m={points}, E={drops[0]}")
                 ok = False
                 break
         den = 8
         grid = [g.at(j, den) for j in range(0, 4000)]
-        bends = [j for j in range(1, len(grid) - 1)
-                 if grid[j - 1] + grid[j + 1] > 2 * grid[j] + 1e-9 * max(1.0, grid[j])]
+        bends = [
+            j
+            for j in range(1, len(grid) - 1)
+            if grid[j - 1] + grid[j + 1] > 2 * grid[j] + 1e-9 * max(1.0, grid[j])
+        ]
         if bends or grid[0] != 0:
             _say(f"{name}: not concave with g(0)=0 (second difference > 0 at u={bends[:1]}/8)")
             ok = False
@@ -441,18 +487,24 @@ def _growth_upper(arch: Architecture, points: int) -> mpmath.mpf:
     if experts == 1:
         router = IV.mpf(0)
     elif arch.router == "grid":
-        router = sum((_log2(IV.mpf(math.comb(points + k - 1, k - 1))) for k in arch.grid),
-                     IV.mpf(0))
+        router = sum(
+            (_log2(IV.mpf(math.comb(points + k - 1, k - 1))) for k in arch.grid), IV.mpf(0)
+        )
     elif arch.router == "tree":
         depth = arch.kind.depth(arch)
         nodes = sum(1 << (dim * level) for level in range(depth))
         forms = Fraction(points * math.comb(1 << dim, 2) * nodes)
-        router = IV.mpf(min(_warren_upper(forms, (dim + 1) * (1 << dim) * nodes, 1),
-                            (points * _log2(IV.mpf(experts))).b))
+        router = IV.mpf(
+            min(
+                _warren_upper(forms, (dim + 1) * (1 << dim) * nodes, 1),
+                (points * _log2(IV.mpf(experts))).b,
+            )
+        )
     else:
         forms = Fraction(points * experts * (experts - 1) // 2)
-        router = IV.mpf(min(_warren_upper(forms, experts * (dim + 1), 1),
-                            (points * _log2(IV.mpf(experts))).b))
+        router = IV.mpf(
+            min(_warren_upper(forms, experts * (dim + 1), 1), (points * _log2(IV.mpf(experts))).b)
+        )
     return (router + experts * expert).b
 
 
@@ -464,20 +516,32 @@ def certificates() -> bool:
         cert = bounds.upper.certificate
         at = cert["certified_at"]
         upper = _growth_upper(arch, at)
-        lib = growth.mixture_growth(vc._router_growth(arch),
-                                    growth.network_growth(vc.relu_equivalent(arch), arch.dim),
-                                    arch.experts).at(at, 1, growth.INTERVAL).b
-        if not (upper < at and bounds.upper.value == at - 1
-                and abs(float(upper) - cert["log2_growth_upper"]) < 1e-6
-                and abs(float(lib) - float(upper)) < 1e-6
-                and bounds.lower.value <= bounds.upper.value):
-            _say(f"{arch.router} {arch.activation} E={arch.experts} {arch.hidden}: certificate "
-                 f"{cert}, recomputed log₂ Π(m*) ≤ {float(upper)}, lower {bounds.lower.value}")
+        lib = (
+            growth.mixture_growth(
+                vc._router_growth(arch),
+                growth.network_growth(vc.relu_equivalent(arch), arch.dim),
+                arch.experts,
+            )
+            .at(at, 1, growth.INTERVAL)
+            .b
+        )
+        if not (
+            upper < at
+            and bounds.upper.value == at - 1
+            and abs(float(upper) - cert["log2_growth_upper"]) < 1e-6
+            and abs(float(lib) - float(upper)) < 1e-6
+            and bounds.lower.value <= bounds.upper.value
+        ):
+            _say(
+                f"{arch.router} {arch.activation} E={arch.experts} {arch.hidden}: certificate "
+                f"{cert}, recomputed log₂ Π(m*) ≤ {float(upper)}, lower {bounds.lower.value}"
+            )
             ok = False
     return ok
 
 
 # ------------------------------------------------------------------ 9. layer counts
+
 
 def layer_counts() -> bool:
     """growth.layers: k_i, cumulative W_i, degree i; uniform width w gives
@@ -485,8 +549,10 @@ def layer_counts() -> bool:
     ok = True
     for dim, width, depth in product((1, 2, 5), (1, 3, 16), (1, 2, 4)):
         rows = growth.layers((width,) * depth, dim)
-        want = [(width, (dim + 1) * width + (i - 1) * (width + 1) * width, i)
-                for i in range(1, depth + 1)]
+        want = [
+            (width, (dim + 1) * width + (i - 1) * (width + 1) * width, i)
+            for i in range(1, depth + 1)
+        ]
         total = (dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1)
         want.append((1, total, depth + 1))
         arch = Architecture(dim=dim, experts=1, hidden=(width,) * depth, router="none")
@@ -495,12 +561,15 @@ def layer_counts() -> bool:
             ok = False
         # the sympy formula of vc agrees with the numeric bound deep in the Warren regime
         points = 10**6
-        formula = _euler(vc.network_formula()).subs({vc.m: points, vc.W: width, vc.J: depth,
-                                                      vc.d: dim})
+        formula = _euler(vc.network_formula()).subs(
+            {vc.m: points, vc.W: width, vc.J: depth, vc.d: dim}
+        )
         numeric = growth.network_growth((width,) * depth, dim).at(points)
         if not math.isclose(float(formula.doit()), numeric, rel_tol=1e-12):
-            _say(f"d={dim}, w={width}, ℓ={depth}: network_formula {float(formula.doit())}, "
-                 f"network_growth {numeric}")
+            _say(
+                f"d={dim}, w={width}, ℓ={depth}: network_formula {float(formula.doit())}, "
+                f"network_growth {numeric}"
+            )
             ok = False
     if growth.layers((16, 16), 2)[-1][1] != 337:
         _say(f"P(2→16→16→1) = {growth.layers((16, 16), 2)[-1][1]}")
@@ -510,17 +579,22 @@ def layer_counts() -> bool:
 
 # ------------------------------------------------------------------ 10. shattering
 
+
 def _evaluate(layers, x, slope):
     h = list(x)
     for index, (weights, bias) in enumerate(layers):
-        z = [sum((w * v for w, v in zip(row, h, strict=True)), b)
-             for row, b in zip(weights, bias, strict=True)]
+        z = [
+            sum((w * v for w, v in zip(row, h, strict=True)), b)
+            for row, b in zip(weights, bias, strict=True)
+        ]
         h = z if index == len(layers) - 1 else [v if v >= 0 else slope * v for v in z]
     return h[0]
 
 
 SHATTER = [(h, dim) for h in ((3,), (3, 3), (4, 2, 3), (2, 1, 3)) for dim in (1, 2)] + [
-    ((2, 1, 3), 3), ((3,), 4)]  # the last two use the halfspace construction
+    ((2, 1, 3), 3),
+    ((3,), 4),
+]  # the last two use the halfspace construction
 
 
 def shattering() -> bool:
@@ -538,33 +612,46 @@ def shattering() -> bool:
             for labels in product((-1, 1), repeat=m):
                 points, layers = build(hidden, dim, list(labels), slope)
                 widths = [len(b) for _, b in layers[:-1]]
-                if (len(set(map(tuple, points))) != m or widths != list(hidden)
-                        or any(len(p) != dim for p in points)):
+                if (
+                    len(set(map(tuple, points))) != m
+                    or widths != list(hidden)
+                    or any(len(p) != dim for p in points)
+                ):
                     _say(f"{hidden} d={dim}: malformed construction (widths {widths})")
                     return False
                 for point, label in zip(points, labels, strict=True):
                     value = _evaluate(layers, point, slope)
                     if value * label <= 0:
-                        _say(f"{hidden} d={dim} slope={slope}: labels {labels}, output {value} "
-                             f"at {point}")
+                        _say(
+                            f"{hidden} d={dim} slope={slope}: labels {labels}, output {value} "
+                            f"at {point}"
+                        )
                         return False
     return ok
 
 
 # ------------------------------------------------------------------ 11. regression values
 
+
 def _labelled_prototype_slack(experts: int, dim: int, points: int) -> mpmath.mpi:
     """log₂ of 2^{E+1}(e·m(E−1)/(d+1))^{E(d+1)} minus m, as an interval."""
-    return (experts + 1 + experts * (dim + 1)
-            * _log2(IV.e * points * (experts - 1) / (dim + 1)) - points)
+    return (
+        experts
+        + 1
+        + experts * (dim + 1) * _log2(IV.e * points * (experts - 1) / (dim + 1))
+        - points
+    )
 
 
 def regression_values() -> bool:
     """266 / 12428 (numeric), 275.6 / 12854 (closed form), K = 71, E = 5041."""
     ok = True
     for experts, dim, numeric, closed in ((8, 2, 266, 275.6), (64, 10, 12428, 12854)):
-        lib = growth.invert(growth.mixture_growth(growth.linear_router_growth(experts, dim),
-                                                  growth.label_growth(), experts)).value
+        lib = growth.invert(
+            growth.mixture_growth(
+                growth.linear_router_growth(experts, dim), growth.label_growth(), experts
+            )
+        ).value
         # independent: the largest m with m ≤ log₂ Π(m); the slack m ↦ log₂Π − m is concave and
         # decreasing past N/ln 2, so one sign change past that point decides it
         variables = experts * (dim + 1)
@@ -572,10 +659,16 @@ def regression_values() -> bool:
         decided = at.a >= 0 and past.b < 0 and numeric + 1 > variables / math.log(2)
         r = math.e * experts * (experts - 1)
         form = experts + 1 + variables * math.log2(2 * r * math.log2(r))
-        if not (lib == numeric and decided and round(form, 1 if closed % 1 else 0) == closed
-                and form >= numeric):
-            _say(f"E={experts}, d={dim}: library {lib}, slack at {numeric}: {at}, at "
-                 f"{numeric + 1}: {past}; closed form {form}")
+        if not (
+            lib == numeric
+            and decided
+            and round(form, 1 if closed % 1 else 0) == closed
+            and form >= numeric
+        ):
+            _say(
+                f"E={experts}, d={dim}: library {lib}, slack at {numeric}: {at}, at "
+                f"{numeric + 1}: {past}; closed form {form}"
+            )
             ok = False
     plan = plan_constant(Target.of(2, 1, 1), "0.01")
     if (plan.cells, plan.experts) != (71, 5041):
@@ -587,6 +680,7 @@ def regression_values() -> bool:
 
 
 # ------------------------------------------------------------------ 12. PReLU
+
 
 def prelu_identity() -> bool:
     """PReLU_a(z) = ReLU(z) − a·ReLU(−z); a = 1 gives z; ReLU(z) = (PReLU_a(z) − a·z)/(1 − a)."""
@@ -609,31 +703,81 @@ def prelu_identity() -> bool:
 
 
 CHECKS = [
-    Check("constant-expert", "λ(ρ/K)^α = ε at K = ρ(λ/ε)^{1/α} (ρ = √d/2 or 1/2) and decreases "
-          "in K; plan_constant's K is that ceiling", f"{REF} §3(a)", constant_guarantee),
-    Check("kuhn-guarantee", "λ(σ/(KM))^α ≤ ε when K·M ≥ σ(λ/ε)^{1/α} (σ = √d or 1); plan_pwl "
-          "meets it with the least M", f"{REF} §3(b)", kuhn_guarantee),
-    Check("kuhn-hats", "the cell's Kuhn hats are an exact partition of unity, reproduce affine "
-          "functions and interpolate at nodes (d ≤ 4, M ≤ 2); the max-tree realises φ",
-          f"{REF} §3(b), §8", kuhn_hats),
-    Check("exact-decision", "Target.within agrees with sympy on λ·ρ_K^α ≤ ε, equality cases "
-          "included (d=1, α=1, K=5, ε=1/10)", f"{REF} §3(a)", exact_decision),
-    Check("warren-routing", "Warren with M = m·E(E−1)/2, N = E(d+1), D = 1 is "
-          "2(e·m(E−1)/(d+1))^{E(d+1)}", f"{REF} §5 prototype router, Warren's lemma",
-          warren_routing),
-    Check("tree-router", "E = 2^{ds}: (E−1)/(2^d−1) nodes, (d+1)Σ_{l≤s} 2^{dl} variables, "
-          "ratio e·m(2^d−1)/(d+1)", f"{REF} §3 R3, §5", tree_router),
-    Check("jensen-concavity", "Warren term concave in u; E·g(m/E) non-decreasing in E; Jensen "
-          "over splits", f"{REF} §5 whole MoE", concavity),
-    Check("vc-certificates", "every vc_bounds upper certificate: log₂ Π(m*) < m* recomputed in "
-          "interval arithmetic (prototype, grid, tree, linear; relu, prelu)",
-          f"{REF} §5 counting lemmas", certificates),
-    Check("layer-counts", "growth.layers gives k_i, W_i, i; P = (d+1)w + (ℓ−1)(w+1)w + (w+1); "
-          "P(2→16→16→1) = 337", f"{REF} §5 (BHLM Thm 7), §6 dense MLP count", layer_counts),
-    Check("shattering", "the constructions shatter max(d+1, 2+B) points, ReLU and PReLU 1/4",
-          f"{REF} §5 lower bounds; shatter.py", shattering),
-    Check("regression-values", "labelled nearest prototypes: 266 / 275.6 (E=8, d=2), 12428 / "
-          "12854 (E=64, d=10); K=71, E=5041", f"{REF} §3(a), §5, §8", regression_values),
-    Check("prelu-identity", "PReLU_a(z) = ReLU(z) − a·ReLU(−z); a=1 is z; a=0 is ReLU",
-          f"{REF} §5 PReLU, §8", prelu_identity),
+    Check(
+        "constant-expert",
+        "λ(ρ/K)^α = ε at K = ρ(λ/ε)^{1/α} (ρ = √d/2 or 1/2) and decreases "
+        "in K; plan_constant's K is that ceiling",
+        f"{REF} §3(a)",
+        constant_guarantee,
+    ),
+    Check(
+        "kuhn-guarantee",
+        "λ(σ/(KM))^α ≤ ε when K·M ≥ σ(λ/ε)^{1/α} (σ = √d or 1); plan_pwl meets it with the least M",
+        f"{REF} §3(b)",
+        kuhn_guarantee,
+    ),
+    Check(
+        "kuhn-hats",
+        "the cell's Kuhn hats are an exact partition of unity, reproduce affine "
+        "functions and interpolate at nodes (d ≤ 4, M ≤ 2); the max-tree realises φ",
+        f"{REF} §3(b), §8",
+        kuhn_hats,
+    ),
+    Check(
+        "exact-decision",
+        "Target.within agrees with sympy on λ·ρ_K^α ≤ ε, equality cases "
+        "included (d=1, α=1, K=5, ε=1/10)",
+        f"{REF} §3(a)",
+        exact_decision,
+    ),
+    Check(
+        "warren-routing",
+        "Warren with M = m·E(E−1)/2, N = E(d+1), D = 1 is 2(e·m(E−1)/(d+1))^{E(d+1)}",
+        f"{REF} §5 prototype router, Warren's lemma",
+        warren_routing,
+    ),
+    Check(
+        "tree-router",
+        "E = 2^{ds}: (E−1)/(2^d−1) nodes, (d+1)Σ_{l≤s} 2^{dl} variables, ratio e·m(2^d−1)/(d+1)",
+        f"{REF} §3 R3, §5",
+        tree_router,
+    ),
+    Check(
+        "jensen-concavity",
+        "Warren term concave in u; E·g(m/E) non-decreasing in E; Jensen over splits",
+        f"{REF} §5 whole MoE",
+        concavity,
+    ),
+    Check(
+        "vc-certificates",
+        "every vc_bounds upper certificate: log₂ Π(m*) < m* recomputed in "
+        "interval arithmetic (prototype, grid, tree, linear; relu, prelu)",
+        f"{REF} §5 counting lemmas",
+        certificates,
+    ),
+    Check(
+        "layer-counts",
+        "growth.layers gives k_i, W_i, i; P = (d+1)w + (ℓ−1)(w+1)w + (w+1); P(2→16→16→1) = 337",
+        f"{REF} §5 (BHLM Thm 7), §6 dense MLP count",
+        layer_counts,
+    ),
+    Check(
+        "shattering",
+        "the constructions shatter max(d+1, 2+B) points, ReLU and PReLU 1/4",
+        f"{REF} §5 lower bounds; shatter.py",
+        shattering,
+    ),
+    Check(
+        "regression-values",
+        "labelled nearest prototypes: 266 / 275.6 (E=8, d=2), 12428 / "
+        "12854 (E=64, d=10); K=71, E=5041",
+        f"{REF} §3(a), §5, §8",
+        regression_values,
+    ),
+    Check(
+        "prelu-identity",
+        "PReLU_a(z) = ReLU(z) − a·ReLU(−z); a=1 is z; a=0 is ReLU",
+        f"{REF} §5 PReLU, §8",
+        prelu_identity,
+    ),
 ]

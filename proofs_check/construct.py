@@ -82,6 +82,7 @@ def _levels(n: int) -> list[int]:
 
 # ------------------------------------------------------------------ 1. Kuhn hats, exactly
 
+
 def template_hats() -> bool:
     """kuhn_template(d, M, K=3) evaluated exactly on [0, 1/K]^d: hats ≥ 0, Σ hats = 1,
     Σ_v (a·v + b)·hat_v(x) = a·x + b, node interpolation; integer entries; kuhn_widths."""
@@ -91,15 +92,20 @@ def template_hats() -> bool:
     for dim, sub in product((1, 2, 3), (1, 2)):
         net = kuhn_template(dim, sub, cells=cells)
         if list(net.widths) != kuhn_widths(dim, sub):
-            _say(f"d={dim}, M={sub}: template widths {net.widths} ≠ kuhn_widths "
-                 f"{kuhn_widths(dim, sub)}")
+            _say(
+                f"d={dim}, M={sub}: template widths {net.widths} ≠ kuhn_widths "
+                f"{kuhn_widths(dim, sub)}"
+            )
             ok = False
         # entries: first-layer weights 0/±K·M, biases integers; later entries 0/±1
         first = set(net.weights[0].ravel().tolist())
         later = {v for a in (*net.weights[1:], *net.biases[1:]) for v in a.ravel().tolist()}
-        if (not first <= {0.0, cells * sub, -cells * sub}
-                or any(v != int(v) for v in net.biases[0].tolist())
-                or not later <= {0.0, 1.0, -1.0} or net.slopes is not None):
+        if (
+            not first <= {0.0, cells * sub, -cells * sub}
+            or any(v != int(v) for v in net.biases[0].tolist())
+            or not later <= {0.0, 1.0, -1.0}
+            or net.slopes is not None
+        ):
             _say(f"d={dim}, M={sub}: entries first {sorted(first)}, later {sorted(later)}")
             ok = False
         h = Fraction(1, cells * sub)
@@ -124,14 +130,23 @@ def template_hats() -> bool:
             hats = _forward(exact, x)
             a = [Fraction(rng.randint(-60, 60), rng.randint(1, 17)) for _ in range(dim)]
             b = Fraction(rng.randint(-60, 60), rng.randint(1, 17))
-            affine = sum((hat * (sum((ai * vi for ai, vi in zip(a, v, strict=True)), b))
-                          for hat, v in zip(hats, verts, strict=True)), Fraction(0))
+            affine = sum(
+                (
+                    hat * (sum((ai * vi for ai, vi in zip(a, v, strict=True)), b))
+                    for hat, v in zip(hats, verts, strict=True)
+                ),
+                Fraction(0),
+            )
             want = sum((ai * xi for ai, xi in zip(a, x, strict=True)), b)
-            coords = [sum((hat * v[i] for hat, v in zip(hats, verts, strict=True)), Fraction(0))
-                      for i in range(dim)]
+            coords = [
+                sum((hat * v[i] for hat, v in zip(hats, verts, strict=True)), Fraction(0))
+                for i in range(dim)
+            ]
             if min(hats) < 0 or sum(hats) != 1 or affine != want or coords != list(x):
-                _say(f"d={dim}, M={sub}, x={tuple(map(str, x))}: min hat {min(hats)}, "
-                     f"Σ hats = {sum(hats)}, Σ(a·v+b)hat = {affine} vs a·x+b = {want}")
+                _say(
+                    f"d={dim}, M={sub}, x={tuple(map(str, x))}: min hat {min(hats)}, "
+                    f"Σ hats = {sum(hats)}, Σ(a·v+b)hat = {affine} vs a·x+b = {want}"
+                )
                 return False
             if x in verts and hats != [Fraction(int(v == x)) for v in verts]:
                 _say(f"d={dim}, M={sub}: hats are not the node indicator at node {x}")
@@ -140,6 +155,7 @@ def template_hats() -> bool:
 
 
 # ------------------------------------------------------------------ 2. max network
+
 
 def max_tree() -> bool:
     """max_network(n) = max(z) exactly for z ≥ 0 (n = 1..7), widths n, ⌈n/2⌉, …; for n ≥ 2
@@ -152,22 +168,30 @@ def max_tree() -> bool:
             _say(f"n={n}: widths {net.widths}, expected {_levels(n)}")
             ok = False
         exact = _exact(net)
-        samples = [tuple(Fraction(rng.randrange(1000), rng.randint(1, 50)) for _ in range(n))
-                   for _ in range(150)]
-        samples += [tuple(Fraction(0) for _ in range(n)),
-                    tuple(Fraction(rng.randrange(3)) for _ in range(n))]  # zeros and ties
+        samples = [
+            tuple(Fraction(rng.randrange(1000), rng.randint(1, 50)) for _ in range(n))
+            for _ in range(150)
+        ]
+        samples += [
+            tuple(Fraction(0) for _ in range(n)),
+            tuple(Fraction(rng.randrange(3)) for _ in range(n)),
+        ]  # zeros and ties
         for z in samples:
             out = _forward(exact, z)
             if out != [max(z)]:
                 _say(f"n={n}: network {out} ≠ max {max(z)} at z = {tuple(map(str, z))}")
                 return False
-        negative = [tuple(Fraction(rng.randint(-500, 500), rng.randint(1, 50)) for _ in range(n))
-                    for _ in range(50)]
+        negative = [
+            tuple(Fraction(rng.randint(-500, 500), rng.randint(1, 50)) for _ in range(n))
+            for _ in range(50)
+        ]
         negative.append(tuple(Fraction(-1 - i) for i in range(n)))
         differs = [z for z in negative if _forward(exact, z) != [max(z)]]
         if n >= 2 and not differs:
-            _say(f"n={n}: the network equals max on every negative sample: the hypothesis "
-                 "z ≥ 0 is not documented by a counterexample")
+            _say(
+                f"n={n}: the network equals max on every negative sample: the hypothesis "
+                "z ≥ 0 is not documented by a counterexample"
+            )
             ok = False
         if n == 1 and differs:
             _say(f"n=1: the identity differs from max at {differs[0]}")
@@ -201,12 +225,16 @@ def _saw_symbolic() -> bool:
     # Σ_{k≥n₀} q^k = q^{n₀}/(1 − q) (q < 1)
     geo = sp.summation(q**k, (k, 0, n0 - 1))
     tail = sp.summation(q**k, (k, n0, sp.oo))
-    if not (isinstance(geo, sp.Piecewise) and sp.simplify(geo.args[-1][0]
-                                                          - (q**n0 - 1) / (q - 1)) == 0):
+    if not (
+        isinstance(geo, sp.Piecewise) and sp.simplify(geo.args[-1][0] - (q**n0 - 1) / (q - 1)) == 0
+    ):
         _say(f"Σ_{{k<n₀}} q^k = {geo}")
         ok = False
-    if not (isinstance(tail, sp.Piecewise) and tail.args[0][1] == (q < 1)
-            and sp.simplify(tail.args[0][0] - q**n0 / (1 - q)) == 0):
+    if not (
+        isinstance(tail, sp.Piecewise)
+        and tail.args[0][1] == (q < 1)
+        and sp.simplify(tail.args[0][0] - q**n0 / (1 - q)) == 0
+    ):
         _say(f"Σ_{{k≥n₀}} q^k = {tail}")
         ok = False
     r = power(1 - al)  # b^{1−α} > 1: log r = L(1 − α) > 0
@@ -286,12 +314,16 @@ def sawtooth_holder() -> bool:
         for delta in (b ** (-n0), b ** (1 - n0)):
             first = delta * geo
             if first > rise * delta**alpha / (rise - 1):
-                _say(f"(i) α={alpha}, n₀={n0}, δ={delta}: {first} > "
-                     f"{rise * delta**alpha / (rise - 1)}")
+                _say(
+                    f"(i) α={alpha}, n₀={n0}, δ={delta}: {first} > "
+                    f"{rise * delta**alpha / (rise - 1)}"
+                )
                 ok = False
             if tail > delta**alpha / (2 * (1 - b ** (-alpha))) * (1 + tiny):
-                _say(f"(ii) α={alpha}, n₀={n0}, δ={delta}: tail {tail} > "
-                     f"{delta**alpha / (2 * (1 - b ** (-alpha)))}")
+                _say(
+                    f"(ii) α={alpha}, n₀={n0}, δ={delta}: tail {tail} > "
+                    f"{delta**alpha / (2 * (1 - b ** (-alpha)))}"
+                )
                 ok = False
     rng = random.Random(4)
     for alpha in (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)):
@@ -305,8 +337,10 @@ def sawtooth_holder() -> bool:
             if not (abs(exact - want) <= 1e-12 * want and exact >= want * (1 - tiny)):
                 _say(f"(iii) α={alpha}, d={dim}, {norm}: library {got}, λ = {want}")
                 ok = False
-        if alpha == Fraction(1, 2) and builtin_target("sawtooth", 1, alpha).known_constant(
-                alpha, "l2") != 3:
+        if (
+            alpha == Fraction(1, 2)
+            and builtin_target("sawtooth", 1, alpha).known_constant(alpha, "l2") != 3
+        ):
             _say("(iii) λ_g(1/2) is not exactly 3")
             ok = False
         # (iv) the finite sum g, dist(4^k t, ℤ) exact, compared at 50 digits
@@ -321,14 +355,17 @@ def sawtooth_holder() -> bool:
             gap = _mpq(u - t)
             rise_g = abs(_saw_g(t, weights) - _saw_g(u, weights))
             if rise_g > lam * gap**a:
-                _say(f"(iv) α={alpha}: |g(t) − g(u)| = {MP.nstr(rise_g, 8)} > λ_g|t − u|^α = "
-                     f"{MP.nstr(lam * gap**a, 8)} at t = {t}, u = {u}")
+                _say(
+                    f"(iv) α={alpha}: |g(t) − g(u)| = {MP.nstr(rise_g, 8)} > λ_g|t − u|^α = "
+                    f"{MP.nstr(lam * gap**a, 8)} at t = {t}, u = {u}"
+                )
                 ok = False
                 break
     return ok
 
 
 # ------------------------------------------------------------------ 4. smooth gradient
+
 
 def smooth_gradient() -> bool:
     """‖∇Π sin(πx_i)‖² = π²Σ_i cos²(πx_i)Π_{j≠i} sin²(πx_j) and, with u_i = cos²(πx_i),
@@ -338,34 +375,46 @@ def smooth_gradient() -> bool:
         x = sp.symbols(f"x1:{dim + 1}", real=True)
         f = sp.Mul(*(sp.sin(sp.pi * xi) for xi in x))
         grad_sq = sum(sp.diff(f, xi) ** 2 for xi in x)
-        formula = sp.pi**2 * sum(sp.cos(sp.pi * x[i]) ** 2
-                                 * sp.Mul(*(sp.sin(sp.pi * x[j]) ** 2 for j in range(dim)
-                                            if j != i)) for i in range(dim))
+        formula = sp.pi**2 * sum(
+            sp.cos(sp.pi * x[i]) ** 2
+            * sp.Mul(*(sp.sin(sp.pi * x[j]) ** 2 for j in range(dim) if j != i))
+            for i in range(dim)
+        )
         if sp.expand(grad_sq - formula) != 0:
             _say(f"d={dim}: ‖∇f‖² − π²Σ cos²Π sin² = {sp.expand(grad_sq - formula)}")
             ok = False
         u = sp.symbols(f"u1:{dim + 1}", real=True)
         # sin² = 1 − cos²: the sum is P(exactly one success), success i with probability u_i
-        exactly_one = sum(u[i] * sp.Mul(*(1 - u[j] for j in range(dim) if j != i))
-                          for i in range(dim))
-        substituted = (formula / sp.pi**2).subs(
-            {sp.sin(sp.pi * xi) ** 2: 1 - ui for xi, ui in zip(x, u, strict=True)}).subs(
-            {sp.cos(sp.pi * xi) ** 2: ui for xi, ui in zip(x, u, strict=True)})
+        exactly_one = sum(
+            u[i] * sp.Mul(*(1 - u[j] for j in range(dim) if j != i)) for i in range(dim)
+        )
+        substituted = (
+            (formula / sp.pi**2)
+            .subs({sp.sin(sp.pi * xi) ** 2: 1 - ui for xi, ui in zip(x, u, strict=True)})
+            .subs({sp.cos(sp.pi * xi) ** 2: ui for xi, ui in zip(x, u, strict=True)})
+        )
         if sp.expand(substituted - exactly_one) != 0:
             _say(f"d={dim}: the substitution u = cos² gives {substituted}")
             ok = False
-        bernstein = sum(sp.Mul(*(u[i] if i in subset else 1 - u[i] for i in range(dim)))
-                        for size in range(dim + 1) if size != 1
-                        for subset in combinations(range(dim), size))
+        bernstein = sum(
+            sp.Mul(*(u[i] if i in subset else 1 - u[i] for i in range(dim)))
+            for size in range(dim + 1)
+            if size != 1
+            for subset in combinations(range(dim), size)
+        )
         if sp.expand(1 - exactly_one - bernstein) != 0:
-            _say(f"d={dim}: 1 − Σu_iΠ(1 − u_j) − Σ_{{|S|≠1}} = "
-                 f"{sp.expand(1 - exactly_one - bernstein)}")
+            _say(
+                f"d={dim}: 1 − Σu_iΠ(1 − u_j) − Σ_{{|S|≠1}} = "
+                f"{sp.expand(1 - exactly_one - bernstein)}"
+            )
             ok = False
         # every Bernstein term is a product of factors in [0, 1], so ≥ 0 on [0, 1]^d
         v = sp.symbols(f"v1:{dim + 1}", positive=True)  # u_i = v_i/(1 + v_i) ∈ (0, 1)
         terms = sp.Add.make_args(bernstein)
-        if not all(sp.factor(t.subs({ui: vi / (1 + vi) for ui, vi in zip(u, v, strict=True)}))
-                   .is_positive for t in terms):
+        if not all(
+            sp.factor(t.subs({ui: vi / (1 + vi) for ui, vi in zip(u, v, strict=True)})).is_positive
+            for t in terms
+        ):
             _say(f"d={dim}: a Bernstein term is not shown positive on (0, 1)^d")
             ok = False
         # the library's smooth constants: π^β (l2), (π√d)^β (linf)
@@ -382,6 +431,7 @@ def smooth_gradient() -> bool:
 
 
 # ------------------------------------------------------------------ 5. constant bound attained
+
 
 def constant_attained() -> bool:
     """f = ‖x − (½, ½)‖₂, d = 2, α = λ = 1, ε = 1/5 → K = 4: the constant-expert mixture's
@@ -410,18 +460,22 @@ def constant_attained() -> bool:
         exact_f = MP.sqrt(_mpq(radius_sq))
         err = abs(exact_f - MP.mpf(value))
         if err > bound + abs(value) * 2.0**-50:  # a few ulps of the float64 expert values
-            _say(f"error {MP.nstr(err, 17)} at {tuple(map(str, p))} exceeds λ√d/(2K) = "
-                 f"{MP.nstr(bound, 17)}")
+            _say(
+                f"error {MP.nstr(err, 17)} at {tuple(map(str, p))} exceeds λ√d/(2K) = "
+                f"{MP.nstr(bound, 17)}"
+            )
             ok = False
         worst = max(worst, err)
     if abs(worst - bound) > 1e-12 * bound:
-        _say(f"max error over the grid points {MP.nstr(worst, 17)} ≠ λ√d/(2K) = "
-             f"{MP.nstr(bound, 17)}")
+        _say(
+            f"max error over the grid points {MP.nstr(worst, 17)} ≠ λ√d/(2K) = {MP.nstr(bound, 17)}"
+        )
         ok = False
     return ok
 
 
 # ------------------------------------------------------------------ 6. counts
+
 
 def _structural_nonzero(dim: int, sub: int, zero_coords: int, zero_values: int) -> int:
     """Non-zeros of the Kuhn expert by following its layout unit by unit: a value is the set of
@@ -469,39 +523,73 @@ def expert_counts() -> bool:
         for corner, values, zero_coords, zero_values in cases:
             expert = kuhn_expert(template, corner, values)
             walked_dense = sum(len(row) for w in expert.weights for row in w.tolist()) + sum(
-                len(b.tolist()) for b in expert.biases)
-            walked_nonzero = sum(1 for a in (*expert.weights, *expert.biases)
-                                 for v in a.ravel().tolist() if v != 0)
+                len(b.tolist()) for b in expert.biases
+            )
+            walked_nonzero = sum(
+                1 for a in (*expert.weights, *expert.biases) for v in a.ravel().tolist() if v != 0
+            )
             shapes = [expert.input_dim, *expert.widths, expert.output_dim]
             structural = _structural_nonzero(dim, sub, zero_coords, zero_values)
             counts = expert.counts()
             want_nonzero = lib_nonzero - 2 * zero_coords - zero_values
-            if (shapes != widths or not dense == lib_dense == walked_dense == counts.dense
-                    or not want_nonzero == structural == walked_nonzero == counts.nonzero):
-                _say(f"d={dim}, M={sub}, corner={corner.tolist()}, {zero_values} zero values: "
-                     f"widths {shapes} vs {widths}; dense {dense}/{lib_dense}/{walked_dense}/"
-                     f"{counts.dense}; non-zero {want_nonzero}/{structural}/{walked_nonzero}/"
-                     f"{counts.nonzero} (formula/layout/walked/counts())")
+            if (
+                shapes != widths
+                or not dense == lib_dense == walked_dense == counts.dense
+                or not want_nonzero == structural == walked_nonzero == counts.nonzero
+            ):
+                _say(
+                    f"d={dim}, M={sub}, corner={corner.tolist()}, {zero_values} zero values: "
+                    f"widths {shapes} vs {widths}; dense {dense}/{lib_dense}/{walked_dense}/"
+                    f"{counts.dense}; non-zero {want_nonzero}/{structural}/{walked_nonzero}/"
+                    f"{counts.nonzero} (formula/layout/walked/counts())"
+                )
                 ok = False
     return ok
 
 
 CHECKS = [
-    Check("template-hats", "kuhn_template(d, M, K=3), d ≤ 3, M ≤ 2, in exact arithmetic: hats "
-          "≥ 0, Σ = 1, Σ_v (a·v + b)·hat_v = a·x + b, node indicators; widths = kuhn_widths",
-          f"{REF} §3(b), §8", template_hats),
-    Check("max-network", "max_network(n) = max exactly on z ≥ 0 (n ≤ 7); for n ≥ 2 it differs "
-          "on some negative input (it needs b ≥ 0)", "moetheory/construct/experts.py",
-          max_tree),
-    Check("sawtooth-holder", "geometric and tail steps (sympy, mpmath 50 digits), λ_g = "
-          "b^{1−α}/(b^{1−α}−1) + 1/(2(1−b^{−α})) = the library's, and |g(t)−g(u)| ≤ "
-          "λ_g|t−u|^α exactly on close pairs", f"{TARGETS}, {REF} §3", sawtooth_holder),
-    Check("smooth-gradient", "‖∇Π sin(πx_i)‖² ≤ π²: 1 − P(exactly one) = Σ_{|S|≠1} Bernstein "
-          "terms (d = 2, 3); library constants π^β, (π√d)^β", f"{TARGETS}, {REF} §3",
-          smooth_gradient),
-    Check("constant-attained", "constant experts for ‖x − (½,½)‖₂ (d=2, K=4): max error over "
-          "the grid points = λ√d/(2K), never above it", f"{REF} §3(a), §8", constant_attained),
-    Check("expert-counts", "Kuhn expert dense = Σ(fan-in+1)·fan-out = kuhn_parameters; walked "
-          "non-zeros = kuhn_parameters[1] (corner > 0, generic values), −2 per zero corner "
-          "coordinate, −1 per zero value", f"{REF} §1, §3(b)", expert_counts),
+    Check(
+        "template-hats",
+        "kuhn_template(d, M, K=3), d ≤ 3, M ≤ 2, in exact arithmetic: hats "
+        "≥ 0, Σ = 1, Σ_v (a·v + b)·hat_v = a·x + b, node indicators; widths = kuhn_widths",
+        f"{REF} §3(b), §8",
+        template_hats,
+    ),
+    Check(
+        "max-network",
+        "max_network(n) = max exactly on z ≥ 0 (n ≤ 7); for n ≥ 2 it differs "
+        "on some negative input (it needs b ≥ 0)",
+        "moetheory/construct/experts.py",
+        max_tree,
+    ),
+    Check(
+        "sawtooth-holder",
+        "geometric and tail steps (sympy, mpmath 50 digits), λ_g = "
+        "b^{1−α}/(b^{1−α}−1) + 1/(2(1−b^{−α})) = the library's, and |g(t)−g(u)| ≤ "
+        "λ_g|t−u|^α exactly on close pairs",
+        f"{TARGETS}, {REF} §3",
+        sawtooth_holder,
+    ),
+    Check(
+        "smooth-gradient",
+        "‖∇Π sin(πx_i)‖² ≤ π²: 1 − P(exactly one) = Σ_{|S|≠1} Bernstein "
+        "terms (d = 2, 3); library constants π^β, (π√d)^β",
+        f"{TARGETS}, {REF} §3",
+        smooth_gradient,
+    ),
+    Check(
+        "constant-attained",
+        "constant experts for ‖x − (½,½)‖₂ (d=2, K=4): max error over "
+        "the grid points = λ√d/(2K), never above it",
+        f"{REF} §3(a), §8",
+        constant_attained,
+    ),
+    Check(
+        "expert-counts",
+        "Kuhn expert dense = Σ(fan-in+1)·fan-out = kuhn_parameters; walked "
+        "non-zeros = kuhn_parameters[1] (corner > 0, generic values), −2 per zero corner "
+        "coordinate, −1 per zero value",
+        f"{REF} §1, §3(b)",
+        expert_counts,
+    ),
 ]

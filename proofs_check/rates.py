@@ -25,17 +25,31 @@ def reading_rule() -> bool:
     symbolic = len(solved) == 1 and sp.simplify(solved[0] - n ** (-1 / (2 * p))) == 0
     truth = MixingMeasure(beta0=[0.0], beta1=[[1.0]], eta=[[0.5, -0.5]])
     deltas = np.array([1e-1, 1e-2, 1e-3])
-    exact = [float(d1_loss(MixingMeasure([0.0], [[1.0 + t]], [[0.5, -0.5]]), truth))
-             for t in deltas]
+    exact = [
+        float(d1_loss(MixingMeasure([0.0], [[1.0 + t]], [[0.5, -0.5]]), truth)) for t in deltas
+    ]
     half = float(np.log(0.5))
-    over = [float(d1_loss(MixingMeasure([half, half], [[1.0 + t], [1.0 - t]],
-                                        [[0.5, -0.5], [0.5, -0.5]]), truth)) for t in deltas]
+    over = [
+        float(
+            d1_loss(
+                MixingMeasure([half, half], [[1.0 + t], [1.0 - t]], [[0.5, -0.5], [0.5, -0.5]]),
+                truth,
+            )
+        )
+        for t in deltas
+    ]
     slope = [np.polyfit(np.log(deltas), np.log(v), 1)[0] for v in (exact, over)]
     return symbolic and abs(slope[0] - 1) < 0.02 and abs(slope[1] - 2) < 0.02
 
 
-def _row(gate: str, expert: str, theorem: str, exact: list[str], over: list[str],
-         sizes: tuple[int, ...] = (2,)) -> Check:
+def _row(
+    gate: str,
+    expert: str,
+    theorem: str,
+    exact: list[str],
+    over: list[str],
+    sizes: tuple[int, ...] = (2,),
+) -> Check:
     def run() -> bool:
         p = predict(pair_facts(identify(gate, expert)), rbar=rbar_value, sizes=sizes)
         got_exact = [e.rate.text() for e in p.rates["exact"]]
@@ -45,8 +59,11 @@ def _row(gate: str, expert: str, theorem: str, exact: list[str], over: list[str]
             print(f"  computed: {p.summary()}; exact {got_exact}; over {got_over}")
             return False
         return True
-    claim = (f"{gate} × {expert}: exact {', '.join(exact)}; over-specified (M = "
-             f"{', '.join(map(str, sizes))}) {', '.join(over)}")
+
+    claim = (
+        f"{gate} × {expert}: exact {', '.join(exact)}; over-specified (M = "
+        f"{', '.join(map(str, sizes))}) {', '.join(over)}"
+    )
     name = f"row:{gate}×{expert}" + ("" if sizes == (2,) else f":M={','.join(map(str, sizes))}")
     return Check(name, claim, f"identifiability.md §6 ({theorem})", run)
 
@@ -54,21 +71,40 @@ def _row(gate: str, expert: str, theorem: str, exact: list[str], over: list[str]
 LOG = "1/log^τ n"
 
 CHECKS = [
-    Check("reading-rule", "a loss term |Δθ|^p gives n^{-1/(2p)}; D1 scales like δ (exact) and "
-          "δ² (over-specified)", "identifiability.md §5 [R 2505.10860]", reading_rule),
+    Check(
+        "reading-rule",
+        "a loss term |Δθ|^p gives n^{-1/(2p)}; D1 scales like δ (exact) and δ² (over-specified)",
+        "identifiability.md §5 [R 2505.10860]",
+        reading_rule,
+    ),
     _row("softmax", "scaled-tanh", "softmax-strong", ["n^{-1/2}"], ["n^{-1/4}"]),
     _row("softmax", "scaled-gelu", "softmax-strong", ["n^{-1/2}"], ["n^{-1/4}"]),
     _row("softmax", "scaled-sigmoid", "softmax-strong", ["n^{-1/2}"], ["n^{-1/4}"]),
-    _row("softmax", "gaussian-linear", "softmax-gaussian-linear", ["n^{-1/2}"],
-         ["n^{-1/8}", "n^{-1/4}"]),
-    _row("softmax", "gaussian-linear", "softmax-gaussian-linear", ["n^{-1/2}"],
-         ["n^{-1/12}", "n^{-1/6}"], sizes=(3,)),
+    _row(
+        "softmax",
+        "gaussian-linear",
+        "softmax-gaussian-linear",
+        ["n^{-1/2}"],
+        ["n^{-1/8}", "n^{-1/4}"],
+    ),
+    _row(
+        "softmax",
+        "gaussian-linear",
+        "softmax-gaussian-linear",
+        ["n^{-1/2}"],
+        ["n^{-1/12}", "n^{-1/6}"],
+        sizes=(3,),
+    ),
     _row("softmax", "linear", "softmax-linear-ls", ["[open]"], [LOG]),
     _row("cosine", "scaled-tanh", "cosine", [LOG], [LOG]),
-    _row("perturbed-cosine", "scaled-tanh", "perturbed-cosine-strong", ["n^{-1/2}"],
-         ["n^{-1/4}"]),
+    _row("perturbed-cosine", "scaled-tanh", "perturbed-cosine-strong", ["n^{-1/2}"], ["n^{-1/4}"]),
     _row("temperature-softmax", "gaussian-linear", "temperature", [LOG], [LOG]),
-    _row("act-temperature-softmax-gelu", "gaussian-linear", "activation-temperature",
-         ["[open]"], ["[open]"]),
+    _row(
+        "act-temperature-softmax-gelu",
+        "gaussian-linear",
+        "activation-temperature",
+        ["[open]"],
+        ["[open]"],
+    ),
     _row("topk-softmax", "gaussian-linear", "topk", ["n^{-1/2}"], ["[open]"]),
 ]

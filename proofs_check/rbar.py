@@ -18,12 +18,19 @@ def _value(kind: str, m: int, expected: int, nontrivial: str = "t4") -> Check:
         ok, fails = verify_rbar_json(json.loads(json.dumps(result.to_json())))
         for f in fails:
             print(f"  {f}")
-        print(f"  {kind}({m}) = {result.value} [{result.status}] in {result.seconds:.2f} s; "
-              f"witness at {expected - 1}, proof at {expected}")
+        print(
+            f"  {kind}({m}) = {result.value} [{result.status}] in {result.seconds:.2f} s; "
+            f"witness at {expected - 1}, proof at {expected}"
+        )
         return ok and result.status == "exact" and result.value == expected
-    return Check(f"{kind}({m})", f"r̄ of the {kind} system with m = {m} is {expected} (exact "
-                 f"witness at order {expected - 1}, verified proof at order {expected})",
-                 SOURCE, run)
+
+    return Check(
+        f"{kind}({m})",
+        f"r̄ of the {kind} system with m = {m} is {expected} (exact "
+        f"witness at order {expected - 1}, verified proof at order {expected})",
+        SOURCE,
+        run,
+    )
 
 
 def r2_versus_r1() -> bool:
@@ -32,8 +39,9 @@ def r2_versus_r1() -> bool:
     rows = compare_r2_r1((1, 2, 3))
     for m, row in rows.items():
         print(f"  m = {m}: " + ", ".join(f"{k} = {v['value']}" for k, v in row.items()))
-    verified = all(v["verified"] and v["status"] == "exact" for r in rows.values()
-                   for v in r.values())
+    verified = all(
+        v["verified"] and v["status"] == "exact" for r in rows.values() for v in r.values()
+    )
     equal = all(len({v["value"] for v in rows[m].values()}) == 1 for m in (2, 3))
     m1 = (rows[1]["r1"]["value"], rows[1]["r2_t3"]["value"], rows[1]["r2_t4"]["value"])
     return verified and equal and m1 == (1, 1, 2)
@@ -43,7 +51,11 @@ CHECKS = [
     _value("r1", 2, 4),
     _value("r1", 3, 6),
     _value("r2", 2, 4),
-    Check("r2-vs-r1", "r2(m) = r1(m) for m = 2, 3 under both non-triviality readings (printed "
-          "r2 ≤ r1 holds with equality); m = 1: r2 = 2 (t4 reading) vs r1 = 1",
-          "2305.03288 Lemma 1 prints r2 ≤ r1; identifiability.md §4", r2_versus_r1),
+    Check(
+        "r2-vs-r1",
+        "r2(m) = r1(m) for m = 2, 3 under both non-triviality readings (printed "
+        "r2 ≤ r1 holds with equality); m = 1: r2 = 2 (t4 reading) vs r1 = 1",
+        "2305.03288 Lemma 1 prints r2 ≤ r1; identifiability.md §4",
+        r2_versus_r1,
+    ),
 ]

@@ -29,8 +29,10 @@ def find(verdict, expected: sp.Expr):
     placeholders = want.free_symbols - {S(p) for p in verdict.params + verdict.masses}
     for rel in verdict.relations:
         ratio = sp.simplify(_plain(rel.expression) / want)
-        if ratio != 0 and not ratio.free_symbols & (placeholders | _plain(
-                rel.expression).free_symbols - {S(p) for p in verdict.params + verdict.masses}):
+        if ratio != 0 and not ratio.free_symbols & (
+            placeholders
+            | _plain(rel.expression).free_symbols - {S(p) for p in verdict.params + verdict.masses}
+        ):
             return rel
     return None
 

@@ -25,8 +25,9 @@ from moetheory.files import (
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` with its bytes (the whole state a test compares)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def siblings(path: Path) -> list[str]:
@@ -191,8 +192,9 @@ def test_cli_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("moetheory.rates.atlas.atlas_rows", interrupted)
     previous = signal.getsignal(signal.SIGINT)
     try:
-        code = cli.main(["atlas", "--gates", "softmax", "--experts", "linear", "--out",
-                         str(tmp_path / "new")])
+        code = cli.main(
+            ["atlas", "--gates", "softmax", "--experts", "linear", "--out", str(tmp_path / "new")]
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
     assert code == 130 and capsys.readouterr().err == "moetheory: interrupted\n"
@@ -212,8 +214,24 @@ def test_cli_atlas_out_writes_file_atomically(tmp_path, capsys):
     from moetheory.cli import main
 
     out = tmp_path / "atlas"
-    assert main(["atlas", "--gates", "softmax", "--experts", "linear", "--workers", "1",
-                 "--format", "json", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "atlas",
+                "--gates",
+                "softmax",
+                "--experts",
+                "linear",
+                "--workers",
+                "1",
+                "--format",
+                "json",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert [p.name for p in out.iterdir()] == ["atlas.json"]
     assert '"gate": "softmax"' in (out / "atlas.json").read_text()
 
@@ -232,17 +250,39 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
-@pytest.mark.parametrize("command", [  # report: its imports alone take ~7 s
-    "atlas", pytest.param("report", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "command",
+    [  # report: its imports alone take ~7 s
+        "atlas",
+        pytest.param("report", marks=pytest.mark.slow),
+    ],
+)
 def test_ctrl_c_with_worker_processes(tmp_path, command):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while two worker
     processes identify pairs: one line on stderr, exit 130, outputs as they were."""
     out = tmp_path / "out"
     before = old_report(out) if command == "report" else None
-    argv = [sys.executable, "-m", "moetheory.cli", command, "--dim", "2", "--workers", "2",
-            "--out", str(out)]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True, preexec_fn=default_sigint)
+    argv = [
+        sys.executable,
+        "-m",
+        "moetheory.cli",
+        command,
+        "--dim",
+        "2",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(children(proc.pid)) < 2 and proc.poll() is None:

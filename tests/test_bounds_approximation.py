@@ -26,6 +26,7 @@ EPSILONS = [f"{c}e-{k}" for k in (1, 2, 3) for c in (1, 2, 5)]
 
 # ------------------------------------------------------------------ independent exact helpers
 
+
 def rational(x) -> sp.Rational:
     f = Fraction(str(x)) if isinstance(x, (str, float)) else Fraction(x)
     return sp.Rational(f.numerator, f.denominator)
@@ -98,6 +99,7 @@ def targets(draw):
 
 # ------------------------------------------------------------------ regression (§3)
 
+
 def test_reference_regression_constant_experts():
     plan = ap.plan_constant(ap.Target.of(2, 1, 1), "0.01")
     assert (plan.cells, plan.experts) == (71, 5041)
@@ -105,15 +107,18 @@ def test_reference_regression_constant_experts():
     assert math.ceil(math.sqrt(2) / 2 * 100) == 71  # K = ⌈(√d/2)(λ/ε)^{1/α}⌉
 
 
-@pytest.mark.parametrize("d, alpha, lam, eps, norm, k", [
-    (1, 1, 1, "0.01", "l2", 50),          # λ/(2K) = ε exactly at K = 50
-    (1, "1/3", 1, "0.5", "l2", 4),        # (1/(2K))^{1/3} = 1/2 exactly at K = 4
-    (3, "1/2", 1, "0.5", "linf", 2),      # (1/(2K))^{1/2} = 1/2 exactly at K = 2
-    (1, "1/4", 1, "0.01", "linf", 5 * 10**7),  # 1/(2K) = 10^{-8} exactly
-    (4, 1, 1, "0.25", "l2", 4),           # √4/(2K) = 1/4 exactly at K = 4
-    (2, 1, 1, "0.01", "l2", 71),
-    (1, 1, 3, "5", "l2", 1),              # ε ≥ λ/2: one cell
-])
+@pytest.mark.parametrize(
+    "d, alpha, lam, eps, norm, k",
+    [
+        (1, 1, 1, "0.01", "l2", 50),  # λ/(2K) = ε exactly at K = 50
+        (1, "1/3", 1, "0.5", "l2", 4),  # (1/(2K))^{1/3} = 1/2 exactly at K = 4
+        (3, "1/2", 1, "0.5", "linf", 2),  # (1/(2K))^{1/2} = 1/2 exactly at K = 2
+        (1, "1/4", 1, "0.01", "linf", 5 * 10**7),  # 1/(2K) = 10^{-8} exactly
+        (4, 1, 1, "0.25", "l2", 4),  # √4/(2K) = 1/4 exactly at K = 4
+        (2, 1, 1, "0.01", "l2", 71),
+        (1, 1, 3, "5", "l2", 1),  # ε ≥ λ/2: one cell
+    ],
+)
 def test_exact_boundary_cases(d, alpha, lam, eps, norm, k):
     t = ap.Target.of(d, alpha, lam, norm)
     assert least_resolution(lam, alpha, radius_sq(d, norm), eps) == k
@@ -123,6 +128,7 @@ def test_exact_boundary_cases(d, alpha, lam, eps, norm, k):
 
 
 # ------------------------------------------------------------------ ε → sizes → ε
+
 
 @FAST
 @given(targets(), st.sampled_from(EPSILONS))
@@ -171,6 +177,7 @@ def test_plan_pwl_resolution_within(target_args, eps, tradeoff):
 
 # ------------------------------------------------------------------ sizes → ε
 
+
 @FAST
 @given(targets(), st.integers(1, 10**6))
 def test_constant_guarantee_formula_and_monotone(target_args, k):
@@ -196,6 +203,7 @@ def test_pwl_guarantee_formula_and_monotone(target_args, k, sub):
 
 # ------------------------------------------------------------------ trade-off r
 
+
 @FAST
 @given(targets(), st.sampled_from(EPSILONS), st.sampled_from(["grid", "tree"]))
 def test_tradeoff_extremes(target_args, eps, router):
@@ -213,20 +221,27 @@ def test_tradeoff_extremes(target_args, eps, router):
 
 # ------------------------------------------------------------------ counts
 
+
 def check_counts(plan, router, d):
     k = plan.cells
     row = plan.row()
     c = plan.architecture.counts()
-    assert row["total_parameters"] == row["router_parameters"] + row["experts"] * row[
-        "expert_parameters"]
+    assert (
+        row["total_parameters"]
+        == row["router_parameters"] + row["experts"] * row["expert_parameters"]
+    )
     assert row["active_parameters"] == c.router_active + row["expert_parameters"]
     assert (c.router, c.router_active) == router_table(router, d, k)
     assert row["experts"] == k**d
 
 
 @FAST
-@given(targets(), st.sampled_from(EPSILONS), st.sampled_from(["grid", "prototype", "tree"]),
-       st.sampled_from([0, "1/2", 1]))
+@given(
+    targets(),
+    st.sampled_from(EPSILONS),
+    st.sampled_from(["grid", "prototype", "tree"]),
+    st.sampled_from([0, "1/2", 1]),
+)
 def test_row_counts(target_args, eps, router, tradeoff):
     target, (d, alpha, lam, norm) = target_args
     const = ap.plan_constant(target, eps, router)
@@ -246,9 +261,11 @@ def test_row_counts(target_args, eps, router, tradeoff):
         assert sympy_within(lam, alpha, diameter_sq(d, norm) / (pwl.cells * pwl.sub) ** 2, eps)
 
 
-@pytest.mark.parametrize("router, cells", [(r, k) for r in ("grid", "prototype")
-                                            for k in (1, 2, 3, 4, 8, 71)]
-                         + [("tree", k) for k in (1, 2, 4, 8)])
+@pytest.mark.parametrize(
+    "router, cells",
+    [(r, k) for r in ("grid", "prototype") for k in (1, 2, 3, 4, 8, 71)]
+    + [("tree", k) for k in (1, 2, 4, 8)],
+)
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_counts_given_cells(router, cells, d):
     t = ap.Target.of(d, 1)
@@ -264,6 +281,7 @@ def test_tree_rounds_cells_up():
 
 
 # ------------------------------------------------------------------ Kuhn sizes
+
 
 def kuhn_widths_expected(d, sub):
     hats = (sub + 1) ** d
@@ -303,8 +321,17 @@ def test_kuhn_docstring_example():
 
 # ------------------------------------------------------------------ the table
 
-CONTRACT = {"dim", "alpha", "eps", "method", "experts", "expert_parameters",
-            "active_parameters", "total_parameters", "source"}
+CONTRACT = {
+    "dim",
+    "alpha",
+    "eps",
+    "method",
+    "experts",
+    "expert_parameters",
+    "active_parameters",
+    "total_parameters",
+    "source",
+}
 
 
 def test_approximation_rows():
@@ -334,25 +361,43 @@ def test_linf_rows_have_no_syz():
 
 # ------------------------------------------------------------------ bad inputs
 
-@pytest.mark.parametrize("alpha", [0, 1.5, -1, "abc", float("nan"), "nan", "inf", None,
-                                   "3/2", Fraction(-1, 2)], ids=repr)
+
+@pytest.mark.parametrize(
+    "alpha", [0, 1.5, -1, "abc", float("nan"), "nan", "inf", None, "3/2", Fraction(-1, 2)], ids=repr
+)
 def test_bad_alpha(alpha):
     with pytest.raises(SizeError):
         ap.Target.of(2, alpha)
 
 
-@pytest.mark.parametrize("eps", [0, -1e-3, "-0.001", "inf", float("inf"), "nan", float("nan"),
-                                 "abc", None], ids=repr)
-@pytest.mark.parametrize("plan", [ap.plan_constant, ap.plan_pwl, ap.plan_syz, ap.yarotsky_row],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "eps", [0, -1e-3, "-0.001", "inf", float("inf"), "nan", float("nan"), "abc", None], ids=repr
+)
+@pytest.mark.parametrize(
+    "plan", [ap.plan_constant, ap.plan_pwl, ap.plan_syz, ap.yarotsky_row], ids=lambda f: f.__name__
+)
 def test_bad_eps(eps, plan):
     with pytest.raises(SizeError):
         plan(ap.Target.of(2, 1), eps)
 
 
-@pytest.mark.parametrize("kw", [{"dim": 0}, {"dim": 2.5}, {"dim": -1}, {"dim": "x"},
-                                {"dim": True}, {"holder": 0}, {"holder": -1}, {"holder": "x"},
-                                {"holder": "inf"}, {"norm": "l3"}, {"norm": "L2"}], ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"dim": 0},
+        {"dim": 2.5},
+        {"dim": -1},
+        {"dim": "x"},
+        {"dim": True},
+        {"holder": 0},
+        {"holder": -1},
+        {"holder": "x"},
+        {"holder": "inf"},
+        {"norm": "l3"},
+        {"norm": "L2"},
+    ],
+    ids=str,
+)
 def test_bad_target(kw):
     args = {"dim": 2, "alpha": 1, "holder": 1, "norm": "l2"} | kw
     with pytest.raises(SizeError):
@@ -365,26 +410,36 @@ def test_bad_tradeoff(tradeoff):
         ap.plan_pwl(ap.Target.of(2, 1), "0.1", tradeoff)
 
 
-@pytest.mark.parametrize("call", [
-    lambda t: ap.constant_approximator(t, 0), lambda t: ap.constant_approximator(t, 2.5),
-    lambda t: ap.pwl_approximator(t, 2, 0), lambda t: ap.pwl_approximator(t, -1, 2),
-    lambda t: ap.plan_constant(t, "0.1", "mlp"), lambda t: ap.plan_pwl(t, "0.1", 1, "mlp"),
-    lambda t: ap.approximation_rows([0], ["1"], ["0.1"]),
-    lambda t: ap.approximation_rows([2], ["2"], ["0.1"]),
-    lambda t: ap.approximation_rows([2], ["1"], ["0"]),
-    lambda t: ap.syz_approximator(ap.Target.of(2, 1, 1, "linf"), 2, 3),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: ap.constant_approximator(t, 0),
+        lambda t: ap.constant_approximator(t, 2.5),
+        lambda t: ap.pwl_approximator(t, 2, 0),
+        lambda t: ap.pwl_approximator(t, -1, 2),
+        lambda t: ap.plan_constant(t, "0.1", "mlp"),
+        lambda t: ap.plan_pwl(t, "0.1", 1, "mlp"),
+        lambda t: ap.approximation_rows([0], ["1"], ["0.1"]),
+        lambda t: ap.approximation_rows([2], ["2"], ["0.1"]),
+        lambda t: ap.approximation_rows([2], ["1"], ["0"]),
+        lambda t: ap.syz_approximator(ap.Target.of(2, 1, 1, "linf"), 2, 3),
+    ],
+)
 def test_bad_sizes(call):
     with pytest.raises(SizeError):
         call(ap.Target.of(2, 1))
 
 
-@pytest.mark.parametrize("alpha, holder, eps, outcome", [
-    (1, 1, "1e400", "K = 1"),        # any K works
-    (1, "1e400", "1", "plan"),       # λ overflows a float
-    (1, 1, "1e-400", "plan"),        # ε underflows to 0.0
-    ("1e-30", 1, "0.1", "refused"),  # (λ/ε)^{1/α} has ~10^30 digits
-], ids=str)
+@pytest.mark.parametrize(
+    "alpha, holder, eps, outcome",
+    [
+        (1, 1, "1e400", "K = 1"),  # any K works
+        (1, "1e400", "1", "plan"),  # λ overflows a float
+        (1, 1, "1e-400", "plan"),  # ε underflows to 0.0
+        ("1e-30", 1, "0.1", "refused"),  # (λ/ε)^{1/α} has ~10^30 digits
+    ],
+    ids=str,
+)
 def test_extreme_inputs_plan_or_size_error(alpha, holder, eps, outcome):
     t = ap.Target.of(2, alpha, holder)
     if outcome == "refused":

@@ -31,6 +31,7 @@ MP.prec = 200
 
 # ------------------------------------------------------------------ independent growth bounds
 
+
 class _Exact:
     """High-precision point values (mpmath mp, 200 bits)."""
 
@@ -86,15 +87,18 @@ def router_log2(arch, m, ctx, warren_only=False):
     if e == 1 or arch.router == "none":
         return ctx.num(0)
     if arch.router == "grid":
-        return sum((_log2(ctx.num(math.comb(m + k - 1, k - 1)), ctx) for k in arch.grid),
-                   ctx.num(0))
+        return sum(
+            (_log2(ctx.num(math.comb(m + k - 1, k - 1)), ctx) for k in arch.grid), ctx.num(0)
+        )
     if arch.router in ("prototype", "linear"):
         forms, variables = Fraction(m * e * (e - 1), 2), e * (d + 1)
     else:  # tree, E = 2^{ds}: C(2^d, 2) comparisons per internal node, (d+1)·2^d coefficients
         children = 2**d
         internal = (e - 1) // (children - 1)
-        forms, variables = Fraction(m * math.comb(children, 2) * internal), \
-            (d + 1) * children * internal
+        forms, variables = (
+            Fraction(m * math.comb(children, 2) * internal),
+            (d + 1) * children * internal,
+        )
     term = warren(forms, variables, 1, ctx, warren_only)
     if warren_only:
         return term
@@ -108,8 +112,9 @@ def expert_widths(arch):
 def moe_log2(arch, m, ctx, warren_only=False):
     """log₂ Π_route(m) + E·log₂ Π_expert(m/E) (reference §5, whole MoE)."""
     e = arch.experts
-    return (router_log2(arch, m, ctx, warren_only)
-            + e * net_log2(expert_widths(arch), arch.dim, Fraction(m, e), ctx, warren_only))
+    return router_log2(arch, m, ctx, warren_only) + e * net_log2(
+        expert_widths(arch), arch.dim, Fraction(m, e), ctx, warren_only
+    )
 
 
 def label_log2(e, d, m, ctx):
@@ -131,6 +136,7 @@ def first_crossing(f):
 
 
 # ------------------------------------------------------------------ regression values (§5, §8)
+
 
 @pytest.mark.parametrize("e, d, numeric, closed", [(8, 2, 266, 275.6), (64, 10, 12428, 12854)])
 def test_labelled_nearest_prototype_regression(e, d, numeric, closed):
@@ -161,7 +167,8 @@ def test_relu_2_16_16_1_regression():
     b = vc.vc_bounds(arch)
     assert b.expert_upper.value <= closed
     assert b.expert_upper.value == first_crossing(
-        lambda m: net_log2((16, 16), 2, Fraction(m), _Exact))
+        lambda m: net_log2((16, 16), 2, Fraction(m), _Exact)
+    )
     assert b.expert_upper.value == growth.invert(growth.network_growth((16, 16), 2)).value
 
 
@@ -175,8 +182,12 @@ def sized(draw):
     """(router, sizes dict) with the router's constraint expressed in its own sizes."""
     router = draw(st.sampled_from(["prototype", "linear", "grid", "tree"]))
     act, slopes = draw(st.sampled_from(ACTIVATIONS))
-    sizes = {"J": draw(st.integers(0, 3)), "W": draw(st.integers(1, 31)), "act": act,
-             "slopes": slopes}
+    sizes = {
+        "J": draw(st.integers(0, 3)),
+        "W": draw(st.integers(1, 31)),
+        "act": act,
+        "slopes": slopes,
+    }
     if router in ("prototype", "linear"):
         sizes.update(d=draw(st.integers(1, 3)), E=draw(st.integers(1, 63)))
     elif router == "grid":
@@ -188,8 +199,12 @@ def sized(draw):
 
 def build(router, sizes):
     hidden = (sizes["W"],) * sizes["J"]
-    common = {"hidden": hidden, "activation": sizes["act"], "slopes": sizes["slopes"],
-              "router": router}
+    common = {
+        "hidden": hidden,
+        "activation": sizes["act"],
+        "slopes": sizes["slopes"],
+        "router": router,
+    }
     if router in ("prototype", "linear"):
         return Architecture(dim=sizes["d"], experts=sizes["E"], **common)
     if router == "grid":
@@ -235,8 +250,9 @@ def test_bounds_monotone_in_every_size(arch_sizes, choice):
     small, large = build(router, sizes), build(router, bigger)
     assume(large.experts <= 64)
     before, after = values(vc.vc_bounds(small)), values(vc.vc_bounds(large))
-    for name, x, y in zip(("upper", "lower", "expert_upper", "expert_lower"), before, after,
-                          strict=True):
+    for name, x, y in zip(
+        ("upper", "lower", "expert_upper", "expert_lower"), before, after, strict=True
+    ):
         assert y >= x, (name, small, large, x, y)
 
 
@@ -254,8 +270,9 @@ def test_upper_at_least_lower(arch_sizes, top2):
     # router lower bound of the reference (E ≥ 2: max(E, d + 1)) is below the upper bound
     assert b.upper.value >= max(arch.experts, arch.dim + 1)
     if top2 and arch.experts >= 2:
-        t = Architecture(dim=arch.dim, experts=arch.experts, hidden=arch.hidden,
-                         router="linear", top_k=2)
+        t = Architecture(
+            dim=arch.dim, experts=arch.experts, hidden=arch.hidden, router="linear", top_k=2
+        )
         tb = vc.vc_bounds(t)
         assert tb.expert_upper.value >= tb.lower.value
 
@@ -271,11 +288,18 @@ def test_lower_bound_is_experts_times_single_shattering():
 
 # ------------------------------------------------------------------ E = 1 and PReLU reductions
 
+
 @pytest.mark.parametrize("router", ["none", "prototype", "linear", "grid", "tree"])
-@pytest.mark.parametrize("dim, hidden, act, slopes", [
-    (1, (), "relu", "trainable"), (2, (16, 16), "relu", "trainable"),
-    (3, (5, 2, 7), "prelu", "trainable"), (2, (4, 4), "prelu", "fixed"), (4, (1,), "relu",
-                                                                          "trainable")])
+@pytest.mark.parametrize(
+    "dim, hidden, act, slopes",
+    [
+        (1, (), "relu", "trainable"),
+        (2, (16, 16), "relu", "trainable"),
+        (3, (5, 2, 7), "prelu", "trainable"),
+        (2, (4, 4), "prelu", "fixed"),
+        (4, (1,), "relu", "trainable"),
+    ],
+)
 def test_single_expert_reduces_to_network(router, dim, hidden, act, slopes):
     kw = {"dim": dim, "hidden": hidden, "activation": act, "slopes": slopes}
     b = vc.vc_bounds(Architecture(experts=1, router=router, **kw))
@@ -283,22 +307,35 @@ def test_single_expert_reduces_to_network(router, dim, hidden, act, slopes):
     assert b.upper.value == b.expert_upper.value == net.upper.value == net.expert_upper.value
     assert b.lower.value == b.expert_lower.value == net.lower.value
     widths = tuple(2 * w for w in hidden) if (act, slopes) == ("prelu", "trainable") else hidden
-    assert b.upper.value == first_crossing(
-        lambda m: net_log2(widths, dim, Fraction(m), _Exact))
+    assert b.upper.value == first_crossing(lambda m: net_log2(widths, dim, Fraction(m), _Exact))
 
 
 @FAST
-@given(st.integers(1, 3), st.lists(st.integers(1, 12), max_size=3), st.integers(1, 9),
-       st.sampled_from(["prototype", "linear"]))
+@given(
+    st.integers(1, 3),
+    st.lists(st.integers(1, 12), max_size=3),
+    st.integers(1, 9),
+    st.sampled_from(["prototype", "linear"]),
+)
 def test_prelu_reductions(dim, widths, experts, router):
     hidden = tuple(widths)
     relu = vc.vc_bounds(Architecture(dim=dim, experts=experts, hidden=hidden, router=router))
-    doubled = vc.vc_bounds(Architecture(dim=dim, experts=experts,
-                                        hidden=tuple(2 * w for w in hidden), router=router))
-    trainable = vc.vc_bounds(Architecture(dim=dim, experts=experts, hidden=hidden,
-                                          router=router, activation="prelu"))
-    fixed = vc.vc_bounds(Architecture(dim=dim, experts=experts, hidden=hidden, router=router,
-                                      activation="prelu", slopes="fixed"))
+    doubled = vc.vc_bounds(
+        Architecture(dim=dim, experts=experts, hidden=tuple(2 * w for w in hidden), router=router)
+    )
+    trainable = vc.vc_bounds(
+        Architecture(dim=dim, experts=experts, hidden=hidden, router=router, activation="prelu")
+    )
+    fixed = vc.vc_bounds(
+        Architecture(
+            dim=dim,
+            experts=experts,
+            hidden=hidden,
+            router=router,
+            activation="prelu",
+            slopes="fixed",
+        )
+    )
     assert trainable.upper.value == doubled.upper.value
     assert trainable.expert_upper.value == doubled.expert_upper.value
     assert values(fixed) == values(relu)
@@ -317,8 +354,9 @@ CERTIFIED = [
     Architecture(dim=1, experts=1, hidden=(3, 3, 3), router="none"),
     Architecture(dim=3, experts=8, hidden=(6, 6), router="tree", activation="prelu"),
     Architecture(dim=5, experts=32, hidden=(), router="prototype"),
-    Architecture(dim=2, experts=9, hidden=(1, 4), router="grid", activation="prelu",
-                 slopes="fixed"),
+    Architecture(
+        dim=2, experts=9, hidden=(1, 4), router="grid", activation="prelu", slopes="fixed"
+    ),
 ]
 
 
@@ -335,7 +373,8 @@ def test_certificate_rechecked_independently(arch):
     # the library's own growth functions in interval arithmetic agree
     expert = growth.network_growth(expert_widths(arch), arch.dim)
     theirs = growth.mixture_growth(arch.kind.growth(arch), expert, arch.experts).at(
-        mstar, 1, growth.INTERVAL)
+        mstar, 1, growth.INTERVAL
+    )
     assert theirs.b < mstar
     assert float(abs(theirs.b - mine.b)) < 1e-20 * mstar
     # first crossing: m* − 1 is not certified below
@@ -379,8 +418,8 @@ def test_formula_agrees_with_numeric(arch):
     fe = b.expert_upper.formula.subs(vc.size_values(arch)).doit()
     q = b.expert_upper.certificate["certified_at"]
     assert MP.mpf(str(sp.N(fe.subs(vc.m, q), 60))) == pytest.approx(
-        net_log2(expert_widths(arch), arch.dim, Fraction(q), _Exact, warren_only=True),
-        rel=1e-25)
+        net_log2(expert_widths(arch), arch.dim, Fraction(q), _Exact, warren_only=True), rel=1e-25
+    )
 
 
 def test_formula_absent_for_non_uniform_widths():
@@ -391,13 +430,16 @@ def test_formula_absent_for_non_uniform_widths():
 
 def test_json_formula_string_is_unambiguous():
     b = vc.vc_bounds(Architecture(dim=2, experts=4, hidden=(16, 16), router="prototype"))
-    names = {s.name: s for s in (sizes.m, sizes.d, sizes.E, sizes.J, sizes.W, sizes.K, sizes.i,
-                                 sizes.EULER)}
+    names = {
+        s.name: s
+        for s in (sizes.m, sizes.d, sizes.E, sizes.J, sizes.W, sizes.K, sizes.i, sizes.EULER)
+    }
     text = b.to_json()["upper"]["formula"]
     assert sp.sympify(text, locals=names) == b.upper.formula
 
 
 # ------------------------------------------------------------------ top-k
+
 
 @pytest.mark.parametrize("k, e, hidden", [(2, 4, (8,)), (3, 3, (4, 4)), (2, 8, ())])
 def test_top_k_linear_router(k, e, hidden):
@@ -411,19 +453,34 @@ def test_top_k_linear_router(k, e, hidden):
 
 # ------------------------------------------------------------------ shattering constructions
 
+
 def forward(layers, x, slope):
     """Independent exact forward pass: (P)ReLU after every layer but the last."""
     h = list(x)
     for n, (weights, bias) in enumerate(layers):
-        z = [sum((w * v for w, v in zip(row, h, strict=True)), Fraction(0)) + b
-             for row, b in zip(weights, bias, strict=True)]
+        z = [
+            sum((w * v for w, v in zip(row, h, strict=True)), Fraction(0)) + b
+            for row, b in zip(weights, bias, strict=True)
+        ]
         h = z if n == len(layers) - 1 else [v if v >= 0 else slope * v for v in z]
     assert len(h) == 1
     return h[0]
 
 
-SHATTER = [(1,), (2,), (4,), (1, 3), (3, 1), (2, 2), (3, 3), (1, 1, 4), (4, 1, 3), (3, 2, 3),
-           (5,), ()]
+SHATTER = [
+    (1,),
+    (2,),
+    (4,),
+    (1, 3),
+    (3, 1),
+    (2, 2),
+    (3, 3),
+    (1, 1, 4),
+    (4, 1, 3),
+    (3, 2, 3),
+    (5,),
+    (),
+]
 
 
 @pytest.mark.parametrize("hidden", SHATTER, ids=str)
@@ -447,8 +504,9 @@ def test_shattering_constructions(hidden, dim, slope):
             assert out != 0 and (out > 0) == (y > 0)
 
 
-@pytest.mark.parametrize("d, w, j", [(d, w, j) for d in (1, 2, 5, 30) for w in (2, 3, 7, 16)
-                                     for j in (1, 2, 4)])
+@pytest.mark.parametrize(
+    "d, w, j", [(d, w, j) for d in (1, 2, 5, 30) for w in (2, 3, 7, 16) for j in (1, 2, 4)]
+)
 def test_lower_bound_closed_form(d, w, j):
     assert shatter.lower_bound((w,) * j, d) == max(d + 1, w + 1 + (j - 1) * (w - 2))
 
@@ -462,23 +520,47 @@ def test_lower_bound_examples():
 
 # ------------------------------------------------------------------ errors
 
+
 def test_vector_output_has_no_vc_bound():
     with pytest.raises(SizeError):
         vc.vc_bounds(Architecture(dim=2, experts=4, hidden=(8,), output_dim=2))
 
 
-@pytest.mark.parametrize("kw", [
-    {"dim": 0}, {"dim": -1}, {"dim": 2.5}, {"dim": "x"}, {"dim": True}, {"experts": 0},
-    {"experts": -4}, {"experts": 2.5}, {"experts": "x"}, {"hidden": (0,)}, {"hidden": (8, -1)},
-    {"hidden": (2.5,)}, {"hidden": ("x",)}, {"output_dim": 0}, {"top_k": 0},
-    {"router": "grid", "experts": 5}, {"router": "grid", "dim": 3, "experts": 4},
-    {"router": "grid", "grid": (2, 3)}, {"router": "tree", "experts": 8},
-    {"router": "tree", "experts": 6}, {"router": "tree", "dim": 1, "experts": 12},
-    {"router": "prototype", "top_k": 2}, {"router": "grid", "top_k": 2},
-    {"router": "linear", "top_k": 5}, {"router": "none"}, {"router": "mlp"},
-    {"activation": "tanh"}, {"activation": "prelu", "slopes": "learned"},
-    {"router": "prototype", "grid": (2, 2)},
-], ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"dim": 0},
+        {"dim": -1},
+        {"dim": 2.5},
+        {"dim": "x"},
+        {"dim": True},
+        {"experts": 0},
+        {"experts": -4},
+        {"experts": 2.5},
+        {"experts": "x"},
+        {"hidden": (0,)},
+        {"hidden": (8, -1)},
+        {"hidden": (2.5,)},
+        {"hidden": ("x",)},
+        {"output_dim": 0},
+        {"top_k": 0},
+        {"router": "grid", "experts": 5},
+        {"router": "grid", "dim": 3, "experts": 4},
+        {"router": "grid", "grid": (2, 3)},
+        {"router": "tree", "experts": 8},
+        {"router": "tree", "experts": 6},
+        {"router": "tree", "dim": 1, "experts": 12},
+        {"router": "prototype", "top_k": 2},
+        {"router": "grid", "top_k": 2},
+        {"router": "linear", "top_k": 5},
+        {"router": "none"},
+        {"router": "mlp"},
+        {"activation": "tanh"},
+        {"activation": "prelu", "slopes": "learned"},
+        {"router": "prototype", "grid": (2, 2)},
+    ],
+    ids=str,
+)
 def test_bad_architecture_sizes(kw):
     base = {"dim": 2, "experts": 4, "hidden": (8,), "router": "prototype"}
     with pytest.raises(SizeError):
@@ -487,13 +569,19 @@ def test_bad_architecture_sizes(kw):
 
 # ------------------------------------------------------------------ JSON
 
-@pytest.mark.parametrize("arch", CERTIFIED + FORMULA[:2],
-                         ids=lambda a: f"{a.router}-E{a.experts}-{a.hidden}")
+
+@pytest.mark.parametrize(
+    "arch", CERTIFIED + FORMULA[:2], ids=lambda a: f"{a.router}-E{a.experts}-{a.hidden}"
+)
 def test_to_json(arch):
     b = vc.vc_bounds(arch)
     data = json.loads(json.dumps(b.to_json()))
-    for key, bound in (("upper", b.upper), ("lower", b.lower),
-                       ("expert_upper", b.expert_upper), ("expert_lower", b.expert_lower)):
+    for key, bound in (
+        ("upper", b.upper),
+        ("lower", b.lower),
+        ("expert_upper", b.expert_upper),
+        ("expert_lower", b.expert_lower),
+    ):
         entry = data[key]
         assert {"value", "formula", "source", "provenance"} <= entry.keys()
         assert entry["value"] == bound.value

@@ -47,8 +47,9 @@ VALUES = ("yes", "no", "unknown")
 
 def _named(field: str) -> set:
     """The values the catalogue's conditions on ``field`` accept."""
-    return {v for t in THEOREMS for h in t.hypotheses if h.condition[0] == field
-            for v in h.condition[1]}
+    return {
+        v for t in THEOREMS for h in t.hypotheses if h.condition[0] == field for v in h.condition[1]
+    }
 
 
 def _gate_sides() -> list[tuple[str | None, str, bool]]:
@@ -62,16 +63,28 @@ def _gate_sides() -> list[tuple[str | None, str, bool]]:
 def _expert_sides() -> list[tuple[str, bool, str]]:
     """(setting, mean affine, mean activation) of every expert."""
     settings = _named("setting") | {"least-squares", "gaussian-likelihood"}
-    activations = _named("mean_activation") | {"relu", "gelu", "sigmoid", "tanh", "polynomial",
-                                               "other"}
+    activations = _named("mean_activation") | {
+        "relu",
+        "gelu",
+        "sigmoid",
+        "tanh",
+        "polynomial",
+        "other",
+    }
     means = [(False, a) for a in sorted(activations)] + [(True, "polynomial")]
     return [(s, affine, a) for s in sorted(settings) for affine, a in means]
 
 
 def _engine_sides() -> list[tuple[dict[str, str], frozenset[str], bool]]:
     """(verdicts, proved relation classes, certificate complete) the engine can return."""
-    classes = sorted({h.condition[1] for t in THEOREMS for h in t.hypotheses
-                      if h.condition[0] == "relation_classes"})
+    classes = sorted(
+        {
+            h.condition[1]
+            for t in THEOREMS
+            for h in t.hypotheses
+            if h.condition[0] == "relation_classes"
+        }
+    )
     out = []
     for strong, free, complete in itertools.product(VALUES, VALUES, (True, False)):
         for k in range(len(classes) + 1):
@@ -86,12 +99,24 @@ def _engine_sides() -> list[tuple[dict[str, str], frozenset[str], bool]]:
 
 @cache
 def _facts() -> list[PairFacts]:
-    return [PairFacts(gate="g", expert="e", normalisation=n, score=s, score_linear=linear,
-                      setting=setting, mean_affine=affine, verdicts=verdicts,
-                      relation_classes=found, complete=complete, mean_activation=activation)
-            for n, s, linear in _gate_sides()
-            for setting, affine, activation in _expert_sides()
-            for verdicts, found, complete in _engine_sides()]
+    return [
+        PairFacts(
+            gate="g",
+            expert="e",
+            normalisation=n,
+            score=s,
+            score_linear=linear,
+            setting=setting,
+            mean_affine=affine,
+            verdicts=verdicts,
+            relation_classes=found,
+            complete=complete,
+            mean_activation=activation,
+        )
+        for n, s, linear in _gate_sides()
+        for setting, affine, activation in _expert_sides()
+        for verdicts, found, complete in _engine_sides()
+    ]
 
 
 def _applying(facts: PairFacts) -> list[Theorem]:
@@ -109,20 +134,29 @@ def test_the_enumeration_covers_every_built_in_family():
     gates = set(_gate_sides())
     for g in ROUTERS.values():
         b = g.build(max(2, g.min_dim))
-        assert (g.normalisation, g.score,
-                score_is_linear(b.expr, b.inputs, b.params, b.masses)) in gates, g.name
+        assert (
+            g.normalisation,
+            g.score,
+            score_is_linear(b.expr, b.inputs, b.params, b.masses),
+        ) in gates, g.name
     experts = set(_expert_sides())
     for e in EXPERTS.values():
         b = e.build(2)
         mean = b.mean if b.mean is not None else b.expr
-        side = ("gaussian-likelihood" if e.kind == "gaussian" else "least-squares",
-                affine_form(mean, b.inputs, b.params), mean_activation(mean, b.inputs, b.params))
+        side = (
+            "gaussian-likelihood" if e.kind == "gaussian" else "least-squares",
+            affine_form(mean, b.inputs, b.params),
+            mean_activation(mean, b.inputs, b.params),
+        )
         assert side in experts, e.name
     named = set().union(*(found for _, found, _ in _engine_sides()))
     for gate, expert in (("softmax", "linear"), ("softmax", "scaled-tanh")):
         f = pair_facts(verdict(gate, expert, 1))
-        side = ({k: f.verdicts[k] for k in ("strong", "interaction_free")},
-                f.relation_classes & named, f.complete)
+        side = (
+            {k: f.verdicts[k] for k in ("strong", "interaction_free")},
+            f.relation_classes & named,
+            f.complete,
+        )
         assert side in _engine_sides(), (gate, expert)
 
 
@@ -145,9 +179,15 @@ def test_catalogue_order_changes_no_prediction(monkeypatch, order):
     """Predictions (theorem, rates, nearest entry and its failing hypotheses, ``also``) on real
     pairs whose nearest entries tie in the number of failing hypotheses, and on a sample of the
     enumerated facts that every entry applies to."""
-    real = [pair_facts(verdict(g, e, 1)) for g, e in (
-        ("softmax", "scaled-relu"), ("temperature-sigmoid", "gaussian-linear"),
-        ("softmax", "gaussian-linear"), ("sigmoid", "gaussian-ffn-gelu"))]
+    real = [
+        pair_facts(verdict(g, e, 1))
+        for g, e in (
+            ("softmax", "scaled-relu"),
+            ("temperature-sigmoid", "gaussian-linear"),
+            ("softmax", "gaussian-linear"),
+            ("sigmoid", "gaussian-ffn-gelu"),
+        )
+    ]
     sample = [f for f, _ in _matches()[::61]]
     for t in THEOREMS:
         sample += [f for f, applying in _matches() if t in applying][::7][:20]
@@ -164,26 +204,47 @@ def test_catalogue_order_changes_no_prediction(monkeypatch, order):
 
 
 def _entry(id: str, rank: int, *hypotheses, exponent: int = 1) -> Theorem:
-    return Theorem(id=id, rank=rank, source=f"test {id}", tag="open", statement=id,
-                   hypotheses=hypotheses, exact=(fixed("all", exponent),),
-                   over=(fixed("all", 2 * exponent),), loss="D1")
+    return Theorem(
+        id=id,
+        rank=rank,
+        source=f"test {id}",
+        tag="open",
+        statement=id,
+        hypotheses=hypotheses,
+        exact=(fixed("all", exponent),),
+        over=(fixed("all", 2 * exponent),),
+        loss="D1",
+    )
 
 
-SOFTMAX_GAUSSIAN = PairFacts(gate="g", expert="e", normalisation="softmax", score="linear",
-                             score_linear=True, setting="gaussian-likelihood", mean_affine=True,
-                             verdicts={}, relation_classes=frozenset(), complete=True)
+SOFTMAX_GAUSSIAN = PairFacts(
+    gate="g",
+    expert="e",
+    normalisation="softmax",
+    score="linear",
+    score_linear=True,
+    setting="gaussian-likelihood",
+    mean_affine=True,
+    verdicts={},
+    relation_classes=frozenset(),
+    complete=True,
+)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_an_ambiguous_pair_of_entries_is_detected(monkeypatch, reverse):
     """Two entries that both apply, neither refining the other, are an error naming both and
     the condition each has alone — in either order."""
-    catalogue = [_entry("by-score", 1, SOFTMAX, LINEAR_SCORE),
-                 _entry("by-setting", 2, SOFTMAX, GAUSSIAN, exponent=2)]
-    monkeypatch.setattr(predict_module, "THEOREMS",
-                        tuple(reversed(catalogue)) if reverse else tuple(catalogue))
-    with pytest.raises(AmbiguousCatalogueError, match=r"by-score, by-setting all apply to g × e") \
-            as err:
+    catalogue = [
+        _entry("by-score", 1, SOFTMAX, LINEAR_SCORE),
+        _entry("by-setting", 2, SOFTMAX, GAUSSIAN, exponent=2),
+    ]
+    monkeypatch.setattr(
+        predict_module, "THEOREMS", tuple(reversed(catalogue)) if reverse else tuple(catalogue)
+    )
+    with pytest.raises(
+        AmbiguousCatalogueError, match=r"by-score, by-setting all apply to g × e"
+    ) as err:
         predict(SOFTMAX_GAUSSIAN)
     assert "only by-score: gate score β₁ᵀx + β₀" in str(err.value)
     assert "only by-setting: Gaussian likelihood" in str(err.value)

@@ -32,23 +32,31 @@ def test_every_subcommand_has_help_and_a_description():
 
 def test_every_option_has_help():
     parser, sub = _subcommands()
-    undocumented = [f"moetheory {action.dest}" for action in parser._actions
-                    if not isinstance(action, argparse._HelpAction) and not _documented(action)]
+    undocumented = [
+        f"moetheory {action.dest}"
+        for action in parser._actions
+        if not isinstance(action, argparse._HelpAction) and not _documented(action)
+    ]
     for name, command in sub.choices.items():
-        undocumented += [f"{name} {'/'.join(action.option_strings) or action.dest}"
-                         for action in command._actions
-                         if not isinstance(action, argparse._HelpAction)
-                         and not _documented(action)]
+        undocumented += [
+            f"{name} {'/'.join(action.option_strings) or action.dest}"
+            for action in command._actions
+            if not isinstance(action, argparse._HelpAction) and not _documented(action)
+        ]
     assert not undocumented, undocumented
 
 
 def test_every_default_is_stated():
     """An option with a default names it (argparse's %(default)s, or the words 'default ...')."""
     _, sub = _subcommands()
-    silent = [f"{name} {action.option_strings[0]}" for name, command in sub.choices.items()
-              for action in command._actions
-              if action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
-              and "default" not in action.help]
+    silent = [
+        f"{name} {action.option_strings[0]}"
+        for name, command in sub.choices.items()
+        for action in command._actions
+        if action.option_strings
+        and action.default not in (None, False, argparse.SUPPRESS)
+        and "default" not in action.help
+    ]
     assert not silent, silent
 
 

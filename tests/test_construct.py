@@ -35,8 +35,13 @@ from moetheory.construct.verify import (
 from moetheory.errors import SizeError, TargetError
 
 ALPHA = {"abs-power": 1, "smooth": 1, "sawtooth": Fraction(3, 4)}
-CASES = [(name, d, eps, expert) for name in ALPHA for d in (1, 2, 3)
-         for eps in ("0.1", "0.01") for expert in ("constant", "pwl")]
+CASES = [
+    (name, d, eps, expert)
+    for name in ALPHA
+    for d in (1, 2, 3)
+    for eps in ("0.1", "0.01")
+    for expert in ("constant", "pwl")
+]
 
 
 def formula_total(c) -> tuple[int, int]:
@@ -106,6 +111,7 @@ def test_exact_sup_catches_a_planted_error():
     bias = np.array(c.mixture.biases[-1])
     bias[3] += 0.25
     from dataclasses import replace
+
     broken = replace(c.mixture, biases=(*c.mixture.biases[:-1], bias))
     t = c.plan.target
     sup = exact_sup_1d(broken, c.target, t.alpha, t.holder)
@@ -126,7 +132,8 @@ def test_kuhn_template_layout_and_exactness(d, sub):
     t = kuhn_template(d, sub, cells)
     assert list(t.widths) == kuhn_widths(d, sub)
     assert t.counts().dense == kuhn_parameters(d, sub)[0] - (len(nodes(d, sub)) + 1) + (
-        len(nodes(d, sub)) + 1) * len(nodes(d, sub))  # the template outputs every hat
+        len(nodes(d, sub)) + 1
+    ) * len(nodes(d, sub))  # the template outputs every hat
     rng = np.random.default_rng(d * 10 + sub)
     corner = rng.integers(0, cells, d) / cells
     a, b = rng.normal(size=d), rng.normal()
@@ -158,8 +165,7 @@ def test_stacked_experts_equal_the_combinator_expert():
         values = c.target(corner + nodes(2, c.plan.sub) / (k * c.plan.sub))
         e = kuhn_expert(t, corner, values)
         stacked = c.mixture.expert(index)
-        for got, want in zip(stacked.weights + stacked.biases, e.weights + e.biases,
-                             strict=True):
+        for got, want in zip(stacked.weights + stacked.biases, e.weights + e.biases, strict=True):
             assert np.allclose(got, want, atol=1e-12)
 
 
@@ -219,23 +225,33 @@ def test_saved_module_loads_and_accepts_float32(tmp_path):
     assert loaded(x).shape == (100, 1)
 
 
-@pytest.mark.parametrize("kwargs,error,needle", [
-    ({"target": 3}, TargetError, "callable"),
-    ({"target": "no-such"}, TargetError, "abs-power"),
-    ({"alpha": 0}, SizeError, "alpha"),
-    ({"alpha": "1.5"}, SizeError, "alpha"),
-    ({"eps": 0}, SizeError, "eps"),
-    ({"eps": "-1"}, SizeError, "eps"),
-    ({"dim": 0}, SizeError, "dim"),
-    ({"router": "linear"}, SizeError, "router"),
-    ({"expert": "deep"}, SizeError, "expert"),
-    ({"holder": "0.5"}, TargetError, "below"),
-    ({"max_parameters": 10}, SizeError, "limit"),
-    ({"target": "sawtooth", "alpha": 1}, TargetError, "Takagi"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,needle",
+    [
+        ({"target": 3}, TargetError, "callable"),
+        ({"target": "no-such"}, TargetError, "abs-power"),
+        ({"alpha": 0}, SizeError, "alpha"),
+        ({"alpha": "1.5"}, SizeError, "alpha"),
+        ({"eps": 0}, SizeError, "eps"),
+        ({"eps": "-1"}, SizeError, "eps"),
+        ({"dim": 0}, SizeError, "dim"),
+        ({"router": "linear"}, SizeError, "router"),
+        ({"expert": "deep"}, SizeError, "expert"),
+        ({"holder": "0.5"}, TargetError, "below"),
+        ({"max_parameters": 10}, SizeError, "limit"),
+        ({"target": "sawtooth", "alpha": 1}, TargetError, "Takagi"),
+    ],
+)
 def test_bad_input_is_a_clear_error(kwargs, error, needle):
-    args = {"target": "smooth", "alpha": 1, "holder": None, "dim": 1, "eps": "0.1",
-            "router": "grid", "expert": "pwl"} | kwargs
+    args = {
+        "target": "smooth",
+        "alpha": 1,
+        "holder": None,
+        "dim": 1,
+        "eps": "0.1",
+        "router": "grid",
+        "expert": "pwl",
+    } | kwargs
     with pytest.raises(error, match=needle):
         approximate(**args)
 
@@ -249,8 +265,9 @@ def test_nan_target_is_refused():
 @pytest.mark.parametrize("expert", ["constant", "pwl"])
 def test_data_evaluation_paths_agree(expert, monkeypatch):
     """Expert-by-expert dense products and per-input gathered weights give the same numbers."""
-    c = approximate("abs-power", 1, None, 2, "0.1", expert=expert,
-                    tradeoff="0.5" if expert == "pwl" else 1)
+    c = approximate(
+        "abs-power", 1, None, 2, "0.1", expert=expert, tradeoff="0.5" if expert == "pwl" else 1
+    )
     x = np.random.default_rng(3).random((5000, 2))
     idx = c.mixture.route(x)
     monkeypatch.setattr("moetheory.construct.mixture.GROUP_MIN", 1)
@@ -296,8 +313,9 @@ def test_repeated_prototypes_get_empty_intervals():
     from moetheory.construct.experts import constant_expert
     from moetheory.construct.mixture import ExpertMixture
 
-    mix = ExpertMixture.of_experts("prototype", (np.array([[0.5], [0.5]]),),
-                                   [constant_expert(1, 0.0), constant_expert(1, 5.0)])
+    mix = ExpertMixture.of_experts(
+        "prototype", (np.array([[0.5], [0.5]]),), [constant_expert(1, 0.0), constant_expert(1, 5.0)]
+    )
     assert mix.intervals() == [(0.0, 1.0), (0.5, 0.5)]
     assert set(mix.route(np.linspace(0, 1, 101)[:, None]).tolist()) == {0}
     f = builtin_target("smooth", 1, 1)
@@ -305,11 +323,14 @@ def test_repeated_prototypes_get_empty_intervals():
     assert sup.upper <= 1.0 + 1e-2 and sup.lower >= 1.0 - 1e-9  # sup |sin(πx) − 0| = 1
 
 
-@pytest.mark.parametrize("router,params,needle", [
-    ("prototype", (np.array([[0.5]]),), "shapes"),
-    ("grid", (np.array([np.nan]),), "finite"),
-    ("grid", (), "axes"),
-])
+@pytest.mark.parametrize(
+    "router,params,needle",
+    [
+        ("prototype", (np.array([[0.5]]),), "shapes"),
+        ("grid", (np.array([np.nan]),), "finite"),
+        ("grid", (), "axes"),
+    ],
+)
 def test_mixture_router_parameters_are_checked(router, params, needle):
     from moetheory.construct.experts import constant_expert
     from moetheory.construct.mixture import ExpertMixture

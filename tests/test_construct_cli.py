@@ -15,9 +15,25 @@ from moetheory.construct import load_module
 
 def test_json_contract_and_saved_module(capsys, tmp_path):
     path = tmp_path / "moe.pt"
-    code, out, _ = run(capsys, "construct", "--target", "abs-power", "--alpha", "1",
-                       "--holder-constant", "1", "--dim", "2", "--eps", "0.1",
-                       "--points", "4000", "--save", str(path), "--json")
+    code, out, _ = run(
+        capsys,
+        "construct",
+        "--target",
+        "abs-power",
+        "--alpha",
+        "1",
+        "--holder-constant",
+        "1",
+        "--dim",
+        "2",
+        "--eps",
+        "0.1",
+        "--points",
+        "4000",
+        "--save",
+        str(path),
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     for key in ("num_experts", "parameters", "max_error_found", "check_points", "eps"):
@@ -32,8 +48,10 @@ def test_json_contract_and_saved_module(capsys, tmp_path):
     assert data["check_points"] >= 4000
     # the single network of the same guarantee: one Kuhn network with M = the full resolution
     base = data["baseline"]
-    assert base["sub_cells"] == k * m and base["total"] == base["active"] == kuhn_parameters(
-        2, k * m)[0]
+    assert (
+        base["sub_cells"] == k * m
+        and base["total"] == base["active"] == kuhn_parameters(2, k * m)[0]
+    )
     module = load_module(path)
     x = np.random.default_rng(7).random((500, 2))
     out = module(torch.from_numpy(x).float())
@@ -44,49 +62,95 @@ def test_json_contract_and_saved_module(capsys, tmp_path):
 
 
 def test_formula_target_markdown(capsys):
-    code, out, _ = run(capsys, "construct", "--target-formula", "x1*x2", "--alpha", "1",
-                       "--holder-constant", "1.5", "--dim", "2", "--eps", "0.1",
-                       "--expert", "constant", "--router", "prototype", "--points", "2000")
+    code, out, _ = run(
+        capsys,
+        "construct",
+        "--target-formula",
+        "x1*x2",
+        "--alpha",
+        "1",
+        "--holder-constant",
+        "1.5",
+        "--dim",
+        "2",
+        "--eps",
+        "0.1",
+        "--expert",
+        "constant",
+        "--router",
+        "prototype",
+        "--points",
+        "2000",
+    )
     assert code == 0
     assert "max error" in out and "not a proof" in out and "prototype" in out
 
 
 def test_d1_reports_the_proof(capsys):
-    code, out, _ = run(capsys, "construct", "--target", "sawtooth", "--alpha", "0.5",
-                       "--dim", "1", "--eps", "0.1", "--points", "5000", "--json")
+    code, out, _ = run(
+        capsys,
+        "construct",
+        "--target",
+        "sawtooth",
+        "--alpha",
+        "0.5",
+        "--dim",
+        "1",
+        "--eps",
+        "0.1",
+        "--points",
+        "5000",
+        "--json",
+    )
     data = json.loads(out)
     assert code == 0 and data["exact_sup_1d"]["complete"]
-    assert data["exact_sup_1d"]["lower"] <= data["max_error_found"] <= data["exact_sup_1d"][
-        "upper"]
+    assert data["exact_sup_1d"]["lower"] <= data["max_error_found"] <= data["exact_sup_1d"]["upper"]
     assert "proved" in data["exact_sup_1d"]["statement"]
 
 
 def test_violated_declaration_exits_1(capsys):
-    code, out, _ = run(capsys, "construct", "--target-formula", "sin(60*x1)", "--alpha", "1",
-                       "--holder-constant", "1", "--dim", "1", "--eps", "0.1",
-                       "--points", "2000", "--json")
+    code, out, _ = run(
+        capsys,
+        "construct",
+        "--target-formula",
+        "sin(60*x1)",
+        "--alpha",
+        "1",
+        "--holder-constant",
+        "1",
+        "--dim",
+        "1",
+        "--eps",
+        "0.1",
+        "--points",
+        "2000",
+        "--json",
+    )
     data = json.loads(out)
     assert code == 1 and not data["within_eps"] and not data["holder_check"]["consistent"]
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["--target", "abs-power", "--alpha", "0"], "alpha"),
-    (["--target", "abs-power", "--alpha", "2"], "alpha"),
-    (["--target", "abs-power", "--alpha", "1", "--eps", "0"], "eps"),
-    (["--target", "abs-power", "--alpha", "1", "--eps", "-0.1"], "eps"),
-    (["--target", "abs-power", "--alpha", "1", "--dim", "0"], "dim"),
-    (["--target", "nope", "--alpha", "1"], "abs-power"),
-    (["--target-formula", "x1 + y", "--alpha", "1", "--holder-constant", "1"], "y"),
-    (["--target-formula", "log(x1 - 2)", "--alpha", "1", "--holder-constant", "1"], "nan"),
-    (["--target-formula", "x1", "--alpha", "1"], "Hölder constant"),
-    (["--target", "smooth", "--target-formula", "x1", "--alpha", "1"], "exactly one"),
-    (["--alpha", "1"], "exactly one"),
-    (["--target", "smooth", "--alpha", "1", "--points", "1.5"], "whole number"),
-    (["--target", "smooth", "--alpha", "1", "--max-parameters", "5"], "limit"),
-    (["--target", "sawtooth", "--alpha", "1"], "Takagi"),
-    (["--target", "smooth", "--alpha", "1", "--holder-constant", "1"], "below"),
-    (["--target", "smooth", "--alpha", "1", "--save", "/nonexistent/dir/m.pt"], "cannot write"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--target", "abs-power", "--alpha", "0"], "alpha"),
+        (["--target", "abs-power", "--alpha", "2"], "alpha"),
+        (["--target", "abs-power", "--alpha", "1", "--eps", "0"], "eps"),
+        (["--target", "abs-power", "--alpha", "1", "--eps", "-0.1"], "eps"),
+        (["--target", "abs-power", "--alpha", "1", "--dim", "0"], "dim"),
+        (["--target", "nope", "--alpha", "1"], "abs-power"),
+        (["--target-formula", "x1 + y", "--alpha", "1", "--holder-constant", "1"], "y"),
+        (["--target-formula", "log(x1 - 2)", "--alpha", "1", "--holder-constant", "1"], "nan"),
+        (["--target-formula", "x1", "--alpha", "1"], "Hölder constant"),
+        (["--target", "smooth", "--target-formula", "x1", "--alpha", "1"], "exactly one"),
+        (["--alpha", "1"], "exactly one"),
+        (["--target", "smooth", "--alpha", "1", "--points", "1.5"], "whole number"),
+        (["--target", "smooth", "--alpha", "1", "--max-parameters", "5"], "limit"),
+        (["--target", "sawtooth", "--alpha", "1"], "Takagi"),
+        (["--target", "smooth", "--alpha", "1", "--holder-constant", "1"], "below"),
+        (["--target", "smooth", "--alpha", "1", "--save", "/nonexistent/dir/m.pt"], "cannot write"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
     base = {"--dim": "1", "--eps": "0.1", "--points": "1000"}
     for i in range(0, len(argv) - 1):
@@ -100,9 +164,24 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
 
 
 def test_refit_reports_fit_and_holdout(capsys):
-    code, out, _ = run(capsys, "construct", "--target", "smooth", "--alpha", "1", "--dim", "1",
-                       "--eps", "0.1", "--points", "2000", "--refit", "--refit-points", "2000",
-                       "--json")
+    code, out, _ = run(
+        capsys,
+        "construct",
+        "--target",
+        "smooth",
+        "--alpha",
+        "1",
+        "--dim",
+        "1",
+        "--eps",
+        "0.1",
+        "--points",
+        "2000",
+        "--refit",
+        "--refit-points",
+        "2000",
+        "--json",
+    )
     data = json.loads(out)  # nothing but JSON on stdout (no solver banner)
     refit = data["refit"]
     assert code == 0 and refit["status"].startswith("optimal")

@@ -47,8 +47,11 @@ def networks(draw, input_dim: int | None = None, output_dim: int | None = None) 
     sparsity = draw(st.sampled_from([0.0, 0.5]))
 
     def entries(*shape: int) -> np.ndarray:
-        values = rng.integers(-8, 9, size=shape) / 4.0 if scale == 4.0 else \
-            rng.integers(-2, 3, size=shape).astype(float)
+        values = (
+            rng.integers(-8, 9, size=shape) / 4.0
+            if scale == 4.0
+            else rng.integers(-2, 3, size=shape).astype(float)
+        )
         return values * (rng.random(shape) >= sparsity)
 
     weights = tuple(entries(o, i) for i, o in zip(sizes[:-1], sizes[1:], strict=True))
@@ -69,8 +72,10 @@ def reference(net: Network, x: np.ndarray) -> list[float]:
     """f(x) layer by layer in exact rational arithmetic, one unit at a time."""
     h = [Fraction(v) for v in x]
     for j, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-        z = [sum((Fraction(w[r, c]) * h[c] for c in range(len(h))), Fraction(b[r]))
-             for r in range(w.shape[0])]
+        z = [
+            sum((Fraction(w[r, c]) * h[c] for c in range(len(h))), Fraction(b[r]))
+            for r in range(w.shape[0])
+        ]
         if j < net.depth:
             a = [0.0] * len(z) if net.slopes is None else net.slopes[j]
             z = [v if v >= 0 else Fraction(a[r]) * v for r, v in enumerate(z)]
@@ -122,15 +127,19 @@ def test_compose_is_composition(data):
 
 def test_compose_dense_counts_and_widths():
     def dense(*sizes: int) -> Network:
-        return Network(tuple(np.ones((o, i)) for i, o in zip(sizes[:-1], sizes[1:], strict=True)),
-                       tuple(np.ones(o) for o in sizes[1:]))
+        return Network(
+            tuple(np.ones((o, i)) for i, o in zip(sizes[:-1], sizes[1:], strict=True)),
+            tuple(np.ones(o) for o in sizes[1:]),
+        )
 
     inner, outer = dense(2, 4, 3, 5), dense(5, 6, 1)
     both = compose(outer, inner)
     assert both.widths == (4, 3, 6)
     merged = (3 + 1) * 6  # the layers (3 → 5) and (5 → 6) become one (3 → 6)
-    assert both.counts().dense == inner.counts().dense + outer.counts().dense \
-        - (3 + 1) * 5 - (5 + 1) * 6 + merged
+    assert (
+        both.counts().dense
+        == inner.counts().dense + outer.counts().dense - (3 + 1) * 5 - (5 + 1) * 6 + merged
+    )
     assert both.weights[2].tolist() == np.full((6, 3), 5.0).tolist()
     assert both.biases[2].tolist() == [6.0] * 6
 
@@ -155,8 +164,7 @@ def test_parallel_separate_inputs(nets, seed):
     dims = [net.input_dim for net in nets]
     x = points(sum(dims), seed)
     parts = np.split(x, np.cumsum(dims)[:-1], axis=1)
-    assert np.array_equal(both(x), np.hstack([net(p) for net, p in zip(nets, parts,
-                                                                        strict=True)]))
+    assert np.array_equal(both(x), np.hstack([net(p) for net, p in zip(nets, parts, strict=True)]))
     assert both.input_dim == sum(dims)
     assert both.output_dim == sum(net.output_dim for net in nets)
 
@@ -165,10 +173,14 @@ def test_parallel_separate_inputs(nets, seed):
 @given(st.data())
 def test_affine_combination(data):
     first = data.draw(networks())
-    nets = [first, *data.draw(st.lists(networks(first.input_dim, first.output_dim),
-                                       max_size=2))]
-    coefficients = data.draw(st.lists(st.sampled_from([-2.0, -0.5, 0.0, 0.25, 1.0, 3.0]),
-                                      min_size=len(nets), max_size=len(nets)))
+    nets = [first, *data.draw(st.lists(networks(first.input_dim, first.output_dim), max_size=2))]
+    coefficients = data.draw(
+        st.lists(
+            st.sampled_from([-2.0, -0.5, 0.0, 0.25, 1.0, 3.0]),
+            min_size=len(nets),
+            max_size=len(nets),
+        )
+    )
     constant = data.draw(st.sampled_from([0.0, 1.5, "vector"]))
     if constant == "vector":
         constant = np.arange(first.output_dim) / 2.0 - 1.0
@@ -189,8 +201,7 @@ def test_pad_keeps_the_function(net, extra):
     assert padded.widths == net.widths + (net.output_dim,) * extra
     if extra:
         assert padded.activation == "prelu"
-        assert all(np.array_equal(a, np.ones(net.output_dim))
-                   for a in padded.slopes[net.depth:])
+        assert all(np.array_equal(a, np.ones(net.output_dim)) for a in padded.slopes[net.depth :])
     else:
         assert padded is net
 
@@ -243,12 +254,14 @@ def test_counts_against_shapes_architecture_and_torch(net):
 
 
 def test_counts_by_hand():
-    net = Network(([[1.0, 0.0], [0.0, 0.0], [2.0, 3.0]], [[1.0, 0.0, 1.0]]),
-                  ([0.0, 1.0, 0.0], [0.5]), ([0.0, 0.25, 1.0],))
+    net = Network(
+        ([[1.0, 0.0], [0.0, 0.0], [2.0, 3.0]], [[1.0, 0.0, 1.0]]),
+        ([0.0, 1.0, 0.0], [0.5]),
+        ([0.0, 0.25, 1.0],),
+    )
     # dense: (2 + 1)·3 + (3 + 1)·1 + 3 slopes; non-zero: 3 + 2 weights, 1 + 1 biases, 2 slopes
     assert net.counts() == NetworkCounts(dense=16, nonzero=9, slopes=3)
-    assert Network(net.weights, net.biases).counts() == NetworkCounts(dense=13, nonzero=7,
-                                                                      slopes=0)
+    assert Network(net.weights, net.biases).counts() == NetworkCounts(dense=13, nonzero=7, slopes=0)
 
 
 @FAST
@@ -276,8 +289,15 @@ def test_depth_zero_torch_module_is_a_single_linear():
 
 def test_from_torch_hand_built_module():
     torch.manual_seed(0)
-    module = nn.Sequential(nn.Linear(2, 3, bias=False), nn.PReLU(), nn.Linear(3, 4),
-                           nn.Identity(), nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 1))
+    module = nn.Sequential(
+        nn.Linear(2, 3, bias=False),
+        nn.PReLU(),
+        nn.Linear(3, 4),
+        nn.Identity(),
+        nn.Linear(4, 2),
+        nn.ReLU(),
+        nn.Linear(2, 1),
+    )
     with torch.no_grad():
         module[1].weight.fill_(-0.5)
     net = from_torch(module)
@@ -292,8 +312,9 @@ def test_from_torch_hand_built_module():
 
 
 def test_from_torch_merges_consecutive_linears():
-    module = nn.Sequential(nn.Identity(), nn.Linear(1, 2), nn.Linear(2, 1, bias=False),
-                           nn.Identity()).double()
+    module = nn.Sequential(
+        nn.Identity(), nn.Linear(1, 2), nn.Linear(2, 1, bias=False), nn.Identity()
+    ).double()
     with torch.no_grad():
         module[1].weight.copy_(torch.tensor([[1.0], [2.0]]))
         module[1].bias.copy_(torch.tensor([0.5, -1.0]))
@@ -310,12 +331,16 @@ def test_json_round_trip(net):
 
 def test_json_round_trip_of_arbitrary_floats():
     rng = np.random.default_rng(5)
-    net = Network((rng.standard_normal((3, 2)), rng.standard_normal((1, 3))),
-                  (rng.standard_normal(3), rng.standard_normal(1)), (rng.standard_normal(3),))
+    net = Network(
+        (rng.standard_normal((3, 2)), rng.standard_normal((1, 3))),
+        (rng.standard_normal(3), rng.standard_normal(1)),
+        (rng.standard_normal(3),),
+    )
     back = Network.from_json(json.loads(json.dumps(net.to_json())))
     assert back.same_as(net)
-    nudged = Network(net.weights, (net.biases[0], np.nextafter(net.biases[1], np.inf)),
-                     net.slopes)  # one ulp off
+    nudged = Network(
+        net.weights, (net.biases[0], np.nextafter(net.biases[1], np.inf)), net.slopes
+    )  # one ulp off
     assert not back.same_as(nudged)
 
 
@@ -359,60 +384,85 @@ def nan_linear():
 
 ERRORS = {  # name: (call, a piece of the expected message)
     "nan weight": (lambda: Network(([[np.nan]],), ([0.0],)), "layer 1 weight has non-finite"),
-    "inf slope": (lambda: Network(([[1.0]], [[1.0]]), ([0.0], [0.0]), ([np.inf],)),
-                  "layer 1 slopes has non-finite"),
+    "inf slope": (
+        lambda: Network(([[1.0]], [[1.0]]), ([0.0], [0.0]), ([np.inf],)),
+        "layer 1 slopes has non-finite",
+    ),
     "no layers": (lambda: Network((), ()), "at least one"),
     "weight 1-D": (lambda: Network(([1.0],), ([0.0],)), "2-D array, got shape (1,)"),
     "empty weight": (lambda: Network((np.zeros((1, 0)),), ([0.0],)), "shape (1, 0)"),
-    "shapes do not chain": (lambda: Network(([[1.0]], [[1.0, 1.0]]), ([0.0], [0.0])),
-                            "layer 2 weight (1, 2) takes 2 inputs"),
+    "shapes do not chain": (
+        lambda: Network(([[1.0]], [[1.0, 1.0]]), ([0.0], [0.0])),
+        "layer 2 weight (1, 2) takes 2 inputs",
+    ),
     "bias shape": (lambda: Network(([[1.0]],), ([0.0, 0.0],)), "layer 1 bias has shape (2,)"),
     "bias count": (lambda: Network(([[1.0]],), ()), "0 biases for 1 layers"),
     "bad slope shape": (bad_slope_shape, "layer 1 slopes have shape (1,); its width is 2"),
-    "slope count": (lambda: Network(([[1.0]], [[1.0]]), ([0.0], [0.0]), ([0.5], [0.5])),
-                    "2 slope vectors for 1 hidden"),
+    "slope count": (
+        lambda: Network(([[1.0]], [[1.0]]), ([0.0], [0.0]), ([0.5], [0.5])),
+        "2 slope vectors for 1 hidden",
+    ),
     "text entries": (lambda: Network((["ab"],), ([0.0],)), "layer 1 weight is not a numeric"),
     "weights not a sequence": (lambda: Network(3, ([0.0],)), "weights must be a sequence"),
-    "input shape": (lambda: affine([[1.0, 1.0]], [0.0]).evaluate([[1.0, 2.0, 3.0]]),
-                    "input has shape (1, 3)"),
-    "input 3-D": (lambda: affine([[1.0]], [0.0]).evaluate(np.zeros((1, 1, 1))),
-                  "input has shape (1, 1, 1)"),
+    "input shape": (
+        lambda: affine([[1.0, 1.0]], [0.0]).evaluate([[1.0, 2.0, 3.0]]),
+        "input has shape (1, 3)",
+    ),
+    "input 3-D": (
+        lambda: affine([[1.0]], [0.0]).evaluate(np.zeros((1, 1, 1))),
+        "input has shape (1, 1, 1)",
+    ),
     "offset shape": (lambda: affine([[1.0, 1.0]], [0.0]).shifted([1.0]), "offset has shape"),
-    "compose dims": (lambda: compose(affine([[1.0, 1.0]], [0.0]), affine([[1.0]], [0.0])),
-                     "takes 2 inputs"),
+    "compose dims": (
+        lambda: compose(affine([[1.0, 1.0]], [0.0]), affine([[1.0]], [0.0])),
+        "takes 2 inputs",
+    ),
     "pad smaller": (lambda: pad(identity(2, 2), 1), "depth 2 to depth 1"),
     "pad negative": (lambda: pad(identity(2), -1), "depth must be an integer ≥ 0, got -1"),
     "identity width": (lambda: identity(0), "width must be an integer ≥ 1, got 0"),
     "parallel empty": (lambda: parallel(), "at least one network"),
     "parallel dims": (lambda: parallel(identity(1), identity(2)), "input dims, got [1, 2]"),
-    "combination count": (lambda: affine_combination([identity(1)], [1.0, 2.0]),
-                          "coefficients has shape (2,)"),
-    "combination outputs": (lambda: affine_combination(
-        [identity(1), affine([[1.0], [1.0]], [0.0, 0.0])], [1.0, 1.0]),
-        "output dims, got [1, 2]"),
-    "combination constant": (lambda: affine_combination([identity(2)], [1.0], [1.0, 2.0, 3.0]),
-                             "constant has shape (3,)"),
+    "combination count": (
+        lambda: affine_combination([identity(1)], [1.0, 2.0]),
+        "coefficients has shape (2,)",
+    ),
+    "combination outputs": (
+        lambda: affine_combination([identity(1), affine([[1.0], [1.0]], [0.0, 0.0])], [1.0, 1.0]),
+        "output dims, got [1, 2]",
+    ),
+    "combination constant": (
+        lambda: affine_combination([identity(2)], [1.0], [1.0, 2.0, 3.0]),
+        "constant has shape (3,)",
+    ),
     "combination empty": (lambda: affine_combination([], []), "at least one network"),
     "json keys": (lambda: Network.from_json({"weights": [[[1.0]]]}), "lacks biases"),
     "json type": (lambda: Network.from_json([1]), "got list"),
-    "torch tanh": (lambda: from_torch(nn.Sequential(nn.Linear(1, 2), nn.Tanh(),
-                                                    nn.Linear(2, 1))), "layer 1 is Tanh"),
-    "torch size mismatch": (lambda: from_torch(nn.Sequential(nn.Linear(1, 2), nn.ReLU(),
-                                                             nn.Linear(3, 1))),
-                            "layer 2 is nn.Linear(3, 1) but receives 2"),
-    "torch merged mismatch": (lambda: from_torch(nn.Sequential(nn.Linear(1, 2),
-                                                               nn.Linear(3, 1))),
-                              "layer 1 is nn.Linear(3, 1) but receives 2"),
+    "torch tanh": (
+        lambda: from_torch(nn.Sequential(nn.Linear(1, 2), nn.Tanh(), nn.Linear(2, 1))),
+        "layer 1 is Tanh",
+    ),
+    "torch size mismatch": (
+        lambda: from_torch(nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(3, 1))),
+        "layer 2 is nn.Linear(3, 1) but receives 2",
+    ),
+    "torch merged mismatch": (
+        lambda: from_torch(nn.Sequential(nn.Linear(1, 2), nn.Linear(3, 1))),
+        "layer 1 is nn.Linear(3, 1) but receives 2",
+    ),
     "torch empty": (lambda: from_torch(nn.Sequential()), "no nn.Linear"),
     "torch only identity": (lambda: from_torch(nn.Sequential(nn.Identity())), "no nn.Linear"),
-    "torch activation first": (lambda: from_torch(nn.Sequential(nn.ReLU(), nn.Linear(1, 1))),
-                               "layer 0 is nn.ReLU"),
-    "torch activation last": (lambda: from_torch(nn.Sequential(nn.Linear(1, 1), nn.PReLU(),
-                                                               nn.Identity())),
-                              "layer 1, nn.PReLU"),
-    "torch two activations": (lambda: from_torch(nn.Sequential(nn.Linear(1, 1), nn.ReLU(),
-                                                               nn.ReLU(), nn.Linear(1, 1))),
-                              "layer 2 is nn.ReLU"),
+    "torch activation first": (
+        lambda: from_torch(nn.Sequential(nn.ReLU(), nn.Linear(1, 1))),
+        "layer 0 is nn.ReLU",
+    ),
+    "torch activation last": (
+        lambda: from_torch(nn.Sequential(nn.Linear(1, 1), nn.PReLU(), nn.Identity())),
+        "layer 1, nn.PReLU",
+    ),
+    "torch two activations": (
+        lambda: from_torch(nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.ReLU(), nn.Linear(1, 1))),
+        "layer 2 is nn.ReLU",
+    ),
     "torch prelu slopes": (two_slope_prelu, "layer 1 is nn.PReLU with 2 slopes for 3 units"),
     "torch not sequential": (lambda: from_torch(nn.Conv1d(1, 1, 1)), "cannot read a Conv1d"),
     "torch nan": (nan_linear, "non-finite"),

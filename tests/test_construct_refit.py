@@ -72,8 +72,10 @@ def test_experts_without_fit_points_keep_their_values():
     c = construction("smooth", 2, "constant")
     r = refit_output_layer(c, points=1)  # the 4 corners of the square, one per corner cell
     assert r.fit_points == 4 and r.experts_refitted == 4 and r.refit_fit <= 1e-7
-    changed = np.flatnonzero(np.any(r.mixture.weights[-1] != c.mixture.weights[-1], axis=(1, 2))
-                             | (r.mixture.biases[-1] != c.mixture.biases[-1])[:, 0])
+    changed = np.flatnonzero(
+        np.any(r.mixture.weights[-1] != c.mixture.weights[-1], axis=(1, 2))
+        | (r.mixture.biases[-1] != c.mixture.biases[-1])[:, 0]
+    )
     assert set(changed.tolist()) <= set(c.mixture.route(grid(2, 1)).tolist())
 
 
@@ -123,9 +125,19 @@ def test_solver_trouble_is_reported_not_raised():
     assert json.dumps(r.to_json())
 
 
-@pytest.mark.parametrize("kwargs", [{"points": 0}, {"points": 1.5}, {"holdout": 0},
-                                    {"seed": -1}, {"max_variables": 0}, {"solver": "NOPE"},
-                                    {"time_limit": 0}, {"time_limit": "1"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"points": 0},
+        {"points": 1.5},
+        {"holdout": 0},
+        {"seed": -1},
+        {"max_variables": 0},
+        {"solver": "NOPE"},
+        {"time_limit": 0},
+        {"time_limit": "1"},
+    ],
+)
 def test_bad_arguments_raise_size_error(kwargs):
     with pytest.raises(SizeError):
         refit_output_layer(construction("abs-power", 1, "constant"), **kwargs)

@@ -63,6 +63,7 @@ def one_line_error(excinfo, path: Path | None = None) -> str:
 
 # ---- round trips ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("router", ROUTERS)
 @pytest.mark.parametrize("expert", EXPERTS)
 def test_round_trip_is_bit_exact(tmp_path, router, expert):
@@ -115,8 +116,16 @@ def architectures(draw) -> Architecture:
     else:
         experts = draw(st.integers(1, 6))
         top_k = draw(st.integers(1, experts)) if router == "linear" else 1
-    return Architecture(dim=dim, experts=experts, hidden=hidden, activation=activation,
-                        router=router, slopes=slopes, top_k=top_k, grid=grid)
+    return Architecture(
+        dim=dim,
+        experts=experts,
+        hidden=hidden,
+        activation=activation,
+        router=router,
+        slopes=slopes,
+        top_k=top_k,
+        grid=grid,
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -153,12 +162,15 @@ def test_save_replaces_an_existing_file_atomically(tmp_path, monkeypatch):
     assert load_module(path).architecture == second.architecture  # the old file, intact
 
 
-@pytest.mark.parametrize("bad,needle", [
-    (lambda m: torch.nn.Linear(2, 1), "needs a PReLUMoE"),
-    (lambda m: _with(m, "construction", {"cells": {1, 2}}), "construction['cells']"),
-    (lambda m: _with(m, "construction", {1: "x"}), "not a string"),
-    (lambda m: _nan(m), "non-finite"),
-])
+@pytest.mark.parametrize(
+    "bad,needle",
+    [
+        (lambda m: torch.nn.Linear(2, 1), "needs a PReLUMoE"),
+        (lambda m: _with(m, "construction", {"cells": {1, 2}}), "construction['cells']"),
+        (lambda m: _with(m, "construction", {1: "x"}), "not a string"),
+        (lambda m: _nan(m), "non-finite"),
+    ],
+)
 def test_save_refuses_what_would_not_load(tmp_path, bad, needle):
     c = construction("grid", "constant")
     module = bad(c.mixture.module(c.describe()))  # a fresh module: c.module() is cached
@@ -197,6 +209,7 @@ def test_bad_paths(tmp_path):
 
 
 # ---- domain and dtype -------------------------------------------------------------------------
+
 
 def fresh_module(router: str, expert: str) -> PReLUMoE:
     """A new module of a cached construction (``c.module()`` is cached and other tests convert
@@ -253,11 +266,30 @@ def test_file_without_outside_loads_in_error_mode(tmp_path):
 
 # ---- the CLI ----------------------------------------------------------------------------------
 
+
 def test_cli_save_then_load(capsys, tmp_path):
     path = tmp_path / "moe.pt"
-    code, out, _ = run(capsys, "construct", "--target", "smooth", "--alpha", "1", "--dim", "2",
-                       "--eps", "0.3", "--router", "tree", "--expert", "constant",
-                       "--points", "2000", "--save", str(path), "--json")
+    code, out, _ = run(
+        capsys,
+        "construct",
+        "--target",
+        "smooth",
+        "--alpha",
+        "1",
+        "--dim",
+        "2",
+        "--eps",
+        "0.3",
+        "--router",
+        "tree",
+        "--expert",
+        "constant",
+        "--points",
+        "2000",
+        "--save",
+        str(path),
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     assert data["saved"] == str(path) and sorted(p.name for p in tmp_path.iterdir()) == ["moe.pt"]
@@ -268,12 +300,27 @@ def test_cli_save_then_load(capsys, tmp_path):
     x = inputs(500)
     assert torch.equal(module(x), c.module()(x))
     assert torch.load(path, weights_only=True)["format"] == FORMAT
-    code, out, _ = run(capsys, "construct", "--target", "smooth", "--alpha", "1", "--dim", "2",
-                       "--eps", "0.3", "--points", "2000", "--save", str(path))
+    code, out, _ = run(
+        capsys,
+        "construct",
+        "--target",
+        "smooth",
+        "--alpha",
+        "1",
+        "--dim",
+        "2",
+        "--eps",
+        "0.3",
+        "--points",
+        "2000",
+        "--save",
+        str(path),
+    )
     assert "load_module" in out and "weights_only=False" not in out
 
 
 # ---- tampered files ---------------------------------------------------------------------------
+
 
 def saved_payload(tmp_path: Path, router: str = "grid", expert: str = "pwl") -> tuple[Path, dict]:
     path = save_module(construction(router, expert).module(), tmp_path / "m.pt")
@@ -287,7 +334,9 @@ def _set(*keys):
             for key in keys[:-1]:
                 target = target[key]
             target[keys[-1]] = value(target[keys[-1]]) if callable(value) else value
+
         return apply
+
     return mutate
 
 
@@ -297,6 +346,7 @@ def _drop(*keys):
         for key in keys[:-1]:
             target = target[key]
         del target[keys[-1]]
+
     return apply
 
 
@@ -316,15 +366,21 @@ TAMPERED = {
     "no state_dict": (_drop(SD), "missing field 'state_dict'"),
     "shape changed": (_set(SD, "weights.1")(lambda t: t[:, :-1]), "state_dict['weights.1']: shape"),
     "tensor removed": (_drop(SD, "biases.2"), "state_dict['biases.2']: missing"),
-    "extra tensor": (_set(SD, "weights.9")(torch.zeros(1, dtype=torch.float64)),
-                     "unexpected tensor 'weights.9'"),
+    "extra tensor": (
+        _set(SD, "weights.9")(torch.zeros(1, dtype=torch.float64)),
+        "unexpected tensor 'weights.9'",
+    ),
     "NaN weights": (_set(SD, "weights.0")(lambda t: t.clone().fill_(float("nan"))), "non-finite"),
-    "inf threshold": (_set(SD, "router.thresholds.1")(lambda t: t.clone().fill_(float("inf"))),
-                      "non-finite"),
+    "inf threshold": (
+        _set(SD, "router.thresholds.1")(lambda t: t.clone().fill_(float("inf"))),
+        "non-finite",
+    ),
     "integer tensor": (_set(SD, "biases.0")(lambda t: t.long()), "dtype torch.int64"),
     "mixed dtypes": (_set(SD, "weights.3")(lambda t: t.float()), "dtype torch.float32"),
-    "list not tensor": (_set(SD, "biases.0")(lambda t: t.tolist()),
-                        "expected a tensor, got a list"),
+    "list not tensor": (
+        _set(SD, "biases.0")(lambda t: t.tolist()),
+        "expected a tensor, got a list",
+    ),
     "sparse tensor": (_set(SD, "biases.0")(lambda t: t.to_sparse()), "dense CPU tensor"),
     "state_dict a list": (_set(SD)([]), "state_dict: expected a dict"),
     "tensor name not a string": (_set(SD, 3)(torch.zeros(1)), "not a string"),
@@ -333,7 +389,9 @@ TAMPERED = {
     "huge declared total": (_set(ARCH, "hidden")([2**14, 2**14, 2**14]), "above the limit"),
     "grid mismatching the tensors": (_set(ARCH, "grid")([2, 32]), "shape"),
     "more experts than tensors": (
-        lambda p: (_set(ARCH, "experts")(81)(p), _set(ARCH, "grid")([9, 9])(p)), "shape"),
+        lambda p: (_set(ARCH, "experts")(81)(p), _set(ARCH, "grid")([9, 9])(p)),
+        "shape",
+    ),
     "giant integer": (_set(ARCH, "dim")(1 << 2000), "an integer of 2,001 bits exceeds"),
     "integer beyond the unpickler": (_set(ARCH, "dim")(1 << 5000), "refused"),
     "dim a string": (_set(ARCH, "dim")("2"), "architecture.dim: expected an integer"),
@@ -355,8 +413,10 @@ TAMPERED = {
     "construction integer beyond 2^63": (_set(CON, "n")(1 << 70), "outside ±2^63"),
     "construction non-string key": (_set(CON, "d")({1: 2}), "key 1 is not a string"),
     "unknown outside mode": (_set("outside")("wrap"), "outside: expected one of 'error', 'clamp'"),
-    "outside a tensor": (_set("outside")(torch.zeros(1)), "outside: expected one of 'error', "
-                         "'clamp', got a Tensor"),
+    "outside a tensor": (
+        _set("outside")(torch.zeros(1)),
+        "outside: expected one of 'error', 'clamp', got a Tensor",
+    ),
 }
 
 
@@ -409,6 +469,7 @@ def test_never_builds_before_checking(tmp_path, monkeypatch):
 
 # ---- files that are not plain data ------------------------------------------------------------
 
+
 def _touch(path: str) -> str:
     Path(path).write_text("code ran")
     return path
@@ -449,19 +510,25 @@ def test_pickled_class_is_refused_without_running_it(tmp_path, canary):
     payload[CON]["target"] = canary(flag)
     torch.save(payload, tmp_path / "nested.pt")
     (tmp_path / "raw.pt").write_bytes(pickle.dumps(canary(flag)))
-    for name, needle in (("bare.pt", "refused"), ("nested.pt", "refused"),
-                         ("raw.pt", "not a torch zip file")):
+    for name, needle in (
+        ("bare.pt", "refused"),
+        ("nested.pt", "refused"),
+        ("raw.pt", "not a torch zip file"),
+    ):
         with pytest.raises(ModelFileError) as excinfo:
             load_module(tmp_path / name)
         assert needle in one_line_error(excinfo, tmp_path / name)
     assert not flag.exists()
 
 
-@pytest.mark.parametrize("content,needle", [
-    (b"", "not a torch zip file"),
-    (b"\x00" * 1000, "not a torch zip file"),
-    (b"PK\x03\x04 definitely not a zip", "not a torch zip file"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        (b"", "not a torch zip file"),
+        (b"\x00" * 1000, "not a torch zip file"),
+        (b"PK\x03\x04 definitely not a zip", "not a torch zip file"),
+    ],
+)
 def test_not_a_torch_file(tmp_path, content, needle):
     path = tmp_path / "x.pt"
     path.write_bytes(content)
@@ -480,8 +547,10 @@ def test_truncated_and_compressed_files(tmp_path):
         one_line_error(excinfo, path)
     path.write_bytes(data)
     squeezed = tmp_path / "deflated.pt"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(squeezed, "w",
-                                                          zipfile.ZIP_DEFLATED) as out:
+    with (
+        zipfile.ZipFile(path) as source,
+        zipfile.ZipFile(squeezed, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
         for info in source.infolist():
             out.writestr(info.filename, source.read(info))
     with pytest.raises(ModelFileError, match="compressed entries"):
@@ -508,8 +577,10 @@ def test_random_bytes_are_refused(tmp_path_factory, data):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
-                      max_size=4), cut=st.one_of(st.none(), st.integers(0, 10**6)))
+@given(
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+    cut=st.one_of(st.none(), st.integers(0, 10**6)),
+)
 def test_corrupted_bytes_give_a_module_or_the_clear_error(tmp_path_factory, edits, cut):
     """Flipped bytes or a truncation anywhere: a (checked) module or a ModelFileError, never
     another exception."""
@@ -517,7 +588,7 @@ def test_corrupted_bytes_give_a_module_or_the_clear_error(tmp_path_factory, edit
     for position, value in edits:
         data[position % len(data)] = value
     if cut is not None:
-        data = data[:cut % len(data)]
+        data = data[: cut % len(data)]
     path = tmp_path_factory.mktemp("flip") / "x.pt"
     path.write_bytes(bytes(data))
     try:
@@ -529,22 +600,49 @@ def test_corrupted_bytes_give_a_module_or_the_clear_error(tmp_path_factory, edit
 
 
 HOSTILE = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(),
-              st.text(max_size=5),
-              st.builds(lambda n, d: torch.zeros(n, dtype=d), st.integers(0, 3),
-                        st.sampled_from([torch.float64, torch.float32, torch.int64]))),
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-    max_leaves=6)
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(),
+        st.text(max_size=5),
+        st.builds(
+            lambda n, d: torch.zeros(n, dtype=d),
+            st.integers(0, 3),
+            st.sampled_from([torch.float64, torch.float32, torch.int64]),
+        ),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(where=st.sampled_from([("format",), (ARCH, "dim"), (ARCH, "experts"), (ARCH, "hidden"),
-                              (ARCH, "grid"), (ARCH, "router"), (ARCH, "activation"),
-                              (ARCH, "slopes"), (ARCH, "top_k"), (ARCH, "output_dim"),
-                              (CON,), (CON, "eps"), (SD,), (SD, "weights.0"),
-                              (SD, "router.thresholds.0"), (ARCH,)]),
-       value=HOSTILE)
+@given(
+    where=st.sampled_from(
+        [
+            ("format",),
+            (ARCH, "dim"),
+            (ARCH, "experts"),
+            (ARCH, "hidden"),
+            (ARCH, "grid"),
+            (ARCH, "router"),
+            (ARCH, "activation"),
+            (ARCH, "slopes"),
+            (ARCH, "top_k"),
+            (ARCH, "output_dim"),
+            (CON,),
+            (CON, "eps"),
+            (SD,),
+            (SD, "weights.0"),
+            (SD, "router.thresholds.0"),
+            (ARCH,),
+        ]
+    ),
+    value=HOSTILE,
+)
 def test_mutated_entries_give_a_module_or_the_clear_error(tmp_path_factory, where, value):
     tmp = tmp_path_factory.mktemp("mutate")
     path, payload = saved_payload(tmp, "grid", "constant")

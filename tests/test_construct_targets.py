@@ -21,13 +21,20 @@ from moetheory.errors import FormulaError, SizeError, TargetError, UnknownSymbol
 
 FAST = settings(max_examples=60, deadline=None)
 DIMS = (1, 2, 3)
-CASES = [("abs-power", "1/2"), ("abs-power", 1), ("sawtooth", "1/2"), ("sawtooth", "3/4"),
-         ("smooth", "1/2"), ("smooth", 1)]
+CASES = [
+    ("abs-power", "1/2"),
+    ("abs-power", 1),
+    ("sawtooth", "1/2"),
+    ("sawtooth", "3/4"),
+    ("smooth", "1/2"),
+    ("smooth", 1),
+]
 #: Absolute slack on |f(x) − f(y)| for float64 rounding of f (values are O(1)).
 ROUNDING = 1e-13
 
 
 # ------------------------------------------------------------------ independent helpers
+
 
 def saw_exact(t: float, alpha: Fraction) -> float:
     """g(t) with exact rational distances to ℤ (t's exact binary value) and math weights."""
@@ -58,6 +65,7 @@ def at_least(value: float, exact: sp.Expr) -> bool:
 
 
 # ------------------------------------------------------------------ built-in values
+
 
 @pytest.mark.parametrize("d", DIMS)
 @pytest.mark.parametrize(("name", "alpha"), CASES)
@@ -94,8 +102,9 @@ def test_sawtooth_needs_alpha_below_one():
         tg.builtin_target("sawtooth", 2, 1)
 
 
-@pytest.mark.parametrize(("dim", "alpha"), [(0, 1), (1.5, 1), (1, 0), (1, "3/2"), (1, "x"),
-                                            (True, 1)])
+@pytest.mark.parametrize(
+    ("dim", "alpha"), [(0, 1), (1.5, 1), (1, 0), (1, "3/2"), (1, "x"), (True, 1)]
+)
 def test_builtin_bad_sizes(dim, alpha):
     with pytest.raises(SizeError):
         tg.builtin_target("smooth", dim, alpha)
@@ -107,6 +116,7 @@ def test_unknown_builtin_lists_the_names():
 
 
 # ------------------------------------------------------------------ proved constants
+
 
 @pytest.mark.parametrize("norm", NORMS)
 @pytest.mark.parametrize("d", DIMS)
@@ -158,8 +168,12 @@ def test_known_constant_closed_forms():
 
 
 @FAST
-@given(st.sampled_from(["1/4", "1/2", "3/4", "9/10"]), st.floats(0, 1),
-       st.floats(-12, 0), st.booleans())
+@given(
+    st.sampled_from(["1/4", "1/2", "3/4", "9/10"]),
+    st.floats(0, 1),
+    st.floats(-12, 0),
+    st.booleans(),
+)
 def test_sawtooth_holder_inequality(alpha, t, exponent, left):
     g = tg.builtin_target("sawtooth", 1, alpha)
     u = min(max(t + (-1 if left else 1) * 10.0**exponent, 0.0), 1.0)
@@ -189,6 +203,7 @@ def test_empirical_holder_searches_fine_scales():
 
 # ------------------------------------------------------------------ formulas
 
+
 def test_formula_matches_numpy():
     t = tg.formula_target("sin(pi*x1)*x2", 2)
     x = np.random.default_rng(0).random((20, 2))
@@ -202,8 +217,9 @@ def test_formula_vector_norm_and_constant():
     assert tg.formula_target("2", 2)(x).tolist() == [2.0, 2.0]
 
 
-@pytest.mark.parametrize(("text", "error"), [("x3", UnknownSymbolError),
-                                             ("__import__('os')", FormulaError)])
+@pytest.mark.parametrize(
+    ("text", "error"), [("x3", UnknownSymbolError), ("__import__('os')", FormulaError)]
+)
 def test_formula_refused(text, error):
     with pytest.raises(error):
         tg.formula_target(text, 2)
@@ -215,6 +231,7 @@ def test_formula_with_non_finite_values():
 
 
 # ------------------------------------------------------------------ callables
+
 
 def test_callable_must_be_callable():
     with pytest.raises(TargetError, match="target must be callable, got int"):
@@ -254,6 +271,7 @@ def test_callable_outputs_reshaped_or_refused():
 
 
 # ------------------------------------------------------------------ resolve and declare
+
 
 def test_resolve_target():
     smooth = tg.builtin_target("smooth", 2, 1)

@@ -24,18 +24,25 @@ from moetheory.symbolic.balls import certified_nonsingular, working_precision
 
 def _summary(v) -> dict:
     j = v.to_json()
-    return {"status": j["certificate"]["status"], "verdicts": j["verdicts"],
-            "numeric": [r for r in j["relations"] if r["verified"] != "symbolic"],
-            "cross": j["cross_atom_relations"], "json": j}
+    return {
+        "status": j["certificate"]["status"],
+        "verdicts": j["verdicts"],
+        "numeric": [r for r in j["relations"] if r["verified"] != "symbolic"],
+        "cross": j["cross_atom_relations"],
+        "json": j,
+    }
 
 
-@pytest.mark.parametrize("gate, expert, dim, strong", [
-    ("sigmoid", "scaled-tanh", 1, "yes"),  # strong was unknown: k = 2 det taken at 53 bits
-    ("softmax", "linear", 1, "no"),  # "cross-atom rank 7 < 8" beside a certifiable minor
-    ("act-temperature-softmax-sigmoid", "ffn-sigmoid", 2, "yes"),  # float overrode the minor
-    ("hierarchical-LL", "ffn-relu", 2, "no"),  # a 24-term unproved relation (too few rows)
-    ("softmax", "ffn-sigmoid", 1, "no"),  # a spurious float relation at RANK_TOL = 1e-8
-])
+@pytest.mark.parametrize(
+    "gate, expert, dim, strong",
+    [
+        ("sigmoid", "scaled-tanh", 1, "yes"),  # strong was unknown: k = 2 det taken at 53 bits
+        ("softmax", "linear", 1, "no"),  # "cross-atom rank 7 < 8" beside a certifiable minor
+        ("act-temperature-softmax-sigmoid", "ffn-sigmoid", 2, "yes"),  # float overrode the minor
+        ("hierarchical-LL", "ffn-relu", 2, "no"),  # a 24-term unproved relation (too few rows)
+        ("softmax", "ffn-sigmoid", 1, "no"),  # a spurious float relation at RANK_TOL = 1e-8
+    ],
+)
 def test_issue_reproductions_are_decided_and_complete(gate, expert, dim, strong):
     s = _summary(identify(gate, expert, dim=dim))
     assert s["status"] == "complete"
@@ -46,15 +53,27 @@ def test_issue_reproductions_are_decided_and_complete(gate, expert, dim, strong)
     assert report.ok, report.failed
 
 
-@pytest.mark.parametrize("gate, expert, gate_formula, expert_formula", [
-    ("sigmoid", "scaled-tanh", ("1/(1 + exp(-(b1*x1 + b0)))", ("b1", "b0")),
-     ("c*tanh(a1*x1)", ("c", "a1"))),
-    ("softmax", "linear", ("exp(b1*x1 + b0)", ("b1", "b0")), ("a1*x1 + b", ("a1", "b"))),
-    ("softmax", "ffn-sigmoid", ("exp(b1*x1 + b0)", ("b1", "b0")),
-     ("1/(1 + exp(-(a1*x1 + b)))", ("a1", "b"))),
-])
-def test_reproduction_counts_match_an_independent_null_space(gate, expert, gate_formula,
-                                                             expert_formula):
+@pytest.mark.parametrize(
+    "gate, expert, gate_formula, expert_formula",
+    [
+        (
+            "sigmoid",
+            "scaled-tanh",
+            ("1/(1 + exp(-(b1*x1 + b0)))", ("b1", "b0")),
+            ("c*tanh(a1*x1)", ("c", "a1")),
+        ),
+        ("softmax", "linear", ("exp(b1*x1 + b0)", ("b1", "b0")), ("a1*x1 + b", ("a1", "b"))),
+        (
+            "softmax",
+            "ffn-sigmoid",
+            ("exp(b1*x1 + b0)", ("b1", "b0")),
+            ("1/(1 + exp(-(a1*x1 + b)))", ("a1", "b")),
+        ),
+    ],
+)
+def test_reproduction_counts_match_an_independent_null_space(
+    gate, expert, gate_formula, expert_formula
+):
     """The d = 1 reproductions, written by hand and evaluated at 70 digits by the oracle of
     tests/test_identify_oracle.py (sympy + mpmath, its own point): the engine's relation and
     weak-relation counts are the null-space dimensions, not the engine's own numbers."""
@@ -72,8 +91,11 @@ def test_reproduction_counts_match_an_independent_null_space(gate, expert, gate_
 
 def test_rank_gap_keeps_honest_small_singular_values():
     """1e-10 is a singular value, not a zero, when the next one is at rounding level."""
-    assert rank_gap(np.array([2.3, 1.9, 0.8, 1e-10, 8e-17])) == (4, pytest.approx(
-        np.sqrt(1e-10 / 2.3 * 8e-17 / 2.3)), True)
+    assert rank_gap(np.array([2.3, 1.9, 0.8, 1e-10, 8e-17])) == (
+        4,
+        pytest.approx(np.sqrt(1e-10 / 2.3 * 8e-17 / 2.3)),
+        True,
+    )
     rank, _, clean = rank_gap(10.0 ** -np.arange(0, 17, 2))
     assert not clean  # a smooth decay: no gap to read a rank across
     assert rank_gap(np.array([1.0, 0.5, 1e-9])) == (3, pytest.approx(1e-10), True)
@@ -118,8 +140,9 @@ def test_ball_pivoting_finds_rows_floats_cannot_rank():
     assert minor.certified and 3 in minor.rows
 
 
-@pytest.mark.parametrize("gate, expert", [("sigmoid", "ffn-sigmoid"),
-                                          ("act-temperature-softmax-sigmoid", "ffn-sigmoid")])
+@pytest.mark.parametrize(
+    "gate, expert", [("sigmoid", "ffn-sigmoid"), ("act-temperature-softmax-sigmoid", "ffn-sigmoid")]
+)
 def test_float_relations_that_cannot_be_proved_are_refuted_by_a_minor(monkeypatch, gate, expert):
     """On inputs in [-1, 1] (the sampling before issue 14) floats propose a relation that does not
     exist; the certified minor on the columns the proved relations leave refutes it."""
@@ -160,8 +183,7 @@ def test_parameters_under_roots_are_sampled_positive_and_noted():
     """sqrt(s) once made every verdict "the family is not finite at the sampled points"."""
     from moetheory.identify.api import formula_model
 
-    model = formula_model("exp(b*x1)", ["b"], "sqrt(s)*tanh(a*x1 + s)", ["s", "a"],
-                          inputs=["x1"])
+    model = formula_model("exp(b*x1)", ["b"], "sqrt(s)*tanh(a*x1 + s)", ["s", "a"], inputs=["x1"])
     j = identify(model=model).to_json()
     assert j["certificate"]["status"] == "complete", j["reasons"]
     assert Fraction(j["certificate"]["point"]["s"]) > 0
@@ -175,8 +197,10 @@ def test_a_family_undefined_everywhere_names_the_cause():
     model = formula_model("exp(b*x1)", ["b"], "sqrt(a*x1)", ["a"], inputs=["x1"])
     j = identify(model=model).to_json()
     assert set(j["verdicts"].values()) == {"unknown"}
-    assert "not finite and real" in j["reasons"]["strong"] and "a already sampled positive" in \
-        j["reasons"]["strong"]
+    assert (
+        "not finite and real" in j["reasons"]["strong"]
+        and "a already sampled positive" in j["reasons"]["strong"]
+    )
 
 
 def test_sampled_parameters_avoid_one_and_one_half():
@@ -207,13 +231,13 @@ def test_the_time_limit_is_not_swallowed_while_sampling_points():
 def _formula(gate, gate_params, expert, expert_params, order=2, inputs=("x1",)):
     from moetheory.identify.api import formula_model
 
-    model = formula_model(gate, list(gate_params), expert, list(expert_params),
-                          inputs=list(inputs))
+    model = formula_model(gate, list(gate_params), expert, list(expert_params), inputs=list(inputs))
     return identify(model=model, order=order).to_json()
 
 
-@pytest.mark.parametrize("gate, params", [("exp(-(x1-m)**2/t)", ("m", "t")),
-                                          ("exp(-abs(x1-m))", ("m",))])
+@pytest.mark.parametrize(
+    "gate, params", [("exp(-(x1-m)**2/t)", ("m", "t")), ("exp(-abs(x1-m))", ("m",))]
+)
 def test_derivatives_of_a_gate_only_relation_stay_gate_internal(gate, params):
     """Review of issue 14: at order 3 ∂/∂a of the Gaussian gate's heat equation (or of
     ∂²u/∂m² = u for a Laplace gate) was classed gate-expert, so interaction_free said no."""
@@ -224,21 +248,27 @@ def test_derivatives_of_a_gate_only_relation_stay_gate_internal(gate, params):
     assert verify_json(j).ok
 
 
-@pytest.mark.parametrize("gate, params", [("2**(b*x1 + b0)", ("b", "b0")),
-                                          ("s*exp(b*x1)", ("b", "s")),
-                                          ("exp(b*x1 + b0)", ("b", "b0"))])
+@pytest.mark.parametrize(
+    "gate, params",
+    [("2**(b*x1 + b0)", ("b", "b0")), ("s*exp(b*x1)", ("b", "s")), ("exp(b*x1 + b0)", ("b", "b0"))],
+)
 def test_a_mass_is_a_mass_however_written(gate, params):
     """2^{bx + b0} and s·e^{bx} weight the atom as e^{b0} does: the same verdicts, and verify
     agrees on which parameters are masses."""
     j = _formula(gate, params, "c*tanh(a*x1)", ("c", "a"))
     assert j["masses"] == [params[1]]
-    assert j["verdicts"] == {"strong": "yes", "strong_literal": "no", "weak": "yes",
-                             "interaction_free": "yes"}
+    assert j["verdicts"] == {
+        "strong": "yes",
+        "strong_literal": "no",
+        "weak": "yes",
+        "interaction_free": "yes",
+    }
     assert verify_json(j).ok
 
 
-@pytest.mark.parametrize("gate, expert", [("perturbed-cosine", "scaled-relu"),
-                                          ("hierarchical-SL", "scaled-gelu")])
+@pytest.mark.parametrize(
+    "gate, expert", [("perturbed-cosine", "scaled-relu"), ("hierarchical-SL", "scaled-gelu")]
+)
 def test_verify_accepts_the_d1_built_ins_written_with_steps(gate, expert):
     """The factors hold |z| rewritten with steps; verify compares against the same rewriting."""
     assert verify_json(identify(gate, expert, dim=1).to_json()).ok
@@ -253,9 +283,14 @@ def test_sign_is_read_as_a_step():
     assert verify_json(j).ok
 
 
-@pytest.mark.parametrize("expert, params, scale", [("c*tanh(a*x1)", ("c", "a"), "c"),
-                                                   ("c**2*tanh(a*x1)", ("c", "a"), "c"),
-                                                   ("sqrt(s)*tanh(a*x1)", ("s", "a"), "s")])
+@pytest.mark.parametrize(
+    "expert, params, scale",
+    [
+        ("c*tanh(a*x1)", ("c", "a"), "c"),
+        ("c**2*tanh(a*x1)", ("c", "a"), "c"),
+        ("sqrt(s)*tanh(a*x1)", ("s", "a"), "s"),
+    ],
+)
 def test_an_output_scale_is_a_scale_in_any_power(expert, params, scale):
     """c²·h and √s·h are c·h reparametrised: k·u = c ∂u/∂c with k = 2, 1/2 is a rescaling, not
     a counted homogeneity (review of issue 14: they once made strong "no")."""
@@ -270,8 +305,9 @@ def test_max_is_read_with_steps_and_analysed_like_relu():
     by_max = _formula("exp(b*x1)", ("b",), "c*max(a*x1 + k, 0)", ("c", "a", "k"))
     by_relu = _formula("exp(b*x1)", ("b",), "c*relu(a*x1 + k)", ("c", "a", "k"))
     assert by_max["verdicts"] == by_relu["verdicts"]
-    assert [r["expression"] for r in by_max["relations"]] == \
-        [r["expression"] for r in by_relu["relations"]]
+    assert [r["expression"] for r in by_max["relations"]] == [
+        r["expression"] for r in by_relu["relations"]
+    ]
     assert verify_json(by_max).ok
 
 

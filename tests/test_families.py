@@ -22,13 +22,19 @@ def test_builtin_families_pass_the_contract(check):
 def _quadratic_softmax(d: int) -> Built:
     """exp(βᵀx + γ‖x‖² + β₀): a softmax router with a quadratic score, written by a user."""
     x, beta, gamma, beta0 = inputs(d), vector("beta", d), make_symbol("gamma"), make_symbol("b0")
-    return Built(sp.exp(dot(beta, x) + gamma * dot(x, x) + beta0), x, (*beta, gamma),
-                 masses=(beta0,))
+    return Built(
+        sp.exp(dot(beta, x) + gamma * dot(x, x) + beta0), x, (*beta, gamma), masses=(beta0,)
+    )
 
 
-USER_ROUTER = RouterFamily(name="quadratic-softmax", summary="softmax with a quadratic score",
-                           formula="exp(βᵀx + γ‖x‖² + β₀)", reference="a user's own",
-                           builder=_quadratic_softmax, score="unclassified")
+USER_ROUTER = RouterFamily(
+    name="quadratic-softmax",
+    summary="softmax with a quadratic score",
+    formula="exp(βᵀx + γ‖x‖² + β₀)",
+    reference="a user's own",
+    builder=_quadratic_softmax,
+    score="unclassified",
+)
 
 
 @parametrize_with_checks([USER_ROUTER])
@@ -62,10 +68,12 @@ def _broken(cls, build, **declared):
 BROKEN = [
     (_broken(RouterFamily, _beta0_undeclared), "check_masses", r"\(beta0,\) enter as masses"),
     (_broken(RouterFamily, _complex_symbols), "check_symbols", "is not a real symbol"),
-    (_broken(RouterFamily, get_router("softmax").builder, score="cosine"),
-     "check_declared_class", "declared score class 'cosine', but the score is β₁ᵀx"),
-    (_broken(ExpertFamily, _fake_scale), "check_scales_and_variance",
-     "c is not an output scale"),
+    (
+        _broken(RouterFamily, get_router("softmax").builder, score="cosine"),
+        "check_declared_class",
+        "declared score class 'cosine', but the score is β₁ᵀx",
+    ),
+    (_broken(ExpertFamily, _fake_scale), "check_scales_and_variance", "c is not an output scale"),
 ]
 
 

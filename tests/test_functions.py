@@ -194,8 +194,14 @@ def test_symbolic_and_complex_arguments_stay_unevaluated():
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_numpy_accepts_huge_integers_and_object_arrays(name):
     compiled = sp.lambdify(t, CUSTOM_FUNCTIONS[name](t), modules=numpy_modules())
-    limits = {"sigmoid": (0, 1), "Phi": (0, 1), "phi": (0, 0), "erf": (-1, 1), "erfd": (0, 0),
-              "step": (0, 1)}[name]
+    limits = {
+        "sigmoid": (0, 1),
+        "Phi": (0, 1),
+        "phi": (0, 0),
+        "erf": (-1, 1),
+        "erfd": (0, 0),
+        "step": (0, 1),
+    }[name]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warning either
         assert float(compiled(10**400)) == limits[1]
@@ -216,8 +222,18 @@ def test_numpy_accepts_huge_integers_and_object_arrays(name):
 def test_identify_with_constant_special_functions(capsys, formula):
     start = time.perf_counter()
     code, out, err = run_cli(
-        capsys, "identify", "--gate-formula", formula, "--gate-params", "p1",
-        "--expert", "linear", "--dim", "1", "--seconds", "2",
+        capsys,
+        "identify",
+        "--gate-formula",
+        formula,
+        "--gate-params",
+        "p1",
+        "--expert",
+        "linear",
+        "--dim",
+        "1",
+        "--seconds",
+        "2",
     )
     assert code == 0, err
     assert "Traceback" not in out + err

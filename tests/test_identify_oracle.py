@@ -63,33 +63,41 @@ class Side:
 
 
 GATE_SCORES = {
-    1: [Side("b1*x1", ("b1",)),
+    1: [
+        Side("b1*x1", ("b1",)),
         Side("b1*x1 + b0", ("b1", "b0")),
         Side("t*x1", ("t",), ("t",)),
         Side("(b1*x1)/t", ("b1", "t"), ("t",)),
         Side("(b1*x1 + b0)/t", ("b1", "b0", "t"), ("t",)),
         Side("sigmoid(b1*x1)", ("b1",)),
-        Side("-(x1 - b1)**2", ("b1",))],
-    2: [Side("b1*x1 + b2*x2", ("b1", "b2")),
+        Side("-(x1 - b1)**2", ("b1",)),
+    ],
+    2: [
+        Side("b1*x1 + b2*x2", ("b1", "b2")),
         Side("b1*x1 + b2*x2 + b0", ("b1", "b2", "b0")),
         Side("(b1*x1 + b2*x2)/t", ("b1", "b2", "t"), ("t",)),
         Side("sigmoid(b1*x1 + b2*x2)", ("b1", "b2")),
-        Side("-(x1 - b1)**2 - (x2 - b2)**2", ("b1", "b2"))],
+        Side("-(x1 - b1)**2 - (x2 - b2)**2", ("b1", "b2")),
+    ],
 }
 
 EXPERTS = {
-    1: [Side("a1*x1 + b", ("a1", "b")),
+    1: [
+        Side("a1*x1 + b", ("a1", "b")),
         Side("c*tanh(a1*x1)", ("c", "a1")),
         Side("tanh(a1*x1 + b)", ("a1", "b")),
         Side("sigmoid(a1*x1 + b)", ("a1", "b")),
         Side("(a1*x1 + b)**2", ("a1", "b")),
-        Side("c*exp(-(x1 - m)**2)", ("c", "m"))],
-    2: [Side("a1*x1 + a2*x2 + b", ("a1", "a2", "b")),
+        Side("c*exp(-(x1 - m)**2)", ("c", "m")),
+    ],
+    2: [
+        Side("a1*x1 + a2*x2 + b", ("a1", "a2", "b")),
         Side("c*tanh(a1*x1 + a2*x2)", ("c", "a1", "a2")),
         Side("tanh(a1*x1 + a2*x2 + b)", ("a1", "a2", "b")),
         Side("sigmoid(a1*x1 + a2*x2 + b)", ("a1", "a2", "b")),
         Side("(a1*x1 + a2*x2 + b)**2", ("a1", "a2", "b")),
-        Side("c*exp(-(x1 - m1)**2 - (x2 - m2)**2)", ("c", "m1", "m2"))],
+        Side("c*exp(-(x1 - m1)**2 - (x2 - m2)**2)", ("c", "m1", "m2")),
+    ],
 }
 
 
@@ -158,8 +166,10 @@ def _scaled_svals(cols: list[list]) -> list:
 def gap_rank(cols: list[list], what: str) -> int:
     svals = _scaled_svals(cols)
     between = [x for x in svals if ZERO <= x <= NONZERO]
-    assert not between, (f"oracle does not resolve the rank of {what}: singular values "
-                         f"{[mpmath.nstr(x, 5) for x in svals]}")
+    assert not between, (
+        f"oracle does not resolve the rank of {what}: singular values "
+        f"{[mpmath.nstr(x, 5) for x in svals]}"
+    )
     return sum(1 for x in svals if x > NONZERO)
 
 
@@ -185,8 +195,7 @@ class Oracle:
         return [k for k in self.columns if len(k) <= max_order and (with_u or len(k) >= 1)]
 
 
-def build_oracle(gate: Side, expert: Side, inputs: list[str], order: int,
-                 seed: int) -> Oracle:
+def build_oracle(gate: Side, expert: Side, inputs: list[str], order: int, seed: int) -> Oracle:
     rng = random.Random(seed)
     names = list(inputs) + list(gate.params) + list(expert.params)
     g = _parse(gate.formula, names)
@@ -194,10 +203,12 @@ def build_oracle(gate: Side, expert: Side, inputs: list[str], order: int,
     xs = tuple(sp.Symbol(n) for n in inputs)
     g_params = [sp.Symbol(n) for n in gate.params]
     # masses, decided here: d log(gate)/dp free of the inputs
-    masses = tuple(p for p in g_params
-                   if not sp.simplify(sp.diff(sp.log(g), p)).free_symbols & set(xs))
+    masses = tuple(
+        p for p in g_params if not sp.simplify(sp.diff(sp.log(g), p)).free_symbols & set(xs)
+    )
     params = tuple(p for p in g_params if p not in masses) + tuple(
-        sp.Symbol(n) for n in expert.params)
+        sp.Symbol(n) for n in expert.params
+    )
     positive = set(gate.positive) | set(expert.positive)
     u = g * e
     point = {p: _rational(rng, str(p) in positive) for p in (*params, *masses)}
@@ -238,8 +249,10 @@ def build_oracle(gate: Side, expert: Side, inputs: list[str], order: int,
 
 def _mp_value(expr: sp.Expr, point_by_name: dict) -> mpmath.mpf:
     """An engine coefficient (symbolic in the parameters) at the oracle's point, in mpmath."""
-    expr = expr.replace(lambda a: isinstance(a, sp.Function) and type(a).__name__ == "sigmoid",
-                        lambda a: _sigmoid(a.args[0]))
+    expr = expr.replace(
+        lambda a: isinstance(a, sp.Function) and type(a).__name__ == "sigmoid",
+        lambda a: _sigmoid(a.args[0]),
+    )
     subs = {}
     for s in expr.free_symbols:
         assert s.name in point_by_name, f"coefficient {expr} has a free symbol {s}"
@@ -266,13 +279,26 @@ def _rank_rows(vectors: list[list], what: str) -> int:
     return gap_rank(vectors, what)
 
 
-def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
-            expect: dict | None = None, numeric_too: bool = False) -> dict:
+def compare(
+    gate: Side,
+    expert: Side,
+    d: int,
+    order: int,
+    seed: int = 1,
+    expect: dict | None = None,
+    numeric_too: bool = False,
+) -> dict:
     """Run the engine and the oracle on exp(gate score) × expert; assert what is sound."""
     inputs = [f"x{i}" for i in range(1, d + 1)]
     gate_formula = f"exp({gate.formula})"
-    model = formula_model(gate_formula, list(gate.params), expert.formula, list(expert.params),
-                          inputs=inputs, positive=list(gate.positive + expert.positive) or None)
+    model = formula_model(
+        gate_formula,
+        list(gate.params),
+        expert.formula,
+        list(expert.params),
+        inputs=inputs,
+        positive=list(gate.positive + expert.positive) or None,
+    )
     v = identify(model=model, order=order, seconds=120)
     j = v.to_json()
     cert = j["certificate"]
@@ -286,8 +312,13 @@ def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
         full = oracle.nullity(oracle.family(order))
         weak = oracle.nullity(oracle.family(1, with_u=bool(oracle.masses)))
         low = oracle.nullity(oracle.family(1))
-    out.update(oracle_full=full, oracle_weak=weak, oracle_low=low,
-               engine_full=len(v.relations), engine_weak=len(v.weak_relations))
+    out.update(
+        oracle_full=full,
+        oracle_weak=weak,
+        oracle_low=low,
+        engine_full=len(v.relations),
+        engine_weak=len(v.weak_relations),
+    )
     if expect is not None:  # the oracle itself against a count known from theory
         assert {k: out[k] for k in expect} == expect, (label, out)
 
@@ -308,15 +339,20 @@ def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
         # proved relations hold at the oracle's point and are independent there
         mat = _relation_matrix(sym, keys, point)
         for rel, vec in zip(sym, mat, strict=True):
-            res = [mpmath.fsum(c * oracle.columns[k][i] for c, k in zip(vec, keys, strict=True))
-                   for i in range(len(oracle.columns[()]))]
-            scale = mpmath.fsum(abs(c) * mpmath.sqrt(mpmath.fsum(x * x for x in oracle.columns[k]))
-                                for c, k in zip(vec, keys, strict=True))
+            res = [
+                mpmath.fsum(c * oracle.columns[k][i] for c, k in zip(vec, keys, strict=True))
+                for i in range(len(oracle.columns[()]))
+            ]
+            scale = mpmath.fsum(
+                abs(c) * mpmath.sqrt(mpmath.fsum(x * x for x in oracle.columns[k]))
+                for c, k in zip(vec, keys, strict=True)
+            )
             size = mpmath.sqrt(mpmath.fsum(x * x for x in res))
             assert any(c != 0 for c in vec), f"{label}: relation {rel} vanishes at the point"
             assert size <= RESIDUAL * scale, (
                 f"{label}: relation {rel.to_json()['expression']} does not hold at the oracle's "
-                f"point (residual {mpmath.nstr(size, 5)}, scale {mpmath.nstr(scale, 5)})")
+                f"point (residual {mpmath.nstr(size, 5)}, scale {mpmath.nstr(scale, 5)})"
+            )
         sym_rank = _rank_rows(mat, "engine relations")
         assert sym_rank == len(sym), f"{label}: proved relations dependent at the oracle point"
         assert len(sym) <= full, (label, out)
@@ -324,8 +360,7 @@ def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
 
         # the span of the proved relations meeting the order <= 1 coordinates
         high = [i for i, k in enumerate(keys) if len(k) >= 2]
-        high_rank = _rank_rows([[row[i] for i in high] for row in mat], "high part") \
-            if high else 0
+        high_rank = _rank_rows([[row[i] for i in high] for row in mat], "high part") if high else 0
         span_low = len(sym) - high_rank
         assert span_low <= low, (label, out)
     supported_low = sum(1 for r in sym if all(len(term_key(t)) <= 1 for t in r.term_names))
@@ -345,16 +380,23 @@ def compare(gate: Side, expert: Side, d: int, order: int, seed: int = 1,
         assert singles == oracle.zero, (label, singles, oracle.zero)
     wk1 = cert.get("weak_k1", {})
     n_first = len(oracle.params) + (1 if oracle.masses else 0)
-    weak_complete = (wk1.get("certified") and len(wk1.get("columns", [])) + len(v.weak_relations)
-                     == n_first and len(w_sym) == len(v.weak_relations))
+    weak_complete = (
+        wk1.get("certified")
+        and len(wk1.get("columns", [])) + len(v.weak_relations) == n_first
+        and len(w_sym) == len(v.weak_relations)
+    )
     if weak_complete:
         assert len(v.weak_relations) == weak, (label, out)
         assert w_singles == {k for k in oracle.zero if len(k) == 1}, (label, w_singles)
     if oracle.masses and weak_complete:  # one weak relation through u and expert terms only:
-        trade = (weak == 1 and len(v.weak_relations) == 1  # the mass traded for the expert's
-                 and () in v.weak_relations[0].terms  # scale, which weak does not count
-                 and all(not t or j["parameters"][t[0]] in expert_names
-                         for t in v.weak_relations[0].terms))
+        trade = (
+            weak == 1
+            and len(v.weak_relations) == 1  # the mass traded for the expert's
+            and () in v.weak_relations[0].terms  # scale, which weak does not count
+            and all(
+                not t or j["parameters"][t[0]] in expert_names for t in v.weak_relations[0].terms
+            )
+        )
         assert (v.verdicts["weak"] == "yes") == (weak == 0 or trade), (label, out)
     out.update(complete=complete, weak_complete=bool(weak_complete))
     return out
@@ -369,24 +411,46 @@ SIGMOID = Side("sigmoid(a1*x1 + b)", ("a1", "b"))
 SOFTMAX = Side("b1*x1", ("b1",))
 
 
-@pytest.mark.parametrize("gate, expert, d, order, expect", [
-    # exp(b1 x) (a1 x + b): u_{a1 a1} = u_{a1 b} = u_{b b} = 0, u_{a1} = u_{b1 b},
-    # u = a1 u_{a1} + b u_b, u_{b1} = a1 u_{b1 a1} + b u_{a1}: six relations, none weak
-    # (with a mass b0, u joins the weak family and Euler's u = a1 u_{a1} + b u_b is weak)
-    (SOFTMAX, LINEAR, 1, 2, {"oracle_full": 6, "oracle_weak": 0, "oracle_low": 1}),
-    (Side("b1*x1 + b0", ("b1", "b0")), LINEAR, 1, 2,
-     {"oracle_full": 6, "oracle_weak": 1, "oracle_low": 1}),
-    # the softmax-sigmoid pair: one relation u_{a1} = u_{b1 b} (once a spurious float one)
-    (SOFTMAX, SIGMOID, 1, 2, {"oracle_full": 1, "oracle_weak": 0, "oracle_low": 0}),
-    (SOFTMAX, SIGMOID, 1, 3, None),
-    (SOFTMAX, LINEAR, 1, 3, None),
-    (Side("b1*x1 + b2*x2", ("b1", "b2")), Side("a1*x1 + a2*x2 + b", ("a1", "a2", "b")), 2, 2,
-     None),
-    # temperature: t u_t = -b1 u_{b1}, a first-order (weak) relation
-    (Side("(b1*x1)/t", ("b1", "t"), ("t",)), Side("tanh(a1*x1 + b)", ("a1", "b")), 1, 2, None),
-    (Side("-(x1 - b1)**2", ("b1",)), Side("c*exp(-(x1 - m)**2)", ("c", "m")), 1, 2, None),
-], ids=["softmax-linear-2", "softmax0-linear-2", "softmax-sigmoid-2", "softmax-sigmoid-3",
-        "softmax-linear-3", "softmax-linear-d2", "temperature-tanh", "gaussian-gaussian"])
+@pytest.mark.parametrize(
+    "gate, expert, d, order, expect",
+    [
+        # exp(b1 x) (a1 x + b): u_{a1 a1} = u_{a1 b} = u_{b b} = 0, u_{a1} = u_{b1 b},
+        # u = a1 u_{a1} + b u_b, u_{b1} = a1 u_{b1 a1} + b u_{a1}: six relations, none weak
+        # (with a mass b0, u joins the weak family and Euler's u = a1 u_{a1} + b u_b is weak)
+        (SOFTMAX, LINEAR, 1, 2, {"oracle_full": 6, "oracle_weak": 0, "oracle_low": 1}),
+        (
+            Side("b1*x1 + b0", ("b1", "b0")),
+            LINEAR,
+            1,
+            2,
+            {"oracle_full": 6, "oracle_weak": 1, "oracle_low": 1},
+        ),
+        # the softmax-sigmoid pair: one relation u_{a1} = u_{b1 b} (once a spurious float one)
+        (SOFTMAX, SIGMOID, 1, 2, {"oracle_full": 1, "oracle_weak": 0, "oracle_low": 0}),
+        (SOFTMAX, SIGMOID, 1, 3, None),
+        (SOFTMAX, LINEAR, 1, 3, None),
+        (
+            Side("b1*x1 + b2*x2", ("b1", "b2")),
+            Side("a1*x1 + a2*x2 + b", ("a1", "a2", "b")),
+            2,
+            2,
+            None,
+        ),
+        # temperature: t u_t = -b1 u_{b1}, a first-order (weak) relation
+        (Side("(b1*x1)/t", ("b1", "t"), ("t",)), Side("tanh(a1*x1 + b)", ("a1", "b")), 1, 2, None),
+        (Side("-(x1 - b1)**2", ("b1",)), Side("c*exp(-(x1 - m)**2)", ("c", "m")), 1, 2, None),
+    ],
+    ids=[
+        "softmax-linear-2",
+        "softmax0-linear-2",
+        "softmax-sigmoid-2",
+        "softmax-sigmoid-3",
+        "softmax-linear-3",
+        "softmax-linear-d2",
+        "temperature-tanh",
+        "gaussian-gaussian",
+    ],
+)
 def test_fixed_pairs(gate, expert, d, order, expect):
     out = compare(gate, expert, d, order, seed=7, expect=expect)
     assert out["status"] == "complete", out
@@ -397,8 +461,14 @@ def test_relations_hold_at_a_generic_point():
     """Every listed relation, unproved ones included, holds at the oracle's point. Once the
     engine drew m = -1 for this family (not generic: -u + u_tm + u_tmm/2 - u_mmm/4 = 0 holds
     there only) and listed a false 'numeric' relation; ±1 and ±1/2 are no longer drawn."""
-    out = compare(Side("t*x1", ("t",), ("t",)), Side("c*exp(-(x1 - m)**2)", ("c", "m")), 1, 3,
-                  seed=7, numeric_too=True)
+    out = compare(
+        Side("t*x1", ("t",), ("t",)),
+        Side("c*exp(-(x1 - m)**2)", ("c", "m")),
+        1,
+        3,
+        seed=7,
+        numeric_too=True,
+    )
     assert out["engine_full"] == out["oracle_full"] == 16, out
 
 

@@ -56,7 +56,7 @@ class _Imports(ast.NodeVisitor):
             package = self.module.split(".")
             if not self.is_package:
                 package = package[:-1]
-            base = package[:len(package) - node.level + 1]
+            base = package[: len(package) - node.level + 1]
             target = ".".join(base + ([node.module] if node.module else []))
         else:
             target = node.module or ""
@@ -111,24 +111,36 @@ def cycles(graph: dict[str, dict[str, list[str]]]) -> list[list[str]]:
 def test_no_import_cycle_between_subpackages():
     graph = import_graph()
     found = cycles(graph)
-    where = [f"{a} -> {b}: {', '.join(graph[a][b])}" for comp in found for a in comp
-             for b in graph[a] if b in comp]
+    where = [
+        f"{a} -> {b}: {', '.join(graph[a][b])}"
+        for comp in found
+        for a in comp
+        for b in graph[a]
+        if b in comp
+    ]
     assert not found, "import cycles:\n" + "\n".join(where)
 
 
 def test_the_cycle_finder_finds_a_planted_cycle():
     """The oracle is checked too: a planted two-node cycle and a three-node one are found, a
     chain is not."""
-    planted = {"a": {"b": ["a:1"]}, "b": {"a": ["b:1"], "c": ["b:2"]},
-               "c": {"d": ["c:1"]}, "d": {"e": ["d:1"]}, "e": {"c": ["e:1"]}}
+    planted = {
+        "a": {"b": ["a:1"]},
+        "b": {"a": ["b:1"], "c": ["b:2"]},
+        "c": {"d": ["c:1"]},
+        "d": {"e": ["d:1"]},
+        "e": {"c": ["e:1"]},
+    }
     assert sorted(cycles(planted)) == [["a", "b"], ["c", "d", "e"]]
     assert cycles({"a": {"b": ["a:1"]}, "b": {"c": ["b:1"]}}) == []
 
 
 def test_hooks_and_type_checking_imports_are_not_edges():
-    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import moetheory.x\n"
-              "class V:\n    def _repr_markdown_(self):\n        import moetheory.present\n"
-              "def f():\n    import moetheory.rates\n")
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import moetheory.x\n"
+        "class V:\n    def _repr_markdown_(self):\n        import moetheory.present\n"
+        "def f():\n    import moetheory.rates\n"
+    )
     visitor = _Imports("moetheory.identify.v", False)
     visitor.visit(ast.parse(source))
     assert [t for t, _ in visitor.found] == ["typing", "moetheory.rates"]

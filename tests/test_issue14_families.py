@@ -52,8 +52,12 @@ DUPLICATE = "Derivative(u, beta1, a2) - Derivative(u, beta2, a1)"
 @pytest.mark.parametrize("dim", [1, 2])
 def test_softmax_scaled_gaussian_identify_and_verify(expert, dim):
     v = verdict("softmax", expert, dim)
-    assert v.verdicts == {"strong": "yes", "strong_literal": "yes" if dim == 1 else "no",
-                          "weak": "yes", "interaction_free": "yes"}
+    assert v.verdicts == {
+        "strong": "yes",
+        "strong_literal": "yes" if dim == 1 else "no",
+        "weak": "yes",
+        "interaction_free": "yes",
+    }
     assert v.certificate["complete"] is True
     relations = [(r.cls, str(r.expression), r.verified) for r in v.relations]
     # no heat relation (no intercept b), no gate–expert interaction; in d = 2 only the
@@ -65,8 +69,7 @@ def test_softmax_scaled_gaussian_identify_and_verify(expert, dim):
 
 def test_temperature_sigmoid_identify_and_verify():
     v = verdict("temperature-sigmoid", "gaussian-linear", 1)
-    first_order = "beta0*Derivative(u, beta0) + beta1*Derivative(u, beta1) + " \
-                  "tau*Derivative(u, tau)"
+    first_order = "beta0*Derivative(u, beta0) + beta1*Derivative(u, beta1) + tau*Derivative(u, tau)"
     found = {str(r.expression): r.cls for r in v.relations if r.verified == "symbolic"}
     assert found.get(first_order) == "gate-internal"
     assert v.verdicts["strong"] == "no" and v.certificate["complete"] is True
@@ -78,9 +81,12 @@ def test_temperature_sigmoid_identify_and_verify():
 def _points(symbols, count=4, seed=14):
     rng = random.Random(seed)
     for _ in range(count):
-        yield {s: sp.Rational(rng.randint(17, 79), 32) * rng.choice((1, -1))
-               if str(s) not in ("nu", "tau") else sp.Rational(rng.randint(17, 79), 32)
-               for s in symbols}
+        yield {
+            s: sp.Rational(rng.randint(17, 79), 32) * rng.choice((1, -1))
+            if str(s) not in ("nu", "tau")
+            else sp.Rational(rng.randint(17, 79), 32)
+            for s in symbols
+        }
 
 
 def _vanishes(expr, symbols):
@@ -88,15 +94,18 @@ def _vanishes(expr, symbols):
 
 
 x1, x2, y, a1, a2, c, nu, b0, b1, b2, tau = sp.symbols(
-    "x1 x2 y a1 a2 c nu beta0 beta1 beta2 tau", real=True)
-ACTS = {"gaussian-scaled-gelu": lambda t: t * (1 + sp.erf(t / sp.sqrt(2))) / 2,
-        "gaussian-scaled-sigmoid": lambda t: 1 / (1 + sp.exp(-t)),
-        "gaussian-scaled-tanh": sp.tanh}
+    "x1 x2 y a1 a2 c nu beta0 beta1 beta2 tau", real=True
+)
+ACTS = {
+    "gaussian-scaled-gelu": lambda t: t * (1 + sp.erf(t / sp.sqrt(2))) / 2,
+    "gaussian-scaled-sigmoid": lambda t: 1 / (1 + sp.exp(-t)),
+    "gaussian-scaled-tanh": sp.tanh,
+}
 
 
 def _u_softmax_scaled(name):
     mean = c * ACTS[name](a1 * x1 + a2 * x2)
-    density = sp.exp(-(y - mean) ** 2 / (2 * nu)) / sp.sqrt(2 * sp.pi * nu)
+    density = sp.exp(-((y - mean) ** 2) / (2 * nu)) / sp.sqrt(2 * sp.pi * nu)
     return sp.exp(b0 + b1 * x1 + b2 * x2) * density
 
 
@@ -113,8 +122,9 @@ def test_duplicate_relation_holds_and_heat_form_does_not(name):
 
 def test_temperature_sigmoid_p4_type_relation():
     u = 1 / (1 + sp.exp(-(b1 * x1 + b2 * x2 + b0) / tau))
-    relation = b1 * sp.diff(u, b1) + b2 * sp.diff(u, b2) + b0 * sp.diff(u, b0) \
-        + tau * sp.diff(u, tau)
+    relation = (
+        b1 * sp.diff(u, b1) + b2 * sp.diff(u, b2) + b0 * sp.diff(u, b0) + tau * sp.diff(u, tau)
+    )
     assert _vanishes(relation, (x1, x2, b0, b1, b2, tau))
     # without β₀ the relation is not P4 of identifiability.md §3 (β₀ is divided by τ here)
     assert not _vanishes(relation - b0 * sp.diff(u, b0), (x1, x2, b0, b1, b2, tau))
@@ -134,8 +144,9 @@ def test_softmax_scaled_gaussian_gets_thm1(expert):
     assert p.agrees_with_paper is True
 
 
-@pytest.mark.parametrize("expert", ["ffn-relu", "ffn-gelu", "scaled-relu", "scaled-gelu",
-                                    "polynomial-2"])
+@pytest.mark.parametrize(
+    "expert", ["ffn-relu", "ffn-gelu", "scaled-relu", "scaled-gelu", "polynomial-2"]
+)
 def test_sigmoid_gate_row(expert):
     p = _predict("sigmoid", expert)
     assert p.theorem.id == "sigmoid-ffn" and "2405.13997" in p.source and p.theorem.tag == "P"
@@ -167,8 +178,15 @@ def test_temperature_sigmoid_row_is_stated_but_not_applied():
     assert _predict("temperature-softmax", "gaussian-linear").theorem.id == "temperature"
 
 
-@pytest.mark.parametrize("expert, covered", [("c*step(a*x1)", False), ("c*Phi(a*x1)", False),
-                                             ("c*relu(a*x1)", True), ("c*gelu(a*x1)", True)])
+@pytest.mark.parametrize(
+    "expert, covered",
+    [
+        ("c*step(a*x1)", False),
+        ("c*Phi(a*x1)", False),
+        ("c*relu(a*x1)", True),
+        ("c*gelu(a*x1)", True),
+    ],
+)
 def test_sigmoid_ffn_row_needs_the_activation_itself(expert, covered):
     """The step of ReLU or the Φ of GELU alone is not that activation: c·H(ax) and c·Φ(ax)
     get no 2405.13997 row (review: they were read as ReLU and GELU)."""
@@ -180,7 +198,16 @@ def test_sigmoid_ffn_row_needs_the_activation_itself(expert, covered):
     m = formula_model("sigmoid(b*x1 + b0)", ["b", "b0"], expert, ["a", "c"], inputs=["x1"])
     v = identify(model=m)
     g, e = m.factors
-    facts = formula_facts(v, g.expr, g.params, e.expr, e.params, m.inputs, m.output,
-                          m.variance, normalisation="sigmoid")
+    facts = formula_facts(
+        v,
+        g.expr,
+        g.params,
+        e.expr,
+        e.params,
+        m.inputs,
+        m.output,
+        m.variance,
+        normalisation="sigmoid",
+    )
     p = predict(facts)
     assert (p.theorem is not None and p.theorem.id == "sigmoid-ffn") == covered

@@ -35,12 +35,16 @@ def architectures(draw) -> Architecture:
     else:
         experts = draw(st.integers(1, 12))
     return Architecture(
-        dim=dim, experts=experts, router=router, grid=grid,
+        dim=dim,
+        experts=experts,
+        router=router,
+        grid=grid,
         hidden=tuple(draw(st.lists(st.integers(1, 6), max_size=3))),
         activation=draw(st.sampled_from(["relu", "prelu"])),
         slopes=draw(st.sampled_from(["trainable", "fixed"])),
         output_dim=draw(st.integers(1, 2)),
-        top_k=draw(st.integers(1, experts)) if router == "linear" else 1)
+        top_k=draw(st.integers(1, experts)) if router == "linear" else 1,
+    )
 
 
 def numel(params) -> int:
@@ -55,12 +59,15 @@ def test_realised_counts_describe_and_forward(arch, seed):
     assert numel(model.parameters()) == counts.total
     assert numel(model.router.parameters()) == counts.router
     assert model.num_experts == arch.experts
-    assert all(numel(model.expert_parameters(k)) == counts.per_expert
-               for k in range(arch.experts))
+    assert all(numel(model.expert_parameters(k)) == counts.per_expert for k in range(arch.experts))
     assert describe(model) == arch
     reported = count_parameters(model)
-    assert (reported["total"], reported["router"], reported["per_expert"], reported["active"]) \
-        == (counts.total, counts.router, counts.per_expert, counts.active)
+    assert (reported["total"], reported["router"], reported["per_expert"], reported["active"]) == (
+        counts.total,
+        counts.router,
+        counts.per_expert,
+        counts.active,
+    )
     x = torch.rand(9, arch.dim, generator=torch.Generator().manual_seed(seed))
     y = model(x)
     assert y.shape == (9, arch.output_dim) and bool(torch.isfinite(y).all())
@@ -70,14 +77,16 @@ def test_realised_counts_describe_and_forward(arch, seed):
 
 def test_realise_is_seeded():
     arch = Architecture(dim=2, experts=5, hidden=(4,), router="prototype")
-    same = [torch.cat([p.flatten() for p in realise(arch, seed).parameters()])
-            for seed in (1, 1, 2)]
+    same = [
+        torch.cat([p.flatten() for p in realise(arch, seed).parameters()]) for seed in (1, 1, 2)
+    ]
     assert torch.equal(same[0], same[1]) and not torch.equal(same[0], same[2])
 
 
 def test_gradients_reach_experts_and_linear_router():
-    model = realise(Architecture(dim=2, experts=5, hidden=(3,), router="linear", top_k=2,
-                                 activation="prelu"))
+    model = realise(
+        Architecture(dim=2, experts=5, hidden=(3,), router="linear", top_k=2, activation="prelu")
+    )
     model(torch.rand(40, 2, generator=torch.Generator().manual_seed(0))).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
 
@@ -94,14 +103,16 @@ def reference_route(model: MoEMLP, v: torch.Tensor) -> tuple[list[int], torch.Te
         return top.indices.tolist(), torch.softmax(top.values, 0)
     if arch.router == "grid":
         axes = [int((t <= v[i]).sum()) for i, t in enumerate(router.thresholds)]
-        k = sum(a * math.prod(arch.grid[i + 1:]) for i, a in enumerate(axes))
+        k = sum(a * math.prod(arch.grid[i + 1 :]) for i, a in enumerate(axes))
     elif arch.router == "prototype":
         k = int(((router.prototypes - v) ** 2).sum(1).argmin())
     elif arch.router == "tree":
         node = [0] * arch.dim
         for level, protos in enumerate(router.levels, start=1):
-            children = [[2 * j + b for j, b in zip(node, bits, strict=True)]
-                        for bits in itertools.product((0, 1), repeat=arch.dim)]
+            children = [
+                [2 * j + b for j, b in zip(node, bits, strict=True)]
+                for bits in itertools.product((0, 1), repeat=arch.dim)
+            ]
             dist = [float(((protos[flat(c, 1 << level)] - v) ** 2).sum()) for c in children]
             node = children[dist.index(min(dist))]
         k = flat(node, 1 << router.depth)
@@ -128,20 +139,29 @@ def reference_forward(model: MoEMLP, x: torch.Tensor) -> torch.Tensor:
     rows = []
     for v in x:
         experts, gates = reference_route(model, v)
-        rows.append(sum(g * reference_expert(model, k, v)
-                        for k, g in zip(experts, gates, strict=True)))
+        rows.append(
+            sum(g * reference_expert(model, k, v) for k, g in zip(experts, gates, strict=True))
+        )
     return torch.stack(rows)
 
 
 LOOP_CASES = [
     Architecture(dim=2, experts=9, hidden=(5, 3), router="grid"),
     Architecture(dim=2, experts=6, hidden=(4,), router="grid", grid=(3, 2), activation="prelu"),
-    Architecture(dim=3, experts=7, hidden=(6, 2, 3), router="prototype", activation="prelu",
-                 slopes="fixed", output_dim=2),
+    Architecture(
+        dim=3,
+        experts=7,
+        hidden=(6, 2, 3),
+        router="prototype",
+        activation="prelu",
+        slopes="fixed",
+        output_dim=2,
+    ),
     Architecture(dim=2, experts=16, hidden=(4,), router="tree", activation="prelu"),
     Architecture(dim=1, experts=8, hidden=(3,), router="tree"),
-    Architecture(dim=2, experts=5, hidden=(4, 4), router="linear", top_k=3, output_dim=2,
-                 activation="prelu"),
+    Architecture(
+        dim=2, experts=5, hidden=(4, 4), router="linear", top_k=3, output_dim=2, activation="prelu"
+    ),
     Architecture(dim=3, experts=10, hidden=(), router="linear", top_k=2),
     Architecture(dim=2, experts=1, hidden=(6,), router="none", activation="prelu"),
 ]
@@ -230,8 +250,9 @@ def test_describe_prelu_trainable_and_fixed():
 class GatedMoE(nn.Module):
     """A generic MoE as users write it: a ModuleList of experts and a linear gate."""
 
-    def __init__(self, experts: int, widths: list[int], top_k: int, act=relu,
-                 gate_name: str = "gate") -> None:
+    def __init__(
+        self, experts: int, widths: list[int], top_k: int, act=relu, gate_name: str = "gate"
+    ) -> None:
         super().__init__()
         self.experts = nn.ModuleList(mlp(widths, act) for _ in range(experts))
         setattr(self, gate_name, nn.Linear(widths[0], experts))
@@ -241,8 +262,9 @@ class GatedMoE(nn.Module):
 def test_describe_generic_moe():
     moe = GatedMoE(4, [3, 8, 2], top_k=2, act=nn.PReLU)
     arch = describe(moe)
-    assert arch == Architecture(dim=3, experts=4, hidden=(8,), activation="prelu",
-                                router="linear", top_k=2, output_dim=2)
+    assert arch == Architecture(
+        dim=3, experts=4, hidden=(8,), activation="prelu", router="linear", top_k=2, output_dim=2
+    )
     assert arch.counts().total == numel(moe.parameters())
     routed = GatedMoE(3, [2, 4, 1], top_k=1, gate_name="router")
     del routed.top_k
@@ -264,8 +286,9 @@ def test_describe_errors():
     with pytest.raises(SizeError, match="end with"):
         describe(nn.Sequential(nn.Linear(2, 4), nn.ReLU()))
     with pytest.raises(SizeError, match="mixed"):
-        describe(nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3), nn.PReLU(3),
-                               nn.Linear(3, 1)))
+        describe(
+            nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3), nn.PReLU(3), nn.Linear(3, 1))
+        )
 
 
 def test_describe_generic_moe_errors():
@@ -306,8 +329,7 @@ def test_input_shape_checked():
 
 
 def test_count_parameters_nonzero():
-    arch = Architecture(dim=2, experts=3, hidden=(4,), router="linear", top_k=2,
-                        activation="prelu")
+    arch = Architecture(dim=2, experts=3, hidden=(4,), router="linear", top_k=2, activation="prelu")
     model = realise(arch)
     full = count_parameters(model)
     assert full["nonzero"] == full["total"]

@@ -538,8 +538,18 @@ def test_large_numbers_parse_quickly_or_are_refused(scope, name):
 
 def test_identify_refuses_a_huge_constant_in_one_line(capsys):
     code, out, err = run_cli(
-        capsys, "identify", "--gate-formula", "exp(p1*x1)*1e300**64", "--gate-params", "p1",
-        "--expert", "linear", "--dim", "1", "--seconds", "2",
+        capsys,
+        "identify",
+        "--gate-formula",
+        "exp(p1*x1)*1e300**64",
+        "--gate-params",
+        "p1",
+        "--expert",
+        "linear",
+        "--dim",
+        "1",
+        "--seconds",
+        "2",
     )
     assert code != 0
     assert "Traceback" not in out + err
@@ -597,8 +607,16 @@ def test_formulas_of_large_numbers_are_bounded(text):
     assert time.perf_counter() - start < 5.0
 
 
-@pytest.mark.parametrize("text, expected", [("max(2, 7)", 7), ("min(2, 7)", 2), ("max(3, 3)", 3),
-                                            ("min(-1, 5, -4)", -4), ("max(1, 9, 4, 2)", 9)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("max(2, 7)", 7),
+        ("min(2, 7)", 2),
+        ("max(3, 3)", 3),
+        ("min(-1, 5, -4)", -4),
+        ("max(1, 9, 4, 2)", 9),
+    ],
+)
 def test_max_min_are_exact(scope, text, expected):
     assert parse_formula(text, scope) == expected
 
@@ -607,13 +625,14 @@ def test_max_min_are_exact(scope, text, expected):
 def test_max_min_written_with_steps_agree_with_python(values):
     """max/min become b + (a − b)·H(a − b) chains; at numbers they equal Python's max/min."""
     scope = Scope.declare([f"v{i}" for i in range(len(values))])
-    point = {scope.symbols[f"v{i}"]: sp.Rational(v.numerator, v.denominator)
-             for i, v in enumerate(values)}
+    point = {
+        scope.symbols[f"v{i}"]: sp.Rational(v.numerator, v.denominator)
+        for i, v in enumerate(values)
+    }
     args = ", ".join(f"v{i}" for i in range(len(values)))
     for name, pick in (("max", max), ("min", min)):
         expr = parse_formula(f"{name}({args})", scope)
-        assert expr.xreplace(point) == sp.Rational(pick(values).numerator,
-                                                  pick(values).denominator)
+        assert expr.xreplace(point) == sp.Rational(pick(values).numerator, pick(values).denominator)
 
 
 def test_max_of_too_many_arguments_is_refused(scope):

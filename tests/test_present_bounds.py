@@ -18,14 +18,62 @@ SHAPES = "### Asymptotic shapes (unknown constants, not comparable with the numb
 
 ARCHITECTURES = {
     "prototype": ("--dim", "2", "--experts", "4", "--depth", "2", "--width", "16"),
-    "grid prelu": ("--dim", "2", "--experts", "16", "--depth", "2", "--width", "64", "--router",
-                   "grid", "--activation", "prelu"),
-    "tree fixed slopes": ("--dim", "3", "--experts", "8", "--depth", "2", "--width", "32",
-                          "--router", "tree", "--activation", "prelu", "--slopes", "fixed"),
-    "one network": ("--dim", "1", "--experts", "1", "--depth", "1", "--width", "1", "--router",
-                    "none"),
-    "linear top-2": ("--dim", "3", "--experts", "8", "--depth", "3", "--width", "32",
-                     "--router", "linear", "--top-k", "2"),
+    "grid prelu": (
+        "--dim",
+        "2",
+        "--experts",
+        "16",
+        "--depth",
+        "2",
+        "--width",
+        "64",
+        "--router",
+        "grid",
+        "--activation",
+        "prelu",
+    ),
+    "tree fixed slopes": (
+        "--dim",
+        "3",
+        "--experts",
+        "8",
+        "--depth",
+        "2",
+        "--width",
+        "32",
+        "--router",
+        "tree",
+        "--activation",
+        "prelu",
+        "--slopes",
+        "fixed",
+    ),
+    "one network": (
+        "--dim",
+        "1",
+        "--experts",
+        "1",
+        "--depth",
+        "1",
+        "--width",
+        "1",
+        "--router",
+        "none",
+    ),
+    "linear top-2": (
+        "--dim",
+        "3",
+        "--experts",
+        "8",
+        "--depth",
+        "3",
+        "--width",
+        "32",
+        "--router",
+        "linear",
+        "--top-k",
+        "2",
+    ),
 }
 
 
@@ -55,9 +103,11 @@ def test_a_missing_bound_says_why(capsys):
     code, out, _ = run_cli(capsys, "bounds", *ARCHITECTURES["linear top-2"])
     assert code == 0
     certified = sections(out)[CERTIFIED]
-    assert ("- **VC upper bound, whole model**: no value (not computed: top-2 softmax mixing is "
-            "not piecewise polynomial in the parameters; no bound is proved in this "
-            "package)") in certified
+    assert (
+        "- **VC upper bound, whole model**: no value (not computed: top-2 softmax mixing is "
+        "not piecewise polynomial in the parameters; no bound is proved in this "
+        "package)"
+    ) in certified
     assert "Whole model: VCdim ≥ 93 (no upper bound proved, see below)." in certified
     assert "not available" not in out
 

@@ -30,7 +30,7 @@ def table(md: str, header: str) -> list[list[str]]:
     lines = md.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.startswith(header))
     rows = []
-    for ln in lines[start + 2:]:
+    for ln in lines[start + 2 :]:
         if not ln.startswith("|"):
             break
         rows.append(cells(ln))
@@ -43,7 +43,7 @@ def tables(md: str, header: str) -> list[list[list[str]]]:
     for i, ln in enumerate(lines):
         if ln.startswith(header):
             rows = []
-            for row in lines[i + 2:]:
+            for row in lines[i + 2 :]:
                 if not row.startswith("|"):
                     break
                 rows.append(cells(row))
@@ -60,6 +60,7 @@ def labels(cell: str) -> list[str]:
 
 
 # 1. the weak verdict's breakers are first-order relations, labelled in their own list
+
 
 def _check_weak_labels(v) -> None:
     md = verdict_markdown(v)
@@ -116,7 +117,8 @@ def test_latex_weak_labels(get_verdict):
     tex = verdict_latex(v)
     weak_row = next(ln for ln in tex.splitlines() if ln.startswith("weak &"))
     assert weak_row.split("&")[2].strip().rstrip("\\").strip() == ", ".join(
-        f"W{i + 1}" for i in range(len(v.weak_relations)))
+        f"W{i + 1}" for i in range(len(v.weak_relations))
+    )
     assert "First-order (weak) relations" in tex
     assert tex.count(r"\text{W") == len(v.weak_relations)
     assert tex.count(r"\text{R") == len(v.relations)
@@ -124,10 +126,12 @@ def test_latex_weak_labels(get_verdict):
 
 # 2. the reason of every unknown verdict is shown
 
+
 def _unknowns(v):
     """``v`` with the verdicts decided as if nothing were certified (real reasons)."""
-    verdicts, reasons, breaks = decide_verdicts(v.relations, v.weak_relations, False, False,
-                                                False, False)
+    verdicts, reasons, breaks = decide_verdicts(
+        v.relations, v.weak_relations, False, False, False, False
+    )
     return dataclasses.replace(v, verdicts=verdicts, reasons=reasons, breaks=breaks)
 
 
@@ -148,8 +152,7 @@ def test_unknown_reasons_markdown_and_latex(get_verdict):
     # yes/no rows keep their four cells
     rows = verdict_rows(md)
     assert {k: len(r) for k, r in rows.items()} == {k: 4 for k in v.verdicts}
-    assert {k: r[1] for k, r in rows.items()} == {k: f"**{val}**"
-                                                 for k, val in v.verdicts.items()}
+    assert {k: r[1] for k, r in rows.items()} == {k: f"**{val}**" for k, val in v.verdicts.items()}
 
 
 def test_no_reason_list_when_nothing_unknown(get_verdict):
@@ -160,22 +163,34 @@ def test_no_reason_list_when_nothing_unknown(get_verdict):
 
 # 3. determinants: a certified ball is shown with a lower bound of |det|
 
+
 def _exact_lower(mid: str, rad: str) -> Fraction:
     return abs(Fraction(mid)) - Fraction(rad)
 
 
 def test_det_lower_bound_strings():
-    for mid, rad in (("-6.9848e-37", "9.56e-42"), ("1.2000000e-32", "1.01e-40"),
-                     ("268115.67933", "4.67e-6"), ("0.923280871694743", "2.75e-16"),
-                     ("-1.569611830301e-138", "6.11e-151")):
+    for mid, rad in (
+        ("-6.9848e-37", "9.56e-42"),
+        ("1.2000000e-32", "1.01e-40"),
+        ("268115.67933", "4.67e-6"),
+        ("0.923280871694743", "2.75e-16"),
+        ("-1.569611830301e-138", "6.11e-151"),
+    ):
         shown = det_lower_bound(f"[{mid} +/- {rad}]")
         exact = _exact_lower(mid, rad)
         assert shown is not None
         assert 0 < Fraction(shown) <= exact  # a true lower bound, rounded down
         assert Fraction(shown) >= exact * Fraction(99, 100)  # 3 significant digits
     assert Fraction(det_lower_bound("-8.00000000000000")) == 8
-    for contains_zero in ("[+/- 3.66e-32]", "[+/- 3.21e-83]", "[1e-5 +/- 2e-5]", "undefined",
-                          "nan", "[+/- inf]", ""):
+    for contains_zero in (
+        "[+/- 3.66e-32]",
+        "[+/- 3.21e-83]",
+        "[1e-5 +/- 2e-5]",
+        "undefined",
+        "nan",
+        "[+/- inf]",
+        "",
+    ):
         assert det_lower_bound(contains_zero) is None
 
 
@@ -213,7 +228,7 @@ def test_minors_in_markdown_and_latex(get_verdict):
 def test_uncertified_and_coarse_balls_not_shown_as_bounds(get_verdict):
     v = get_verdict("softmax", "scaled-tanh", 1)
     cert = copy.deepcopy(v.certificate)
-    cert["k1"]["det"], cert["k1"]["certified"] = "[+/- 3.66e-32]", True   # rounded when saved
+    cert["k1"]["det"], cert["k1"]["certified"] = "[+/- 3.66e-32]", True  # rounded when saved
     cert["k2"]["det"], cert["k2"]["certified"] = "[+/- 3.21e-83]", False
     cert["weak_k1"]["det"], cert["weak_k1"]["certified"] = "undefined", False
     w = dataclasses.replace(v, certificate=cert)
@@ -228,6 +243,7 @@ def test_uncertified_and_coarse_balls_not_shown_as_bounds(get_verdict):
 
 
 # 4. LaTeX writes partial derivatives
+
 
 def test_partial_derivative_printer():
     assert latex(D("beta1", "c")) == r"\frac{\partial^{2} u}{\partial c \partial \beta_{1}}"

@@ -26,8 +26,10 @@ def test_summary_states_value_system_witness_and_proof(capsys):
     assert lines[0] == "## r̄ r1(M = 2) = 4" and len(lines) < 40
     assert "the bounds r̄ ≥ 4 and r̄ ≤ 4 meet (3 witnesses and 1 proof" in out
     assert "Σ_i s3_i²·exp(s1_i·t + s2_i·t²)" in out and "some s1_i ≠ 0" in out
-    assert ("- orders 1–3 (the same point), construction gauss-hermite: exact rationals: "
-            "s1 = (-1, 1), s2 = (-1/2, -1/2), s3 = (1, 1)") in out
+    assert (
+        "- orders 1–3 (the same point), construction gauss-hermite: exact rationals: "
+        "s1 = (-1, 1), s2 = (-1/2, -1/2), s3 = (1, 1)"
+    ) in out
     assert "### Upper bound: r̄ ≤ 4, proof at order 4 (template r1-line)" in out
     assert "(μ2μ4 − μ3²) + 3/4·p1²·μ2² = c3·R3 + c4·R4" in out
 
@@ -53,16 +55,19 @@ def test_json_is_the_record_unchanged(capsys):
     expected = solve_rbar("r1", 2).to_json()
     assert code == 0 and record.keys() == expected.keys()
     assert {k: v for k, v in record.items() if k != "seconds"} == {
-        k: v for k, v in expected.items() if k != "seconds"}
+        k: v for k, v in expected.items() if k != "seconds"
+    }
 
 
 def test_bound_only_root_orbit_witness_and_notes(capsys):
     out = summary(capsys, "--system", "r1", "--m", "4")
     assert out.startswith("## r̄ r1(M = 4) not determined: r̄ ≥ 8\n")
     assert "7 witnesses and 0 proofs" in out and "### Upper bound: not proved" in out
-    assert ("component i at the i-th of the 4 real roots x_i of P(x) = x**4 - 6*x**2 + 3 "
-            "(exact root isolation): s1_i = x_i, s2_i = -1/2, "
-            "s3_i² = 1/(x_i**6 - 6*x_i**4 + 9*x_i**2)") in out
+    assert (
+        "component i at the i-th of the 4 real roots x_i of P(x) = x**4 - 6*x**2 + 3 "
+        "(exact root isolation): s1_i = x_i, s2_i = -1/2, "
+        "s3_i² = 1/(x_i**6 - 6*x_i**4 + 9*x_i**2)"
+    ) in out
     assert "Note: order 8: no proof" in out
 
 
@@ -83,15 +88,19 @@ def test_parabola_proof_is_summarised_in_a_few_lines(r1_three):
     text = rbar_markdown(r1_three)
     assert text.startswith("## r̄ r1(M = 3) = 6\n") and len(text.splitlines()) < 40
     assert "exact rationals: s1 = (-1, 0, 1), s2 = (-1/6, -1/6, -1/6), s3 = (1, 2, 1)" in text
-    assert ("three points on a parabola u = p0 + p1·a + p2·a²: the moments solved through 6 "
-            "pivots in p2") in text
+    assert (
+        "three points on a parabola u = p0 + p1·a + p2·a²: the moments solved through 6 "
+        "pivots in p2"
+    ) in text
     assert "at the 8 real roots of the pivots (6 by their row, 2 by the region argument)" in text
     assert "two points sharing a: Ê3 = g·f with f = 2*Omega**2 - 2*Omega - 3*v" in text
 
 
 def test_numerical_evidence_is_not_a_certificate():
     record = solve_rbar("r1", 1).to_json() | {
-        "evidence": {"2": {"seed": 0, "restarts": 1, "best_residual": 1.5e-6,
-                           "best_point": None}}}
-    assert ("Numerical evidence at order 2 (floats, not a certificate): best relative residual "
-            "1.5e-06 after 1 restart (seed 0).") in rbar_markdown(record)
+        "evidence": {"2": {"seed": 0, "restarts": 1, "best_residual": 1.5e-6, "best_point": None}}
+    }
+    assert (
+        "Numerical evidence at order 2 (floats, not a certificate): best relative residual "
+        "1.5e-06 after 1 restart (seed 0)."
+    ) in rbar_markdown(record)

@@ -31,9 +31,16 @@ def _texts(p, kind: str) -> list[str]:
 
 
 # -- reading rule ---------------------------------------------------------------------------
-@pytest.mark.parametrize("p, rate, samples", [
-    (1, "n^{-1/2}", "ε^{-2}"), (2, "n^{-1/4}", "ε^{-4}"), (4, "n^{-1/8}", "ε^{-8}"),
-    (Fraction(3, 1), "n^{-1/6}", "ε^{-6}"), (Fraction(1, 2), "n^{-1}", "ε^{-1}")])
+@pytest.mark.parametrize(
+    "p, rate, samples",
+    [
+        (1, "n^{-1/2}", "ε^{-2}"),
+        (2, "n^{-1/4}", "ε^{-4}"),
+        (4, "n^{-1/8}", "ε^{-8}"),
+        (Fraction(3, 1), "n^{-1/6}", "ε^{-6}"),
+        (Fraction(1, 2), "n^{-1}", "ε^{-1}"),
+    ],
+)
 def test_reading_rule(p, rate, samples):
     r = read_loss_exponent(p)
     assert r.text() == rate and r.sample_complexity() == samples
@@ -60,8 +67,9 @@ def test_softmax_strongly_identifiable_row(expert):
     assert p.agrees_with_paper is True
 
 
-@pytest.mark.parametrize("m, fast, slow", [(2, "n^{-1/8}", "n^{-1/4}"),
-                                           (3, "n^{-1/12}", "n^{-1/6}")])
+@pytest.mark.parametrize(
+    "m, fast, slow", [(2, "n^{-1/8}", "n^{-1/4}"), (3, "n^{-1/12}", "n^{-1/6}")]
+)
 def test_softmax_gaussian_linear_row(m, fast, slow):
     p = _predict("softmax", "gaussian-linear", sizes=(m,))
     assert p.theorem.id == "softmax-gaussian-linear" and "2305.03288" in p.source
@@ -83,8 +91,9 @@ def test_softmax_linear_least_squares_is_slower_than_polynomial(expert):
     assert p.agrees_with_paper is True
 
 
-@pytest.mark.parametrize("expert", ["linear", "scaled-tanh", "ffn-relu", "gaussian-linear",
-                                    "gaussian-ffn-gelu"])
+@pytest.mark.parametrize(
+    "expert", ["linear", "scaled-tanh", "ffn-relu", "gaussian-linear", "gaussian-ffn-gelu"]
+)
 def test_cosine_router_is_slow_for_every_expert(expert):
     p = _predict("cosine", expert)
     assert p.theorem.id == "cosine"
@@ -146,18 +155,36 @@ def test_paper_and_computation_disagree_on_relu_and_inner_bias(expert):
 
 def test_formula_pair_matches_by_computed_facts():
     """A user formula is matched by its computed facts, not by a name."""
-    m = formula_model("exp(beta1*x1 + beta2*x2 + beta0)", ["beta1", "beta2", "beta0"],
-                      "a1*x1 + a2*x2 + b", ["a1", "a2", "b"], ["x1", "x2"], "y", "v")
+    m = formula_model(
+        "exp(beta1*x1 + beta2*x2 + beta0)",
+        ["beta1", "beta2", "beta0"],
+        "a1*x1 + a2*x2 + b",
+        ["a1", "a2", "b"],
+        ["x1", "x2"],
+        "y",
+        "v",
+    )
     v = identify(model=m, gate_label="my gate", expert_label="my expert")
     g, e = m.factors
-    facts = formula_facts(v, g.expr, g.params, e.expr, e.params, m.inputs, m.output,
-                          m.variance, normalisation="softmax")
+    facts = formula_facts(
+        v,
+        g.expr,
+        g.params,
+        e.expr,
+        e.params,
+        m.inputs,
+        m.output,
+        m.variance,
+        normalisation="softmax",
+    )
     assert facts.score_linear and facts.mean_affine
     p = predict(facts, rbar=PAPER_RBAR.get)
     assert p.theorem.id == "softmax-gaussian-linear"
     assert _texts(p, "over") == ["n^{-1/8}", "n^{-1/4}"]
-    unnormalised = predict(formula_facts(v, g.expr, g.params, e.expr, e.params, m.inputs,
-                                         m.output, m.variance), rbar=PAPER_RBAR.get)
+    unnormalised = predict(
+        formula_facts(v, g.expr, g.params, e.expr, e.params, m.inputs, m.output, m.variance),
+        rbar=PAPER_RBAR.get,
+    )
     assert not unnormalised.covered
 
 
@@ -181,8 +208,7 @@ def test_atlas_is_byte_identical_and_independent_of_workers():
 
 
 def test_atlas_formats():
-    rows = atlas_rows(["softmax"], ["scaled-tanh", "scaled-relu"], workers=1,
-                      rbar=PAPER_RBAR.get)
+    rows = atlas_rows(["softmax"], ["scaled-tanh", "scaled-relu"], workers=1, rbar=PAPER_RBAR.get)
     md = render_atlas(rows, "md")
     assert "| softmax | scaled-tanh |" in md and "DISAGREES" in md
     tex = render_atlas(rows, "latex")
@@ -206,10 +232,14 @@ def test_full_atlas_is_byte_identical():
         assert render_atlas(first, fmt) == render_atlas(second, fmt)
 
 
-@pytest.mark.parametrize("gate, expert, nearest", [
-    ("softmax", "scaled-relu", "softmax-strong"),
-    ("sigmoid", "scaled-tanh", "sigmoid-ffn"),
-    ("act-temperature-softmax-relu", "gaussian-linear", "activation-temperature")])
+@pytest.mark.parametrize(
+    "gate, expert, nearest",
+    [
+        ("softmax", "scaled-relu", "softmax-strong"),
+        ("sigmoid", "scaled-tanh", "sigmoid-ffn"),
+        ("act-temperature-softmax-relu", "gaussian-linear", "activation-temperature"),
+    ],
+)
 def test_nearest_entry_is_the_most_specific(gate, expert, nearest):
     p = _predict(gate, expert)
     assert p.theorem is None and p.nearest.id == nearest and len(p.failing) == 1
@@ -219,6 +249,7 @@ def test_affine_form_rejects_tied_or_nonlinear_intercepts():
     import sympy as sp
 
     from moetheory.rates.facts import affine_form
+
     x1, a, b, c = sp.symbols("x1 a b c", real=True)
     assert affine_form(a * x1 + b, (x1,), (a, b))
     assert not affine_form(a * x1 + a, (x1,), (a, b))
@@ -227,8 +258,7 @@ def test_affine_form_rejects_tied_or_nonlinear_intercepts():
 
 
 def test_unknown_verdict_is_undecided_not_a_disagreement():
-    p = predict(pair_facts(identify("softmax", "scaled-tanh", seconds=0.001)),
-                rbar=PAPER_RBAR.get)
+    p = predict(pair_facts(identify("softmax", "scaled-tanh", seconds=0.001)), rbar=PAPER_RBAR.get)
     assert p.agrees_with_paper is None and "undecided" in p.paper
 
 
@@ -242,6 +272,20 @@ def test_atlas_figures_through_the_format_registry(tmp_path, capsys):
     rows = atlas_rows(["softmax"], ["linear"], workers=1, rbar=PAPER_RBAR.get)
     png = render("atlas", "png", rows)
     assert png.startswith(b"\x89PNG") and png == render("atlas", "png", rows)
-    assert main(["atlas", "--gates", "softmax", "--experts", "linear", "--format", "pdf",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "atlas",
+                "--gates",
+                "softmax",
+                "--experts",
+                "linear",
+                "--format",
+                "pdf",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / f"atlas.{FORMATS['pdf'].extension}").read_bytes().startswith(b"%PDF")

@@ -50,9 +50,10 @@ def test_r1_equations_are_the_exp_coefficients():
     t = sp.Symbol("t")
     m, r = 2, 5
     sysm = system("r1", m, r)
-    gen = sum(sp.Symbol(f"s3_{i}") ** 2 * sp.exp(sp.Symbol(f"s1_{i}") * t +
-                                                   sp.Symbol(f"s2_{i}") * t**2)
-              for i in range(1, m + 1))
+    gen = sum(
+        sp.Symbol(f"s3_{i}") ** 2 * sp.exp(sp.Symbol(f"s1_{i}") * t + sp.Symbol(f"s2_{i}") * t**2)
+        for i in range(1, m + 1)
+    )
     ser = sp.expand(sp.series(gen, t, 0, r + 1).removeO())
     for ell, eq in enumerate(sysm, start=1):
         assert sp.expand(ser.coeff(t, ell) - eq.as_expr()) == 0
@@ -78,10 +79,19 @@ def test_r2_dimension_and_variables():
     assert "l1=(1,1),l2=0" in sysm.labels
 
 
-@pytest.mark.parametrize("args, kw", [(("r3", 2), {}), (("r1", 0), {}), (("r1", -1), {}),
-                                      (("r1", 2.0), {}), (("r2", 2), {"nontrivial": "t2"}),
-                                      (("r2", 2), {"d": 0}), (("r1", 2), {"d": 2}),
-                                      (("r1", 2), {"max_order": 0})])
+@pytest.mark.parametrize(
+    "args, kw",
+    [
+        (("r3", 2), {}),
+        (("r1", 0), {}),
+        (("r1", -1), {}),
+        (("r1", 2.0), {}),
+        (("r2", 2), {"nontrivial": "t2"}),
+        (("r2", 2), {"d": 0}),
+        (("r1", 2), {"d": 2}),
+        (("r1", 2), {"max_order": 0}),
+    ],
+)
 def test_bad_input_raises(args, kw):
     with pytest.raises(RbarError) as info:
         solve_rbar(*args, **kw)
@@ -99,8 +109,12 @@ def test_bad_system_input_raises():
 # --------------------------------------------------------------------------------------------
 # witnesses
 # --------------------------------------------------------------------------------------------
-KNOWN = {"s1_1": Fraction(1), "s1_2": Fraction(-1), "s2_1": Fraction(-1, 2),
-         "s2_2": Fraction(-1, 2)}
+KNOWN = {
+    "s1_1": Fraction(1),
+    "s1_2": Fraction(-1),
+    "s2_1": Fraction(-1, 2),
+    "s2_2": Fraction(-1, 2),
+}
 
 
 def test_known_m2_r3_solution_verifies_and_fails_at_r4():
@@ -113,9 +127,17 @@ def test_known_m2_r3_solution_verifies_and_fails_at_r4():
 def test_r5_witness_for_three_components():
     w = gauss_hermite_witness("r1", 3, 5)
     assert verify_witness(w) == []
-    assert w["display"] == {"s1_1": "-1", "s1_2": "0", "s1_3": "1", "s2_1": "-1/6",
-                            "s2_2": "-1/6", "s2_3": "-1/6", "s3_1": "1", "s3_2": "2",
-                            "s3_3": "1"}
+    assert w["display"] == {
+        "s1_1": "-1",
+        "s1_2": "0",
+        "s1_3": "1",
+        "s2_1": "-1/6",
+        "s2_2": "-1/6",
+        "s2_3": "-1/6",
+        "s3_1": "1",
+        "s3_2": "2",
+        "s3_3": "1",
+    }
     bad = copy.deepcopy(w)
     bad["order"] = 6
     assert any("l=6" in f for f in verify_witness(bad))
@@ -139,8 +161,10 @@ def test_witness_nontriviality_is_checked():
 
 
 @settings(max_examples=25, deadline=None)
-@given(key=st.sampled_from(sorted(KNOWN)),
-       delta=st.fractions(min_value=-3, max_value=3).filter(lambda f: f != 0))
+@given(
+    key=st.sampled_from(sorted(KNOWN)),
+    delta=st.fractions(min_value=-3, max_value=3).filter(lambda f: f != 0),
+)
 def test_any_changed_witness_value_is_rejected(key, delta):
     vals = dict(KNOWN)
     vals[key] += delta
@@ -151,12 +175,18 @@ def test_any_changed_witness_value_is_rejected(key, delta):
 # --------------------------------------------------------------------------------------------
 # paper values (expectations) and certificates
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind, m, variant, want", [
-    ("r1", 2, "t4", 4), ("r2", 2, "t4", 4), ("r2", 2, "t3", 4), ("r1", 3, "t4", 6)])
+@pytest.mark.parametrize(
+    "kind, m, variant, want",
+    [("r1", 2, "t4", 4), ("r2", 2, "t4", 4), ("r2", 2, "t3", 4), ("r1", 3, "t4", 6)],
+)
 def test_paper_values(kind, m, variant, want):
     obj = _fresh(kind, m, variant)
-    assert (obj["value"], obj["status"], obj["lower_bound"], obj["upper_bound"]) == \
-        (want, "exact", want, want)
+    assert (obj["value"], obj["status"], obj["lower_bound"], obj["upper_bound"]) == (
+        want,
+        "exact",
+        want,
+        want,
+    )
     ok, fails = verify_rbar_json(obj)
     assert ok, fails
     assert obj["certificate"][str(want - 1)]["type"] == "witness"
@@ -177,8 +207,12 @@ def test_r2_with_d2():
 
 def test_m4_reaches_a_bound():
     obj = _fresh("r1", 4)
-    assert (obj["value"], obj["status"], obj["lower_bound"], obj["upper_bound"]) == \
-        (None, "bound", 8, None)
+    assert (obj["value"], obj["status"], obj["lower_bound"], obj["upper_bound"]) == (
+        None,
+        "bound",
+        8,
+        None,
+    )
     assert obj["certificate"]["7"]["format"] == "root_orbit"
     assert verify_rbar_json(obj)[0]
 

@@ -30,8 +30,9 @@ def test_p2_heat_equation(get_verdict, gate):
     assert rel is not None and rel.cls == "heat"
 
 
-@pytest.mark.parametrize("expert", ["polynomial-2", "polynomial-3", "ffn-relu", "ffn-gelu",
-                                    "ffn-sigmoid", "ffn-tanh"])
+@pytest.mark.parametrize(
+    "expert", ["polynomial-2", "polynomial-3", "ffn-relu", "ffn-gelu", "ffn-sigmoid", "ffn-tanh"]
+)
 def test_p3_inner_bias(get_verdict, expert):
     v = get_verdict("softmax", expert)
     rel = find(v, D("a2") - D("beta2", "b"))
@@ -49,8 +50,9 @@ def test_p4_temperature(get_verdict, expert):
 def test_p4_temperature_with_intercept_inside(get_verdict):
     v = get_verdict("temperature-softmax-b0", "scaled-tanh")
     beta0, tau = S("beta0"), S("tau")
-    expected = (S("beta1") * D("beta1") + S("beta2") * D("beta2") + tau * D("tau")
-                + beta0 / tau * D())
+    expected = (
+        S("beta1") * D("beta1") + S("beta2") * D("beta2") + tau * D("tau") + beta0 / tau * D()
+    )
     rel = find(v, expected)
     assert rel is not None and rel.cls == "gate-internal"
 
@@ -60,17 +62,20 @@ def test_p5_temperature_linear(get_verdict):
     assert rel is not None and rel.cls == "gate-expert"
 
 
-@pytest.mark.parametrize("activation,keeps", [("identity", True), ("relu", True),
-                                              ("gelu", False), ("sigmoid", False),
-                                              ("tanh", False)])
+@pytest.mark.parametrize(
+    "activation,keeps",
+    [("identity", True), ("relu", True), ("gelu", False), ("sigmoid", False), ("tanh", False)],
+)
 def test_p6_activation_temperature(get_verdict, activation, keeps):
     v = get_verdict(f"act-temperature-softmax-{activation}", "scaled-tanh")
     tau = S("tau")
-    expected = (S("beta1") * D("beta1") + S("beta2") * D("beta2") + tau * D("tau")
-                + S("beta0") / tau * D())
+    expected = (
+        S("beta1") * D("beta1") + S("beta2") * D("beta2") + tau * D("tau") + S("beta0") / tau * D()
+    )
     assert (find(v, expected) is not None) is keeps
-    first_order_gate = [r for r in v.relations if r.cls == "gate-internal"
-                        and all(len(t) <= 1 for t in r.terms)]
+    first_order_gate = [
+        r for r in v.relations if r.cls == "gate-internal" and all(len(t) <= 1 for t in r.terms)
+    ]
     assert bool(first_order_gate) is keeps
 
 
@@ -105,15 +110,22 @@ def test_strongly_identifiable_pairs_report_duplicates(get_verdict, gate):
 
 def test_softmax_linear_is_not_strongly_identifiable(get_verdict):
     v = get_verdict("softmax", "linear")
-    assert v.verdicts == {"strong": "no", "strong_literal": "no", "weak": "yes",
-                          "interaction_free": "no"}
+    assert v.verdicts == {
+        "strong": "no",
+        "strong_literal": "no",
+        "weak": "yes",
+        "interaction_free": "no",
+    }
 
 
 def test_caveat_output_scale_relations_are_expert_rescalings(get_verdict):
     v = get_verdict("softmax", "scaled-gelu")
     c = S("c")
-    for expected in (D() - c * D("c"), D("beta1") - c * D("beta1", "c"),
-                     D("a2") - c * D("c", "a2")):
+    for expected in (
+        D() - c * D("c"),
+        D("beta1") - c * D("beta1", "c"),
+        D("a2") - c * D("c", "a2"),
+    ):
         rel = find(v, expected)
         assert rel is not None and rel.cls == "expert-rescaling"
     assert find(v, D("c", "c")).cls == "zero"

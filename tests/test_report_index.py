@@ -31,8 +31,11 @@ def small_report(out: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     20,000 dense parameters."""
     from moetheory import report
 
-    monkeypatch.setattr(report, "CONSTRUCTION_CASES", [("abs-power", 1, 1, "0.1", "constant"),
-                                                       ("abs-power", 1, 2, "0.01", "pwl")])
+    monkeypatch.setattr(
+        report,
+        "CONSTRUCTION_CASES",
+        [("abs-power", 1, 1, "0.1", "constant"), ("abs-power", 1, 2, "0.01", "pwl")],
+    )
     monkeypatch.setattr(report, "CONSTRUCTION_LIMIT", 100_000)
     monkeypatch.setattr(report, "MEASURED_LIMIT", 20_000)
     return report.write_report(out, workers=1, **PAIRS)
@@ -105,19 +108,31 @@ def test_index_html_links_every_file_and_shows_the_atlas(report_dir):
 
 def test_index_records_environment_seeds_and_timings(report_dir):
     text = (report_dir / "index.md").read_text(encoding="utf-8")
-    for key in ("python", "numpy", "sympy", "torch", "python-flint", "moetheory", "platform",
-                "CPUs"):
+    for key in (
+        "python",
+        "numpy",
+        "sympy",
+        "torch",
+        "python-flint",
+        "moetheory",
+        "platform",
+        "CPUs",
+    ):
         assert re.search(rf"^\| {re.escape(key)} \| \S", text, re.MULTILINE), key
     assert "## Seeds" in text and "## Run time" in text
-    for part in ("identify pairs", "r̄ certificates", "constructions, built and measured",
-                 "plots"):
+    for part in ("identify pairs", "r̄ certificates", "constructions, built and measured", "plots"):
         assert re.search(rf"^\| {re.escape(part)} \| \d+\.\d \|$", text, re.MULTILINE), part
 
 
 def test_summary_points_at_index_atlas_and_certificates(report_dir):
     text = (report_dir / "summary.md").read_text(encoding="utf-8")
-    for name in ("index.md", "index.html", "atlas.md", "atlas.png",
-                 *(f"rbar_r2_m{m}.json" for m in SIZES)):
+    for name in (
+        "index.md",
+        "index.html",
+        "atlas.md",
+        "atlas.png",
+        *(f"rbar_r2_m{m}.json" for m in SIZES),
+    ):
         assert name in text, name
 
 
@@ -154,8 +169,10 @@ def test_disagreement_reads_plainly(tmp_path):
     from moetheory.rates.atlas import atlas_rows
 
     md = render_atlas(atlas_rows(gates=["softmax"], experts=["ffn-relu"], workers=1), "md")
-    assert ("computation disagrees: the paper's result needs strong identifiability = yes "
-            "(computed), found computed strong = no") in md
+    assert (
+        "computation disagrees: the paper's result needs strong identifiability = yes "
+        "(computed), found computed strong = no"
+    ) in md
     assert "(computed): computed strong" not in md
 
 
@@ -180,8 +197,13 @@ def test_progress_bars_draw_on_a_terminal_and_change_no_file(drawn, tmp_path, mo
     report_dir, bars = drawn
     assert "report" in bars and "identify" in bars  # both levels drew on the terminal
     quiet = small_report(tmp_path / "quiet", monkeypatch)  # stderr is no terminal here
-    timed = {"summary.md", "index.md", "index.html", "identifiability.json",
-             *(f"rbar_r2_m{m}.json" for m in SIZES)}  # these record wall times
+    timed = {
+        "summary.md",
+        "index.md",
+        "index.html",
+        "identifiability.json",
+        *(f"rbar_r2_m{m}.json" for m in SIZES),
+    }  # these record wall times
     assert files(quiet) == files(report_dir)
     for name in files(quiet) - timed:
         assert (quiet / name).read_bytes() == (report_dir / name).read_bytes(), name

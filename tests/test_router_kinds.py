@@ -101,11 +101,13 @@ def test_new_kind_vc_bounds(stripes):
     arch = stripes_arch(hidden=(3, 3))
     b = vc.vc_bounds(arch)
     assert b.lower.value == 5 * b.expert_lower.value <= b.upper.value
-    expected = growth.invert(growth.mixture_growth(
-        growth.grid_router_growth((5,)), growth.network_growth((3, 3), 2), 5)).value
+    expected = growth.invert(
+        growth.mixture_growth(growth.grid_router_growth((5,)), growth.network_growth((3, 3), 2), 5)
+    ).value
     assert b.upper.value == expected
     assert b.upper.formula is not None and vc.router_formula("stripes") == sp.log(
-        sp.binomial(m + E - 1, E - 1), 2)
+        sp.binomial(m + E - 1, E - 1), 2
+    )
     assert not any(c.name == "closed form, whole model" for c in b.cross_checks)
 
 
@@ -122,8 +124,19 @@ def test_new_kind_torch_realisation(stripes):
 
 
 def test_new_kind_on_the_command_line(stripes, capsys):
-    args = ["bounds", "--router", "stripes", "--dim", "2", "--experts", "5", "--depth", "2",
-            "--width", "3"]
+    args = [
+        "bounds",
+        "--router",
+        "stripes",
+        "--dim",
+        "2",
+        "--experts",
+        "5",
+        "--depth",
+        "2",
+        "--width",
+        "3",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     total = stripes_arch(hidden=(3, 3)).counts().total
@@ -133,8 +146,24 @@ def test_new_kind_on_the_command_line(stripes, capsys):
     assert main(["bounds", "--help"]) == 0
     assert "stripes" in capsys.readouterr().out
     # it does not build the grid of cells, so constructions do not offer it
-    assert main(["construct", "--target", "smooth", "--alpha", "1", "--dim", "1", "--eps",
-                 "0.1", "--router", "stripes"]) == 2
+    assert (
+        main(
+            [
+                "construct",
+                "--target",
+                "smooth",
+                "--alpha",
+                "1",
+                "--dim",
+                "1",
+                "--eps",
+                "0.1",
+                "--router",
+                "stripes",
+            ]
+        )
+        == 2
+    )
     assert "invalid choice: 'stripes'" in capsys.readouterr().err
 
 
@@ -145,19 +174,37 @@ def test_new_kind_passes_the_contract_and_is_gone_after(stripes):
 
 def test_unregistered_kind_is_unknown_again(capsys):
     assert "stripes" not in ROUTER_KINDS
-    with pytest.raises(SizeError, match="router must be one of none, grid, prototype, tree, "
-                                        "linear, got 'stripes'"):
+    with pytest.raises(
+        SizeError, match="router must be one of none, grid, prototype, tree, linear, got 'stripes'"
+    ):
         stripes_arch()
-    assert main(["bounds", "--router", "stripes", "--dim", "1", "--experts", "2", "--depth",
-                 "1", "--width", "1"]) == 2
+    assert (
+        main(
+            [
+                "bounds",
+                "--router",
+                "stripes",
+                "--dim",
+                "1",
+                "--experts",
+                "2",
+                "--depth",
+                "1",
+                "--width",
+                "1",
+            ]
+        )
+        == 2
+    )
     assert "invalid choice: 'stripes'" in capsys.readouterr().err
 
 
 def test_new_kind_refuses_what_it_does_not_read(stripes):
     with pytest.raises(SizeError, match="top-k = 2 needs the linear router; stripes routes"):
         stripes_arch(top_k=2)
-    with pytest.raises(SizeError, match="grid cells are given only with the grid router, not "
-                                        "stripes"):
+    with pytest.raises(
+        SizeError, match="grid cells are given only with the grid router, not stripes"
+    ):
         stripes_arch(grid=(5, 1))
     with pytest.raises(SizeError, match="stripes router builds no cell partition"):
         stripes.cell_parameters(4, 1)
@@ -189,8 +236,9 @@ def test_registry_refuses_duplicates_and_non_kinds():
 
 def test_approximating_kinds_are_the_cli_choices_of_constructions():
     assert kind_names(approximating=True) == ["grid", "prototype", "tree"]
-    with pytest.raises(SizeError, match="router must be one of grid, prototype, tree, got "
-                                        "'linear'"):
+    with pytest.raises(
+        SizeError, match="router must be one of grid, prototype, tree, got 'linear'"
+    ):
         router_kind("linear", approximating=True)
 
 
@@ -252,23 +300,28 @@ def test_no_router_name_comparison_outside_the_kinds():
 
 
 def test_bounds_do_not_import_torch():
-    code = ("import sys, moetheory.bounds.vc, moetheory.bounds.approximation, "
-            "moetheory.bounds.tradeoff, moetheory.bounds.routers; "
-            "from moetheory.bounds.architecture import Architecture; "
-            "Architecture(dim=2, experts=4, hidden=(3,), router='grid').counts(); "
-            "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, moetheory.bounds.vc, moetheory.bounds.approximation, "
+        "moetheory.bounds.tradeoff, moetheory.bounds.routers; "
+        "from moetheory.bounds.architecture import Architecture; "
+        "Architecture(dim=2, experts=4, hidden=(3,), router='grid').counts(); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"
 
 
 def test_growth_of_each_kind_matches_its_formula_where_warren_applies():
     """At m large enough for Warren's lemma, the library's router growth equals its formula
     (grid: always, exactly)."""
-    for arch in (Architecture(dim=2, experts=9, hidden=(2,), router="grid"),
-                 Architecture(dim=2, experts=16, hidden=(2,), router="tree"),
-                 Architecture(dim=2, experts=8, hidden=(2,), router="prototype"),
-                 Architecture(dim=3, experts=5, hidden=(2,), router="linear")):
+    for arch in (
+        Architecture(dim=2, experts=9, hidden=(2,), router="grid"),
+        Architecture(dim=2, experts=16, hidden=(2,), router="tree"),
+        Architecture(dim=2, experts=8, hidden=(2,), router="prototype"),
+        Architecture(dim=3, experts=5, hidden=(2,), router="linear"),
+    ):
         points = 10**6
         formula = arch.kind.growth_formula(m).subs(vc.size_values(arch)).subs(m, points)
         assert math.isclose(arch.kind.growth(arch).at(points), float(formula), rel_tol=1e-12)
@@ -282,6 +335,9 @@ def test_flat_router_verification_is_limited():
 
     c = approximate("smooth", 1, None, 2, "0.01", router="prototype", expert="constant")
     assert c.num_experts * 10**6 > MAX_FLAT_WORK
-    with pytest.raises(SizeError, match="flat prototype routing of 1,000,000 points over .* "
-                                        "or build with the grid or tree router"):
+    with pytest.raises(
+        SizeError,
+        match="flat prototype routing of 1,000,000 points over .* "
+        "or build with the grid or tree router",
+    ):
         verify_construction(c, points=10**6)

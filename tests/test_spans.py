@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from moetheory.identify.spans import ExactSpace
 
 entries = st.integers(-3, 3).map(sp.Integer)
-rows = st.integers(1, 4).flatmap(lambda k: st.lists(st.lists(entries, min_size=5, max_size=5),
-                                                     min_size=k, max_size=k))
+rows = st.integers(1, 4).flatmap(
+    lambda k: st.lists(st.lists(entries, min_size=5, max_size=5), min_size=k, max_size=k)
+)
 
 
 @settings(max_examples=60, deadline=None)

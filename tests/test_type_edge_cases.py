@@ -16,8 +16,9 @@ def test_empty_gaussian_names_are_refused(output, variance):
     # an empty --gaussian-output or --variance-param used to skip the name check and build a
     # symbol without a name (or drop the Gaussian expert silently)
     with pytest.raises(FormulaError, match="empty symbol name"):
-        formula_model("exp(b*x)", ["b"], "a*x", ["a"], ["x"], gaussian_output=output,
-                      variance_param=variance)
+        formula_model(
+            "exp(b*x)", ["b"], "a*x", ["a"], ["x"], gaussian_output=output, variance_param=variance
+        )
 
 
 def test_root_of_domain_with_an_infinite_bound_is_a_malformed_claim():
@@ -27,7 +28,9 @@ def test_root_of_domain_with_an_infinite_bound_is_a_malformed_claim():
     for interval in (["1", None], [None, "2"], [None, None]):
         claim["domain"]["interval"] = interval
         assert check_definite(claim, {}, "H") == (
-            0, ["H: malformed claim (a root_of domain needs a finite interval)"])
+            0,
+            ["H: malformed claim (a root_of domain needs a finite interval)"],
+        )
 
 
 def test_d2_brackets_without_rbar_raise():

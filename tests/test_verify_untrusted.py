@@ -23,8 +23,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 #: Leaves that describe a run rather than claim a fact: changing them may still verify.
-DESCRIPTIVE = {("seconds",), ("seed",), ("gate",), ("expert",), ("minimal_basis",),
-               ("certificate", "method"), ("max_order",), ("definition",)}
+DESCRIPTIVE = {
+    ("seconds",),
+    ("seed",),
+    ("gate",),
+    ("expert",),
+    ("minimal_basis",),
+    ("certificate", "method"),
+    ("max_order",),
+    ("definition",),
+}
 DESCRIPTIVE_HEADS = {"notes", "evidence"}
 LIMIT_S = 20.0
 
@@ -71,8 +79,11 @@ def rbar_doc():
 
 def _used_points(doc) -> set[int]:
     cert = doc.get("certificate", {})
-    numeric = any(r.get("verified") == "numeric" for g in ("relations", "weak_relations")
-                  for r in doc.get(g, []))
+    numeric = any(
+        r.get("verified") == "numeric"
+        for g in ("relations", "weak_relations")
+        for r in doc.get(g, [])
+    )
     rows = {0, 1, 2} if numeric else set()
     for key in ("k1", "k2", "weak_k1", "weak_k2"):
         rows |= set(cert.get(key, {}).get("rows", []))
@@ -84,24 +95,66 @@ def _descriptive(doc, path) -> bool:
         return True
     if path in DESCRIPTIVE or path[-1:] in (("precision_bits",), ("construction",)):
         return True
-    return (len(path) >= 3 and path[:2] == ("certificate", "points")
-            and path[2] not in _used_points(doc))
+    return (
+        len(path) >= 3
+        and path[:2] == ("certificate", "points")
+        and path[2] not in _used_points(doc)
+    )
 
 
 def hostile(canary: Path):
-    code = [f"__import__('pathlib').Path({str(canary)!r}).touch()",
-            f"exec(\"open({str(canary)!r}, 'w')\")", "__import__('os').system('true')"]
+    code = [
+        f"__import__('pathlib').Path({str(canary)!r}).touch()",
+        f"exec(\"open({str(canary)!r}, 'w')\")",
+        "__import__('os').system('true')",
+    ]
     code_values = st.sampled_from(code)
-    huge = st.sampled_from([10**400, "9" * 5000, "1e100000000", "1" + "0" * 5000 + "/3",
-                            1e308, -(10**30), "-1/0", "nan", "inf"])
+    huge = st.sampled_from(
+        [
+            10**400,
+            "9" * 5000,
+            "1e100000000",
+            "1" + "0" * 5000 + "/3",
+            1e308,
+            -(10**30),
+            "-1/0",
+            "nan",
+            "inf",
+        ]
+    )
     wrong = st.sampled_from([None, True, False, 0, -1, 1.5, "", "x", [], {}, [[]], {"a": 1}])
-    other = st.sampled_from(["yes", "no", "unknown", "gate-expert", "duplicate", "zero",
-                             "symbolic", "numeric", "complete", "partial", "5", "7/3",
-                             "[12345.0 +/- 1e-10]", "u", "Derivative(u, a1)", "exp(b1*x1)",
-                             2, 3, 7])
-    return st.one_of(code_values, st.lists(code_values, min_size=1, max_size=3),
-                     st.dictionaries(code_values, code_values, min_size=1, max_size=2),
-                     huge, wrong, other, st.just("DEEP"))
+    other = st.sampled_from(
+        [
+            "yes",
+            "no",
+            "unknown",
+            "gate-expert",
+            "duplicate",
+            "zero",
+            "symbolic",
+            "numeric",
+            "complete",
+            "partial",
+            "5",
+            "7/3",
+            "[12345.0 +/- 1e-10]",
+            "u",
+            "Derivative(u, a1)",
+            "exp(b1*x1)",
+            2,
+            3,
+            7,
+        ]
+    )
+    return st.one_of(
+        code_values,
+        st.lists(code_values, min_size=1, max_size=3),
+        st.dictionaries(code_values, code_values, min_size=1, max_size=2),
+        huge,
+        wrong,
+        other,
+        st.just("DEEP"),
+    )
 
 
 def _write(tmp: Path, doc, path, value) -> Path:
@@ -127,8 +180,9 @@ def _fuzz(capsys, tmp_path, doc, path, value):
     if code == 2:
         assert len(err.strip().splitlines()) == 1, err
     if code == 0:
-        assert _same_value(value, _get(doc, path)) or _descriptive(doc, path), \
+        assert _same_value(value, _get(doc, path)) or _descriptive(doc, path), (
             f"verify accepted {path} changed to {value!r}"
+        )
 
 
 def _same_value(new, old) -> bool:
@@ -150,8 +204,10 @@ def _draw_and_fuzz(capsys, tmp_path, docs, data):
     _fuzz(capsys, tmp_path, doc, path, data.draw(hostile(tmp_path / "CANARY")))
 
 
-SETTINGS = {"deadline": None,
-            "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+SETTINGS = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
 
 
 @settings(max_examples=55, **SETTINGS)
@@ -174,11 +230,23 @@ def test_every_claim_leaf_of_a_kind_is_checked(capsys, tmp_path, verdict_doc, ke
         if _descriptive(verdict_doc, path):
             continue
         old = _get(verdict_doc, path)
-        new = (not old if isinstance(old, bool) else old + 1 if isinstance(old, int)
-               else "no" if old == "yes" else "yes" if isinstance(old, str) and old in
-               ("no", "unknown") else "7/3" if isinstance(old, str) and "/" in old
-               else "[5.0 +/- 0.001]" if isinstance(old, str) and old.startswith("[")
-               else "2*" + old if isinstance(old, str) else ["x"])
+        new = (
+            not old
+            if isinstance(old, bool)
+            else old + 1
+            if isinstance(old, int)
+            else "no"
+            if old == "yes"
+            else "yes"
+            if isinstance(old, str) and old in ("no", "unknown")
+            else "7/3"
+            if isinstance(old, str) and "/" in old
+            else "[5.0 +/- 0.001]"
+            if isinstance(old, str) and old.startswith("[")
+            else "2*" + old
+            if isinstance(old, str)
+            else ["x"]
+        )
         file = _write(tmp_path, verdict_doc, path, new)
         code, _, err = run_cli(capsys, "verify", str(file), "--seconds", str(LIMIT_S))
         assert code in (1, 2), f"verify accepted {path}: {old!r} → {new!r}"
@@ -195,10 +263,13 @@ def test_code_in_a_point_list_never_runs(capsys, tmp_path, verdict_doc):
     assert "expected an exact rational" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("change", [
-    (("relations", 0, "coefficients"), ["5", "7"]),
-    (("certificate", "relations_independent", "det"), "999"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        (("relations", 0, "coefficients"), ["5", "7"]),
+        (("certificate", "relations_independent", "det"), "999"),
+    ],
+)
 def test_issue_tampering_is_rejected(capsys, tmp_path, verdict_doc, change):
     path, value = change
     if path[0] == "relations":
@@ -215,8 +286,19 @@ def test_weak_yes_to_no_is_rejected(capsys, tmp_path, verdict_doc):
     assert run_cli(capsys, "verify", str(file))[0] == 1
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe not utf-8", b"", b"{", b"[]", b"NaN", b"1e999",
-                                 b'{"schema": "moetheory.verdict/2"}', b"[" * 100_000])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff\xfe not utf-8",
+        b"",
+        b"{",
+        b"[]",
+        b"NaN",
+        b"1e999",
+        b'{"schema": "moetheory.verdict/2"}',
+        b"[" * 100_000,
+    ],
+)
 def test_unreadable_files_one_line(capsys, tmp_path, raw):
     file = tmp_path / "bad.json"
     file.write_bytes(raw)

@@ -42,8 +42,12 @@ def _torch(m, dtype=torch.float64, grad=False):
 
 
 def _permute(m, perm):
-    return MixingMeasure(m.beta0[..., perm], m.beta1[..., perm, :], m.eta[..., perm, :],
-                         None if m.nu is None else m.nu[..., perm])
+    return MixingMeasure(
+        m.beta0[..., perm],
+        m.beta1[..., perm, :],
+        m.eta[..., perm, :],
+        None if m.nu is None else m.nu[..., perm],
+    )
 
 
 def _loss(kind, fit, truth, **kw):
@@ -53,10 +57,12 @@ def _loss(kind, fit, truth, **kw):
 
 
 # A truth in the authors' gauge (last gate at 0), d = 2, η = (a1, a2, b).
-TRUTH = MixingMeasure(beta0=[-1.0, 0.5, 0.0],
-                      beta1=[[2.0, 1.0], [-1.5, 0.5], [0.0, 0.0]],
-                      eta=[[1.0, -1.0, 0.5], [0.0, 2.0, -1.0], [-2.0, 0.0, 1.0]],
-                      nu=[0.5, 1.0, 0.25])
+TRUTH = MixingMeasure(
+    beta0=[-1.0, 0.5, 0.0],
+    beta1=[[2.0, 1.0], [-1.5, 0.5], [0.0, 0.0]],
+    eta=[[1.0, -1.0, 0.5], [0.0, 2.0, -1.0], [-2.0, 0.0, 1.0]],
+    nu=[0.5, 1.0, 0.25],
+)
 
 
 # --------------------------------------------------------------------------- exact values
@@ -65,8 +71,9 @@ TRUTH = MixingMeasure(beta0=[-1.0, 0.5, 0.0],
 @pytest.mark.parametrize("kind", ["d1", "d2"])
 @pytest.mark.parametrize("translation", TRANSLATIONS)
 def test_zero_at_truth(kind, translation):
-    batched = MixingMeasure(*(np.stack([x, x]) for x in
-                              (TRUTH.beta0, TRUTH.beta1, TRUTH.eta, TRUTH.nu)))
+    batched = MixingMeasure(
+        *(np.stack([x, x]) for x in (TRUTH.beta0, TRUTH.beta1, TRUTH.eta, TRUTH.nu))
+    )
     for fit in (TRUTH, batched, _torch(batched)):
         out = _loss(kind, fit, TRUTH, translation=translation)
         assert np.allclose(np.asarray(out), 0.0, atol=1e-14)
@@ -77,8 +84,9 @@ def test_zero_at_truth(kind, translation):
 def test_d1_merged_atoms_second_order():
     # k* = 1, k = 2: both fitted atoms in the one cell → mass term + squared distances.
     truth = MixingMeasure([0.0], [[0.0]], [[0.0, 0.0]], [1.0])
-    fit = MixingMeasure([LN(0.25), LN(0.75)], [[0.1], [-0.2]], [[0.2, 0.0], [0.0, -0.1]],
-                        [1.1, 0.8])
+    fit = MixingMeasure(
+        [LN(0.25), LN(0.75)], [[0.1], [-0.2]], [[0.2, 0.0], [0.0, -0.1]], [1.1, 0.8]
+    )
     # 0.25·(0.01 + 0.04 + 0.01) + 0.75·(0.04 + 0.01 + 0.04)
     assert float(d1_loss(fit, truth)) == pytest.approx(0.0825, abs=1e-14)
     # Unequal total mass adds |Σ w − 1|.
@@ -89,8 +97,7 @@ def test_d1_merged_atoms_second_order():
 
 def test_d1_exact_specified_first_order():
     truth = MixingMeasure([0.0, LN(2.0)], [[0.0], [3.0]], [[0.0, 0.0], [1.0, 1.0]], [1.0, 1.0])
-    fit = MixingMeasure([LN(1.5), LN(2.0)], [[0.3], [3.0]], [[0.3, 0.4], [1.0, 1.0]],
-                        [1.2, 0.9])
+    fit = MixingMeasure([LN(1.5), LN(2.0)], [[0.3], [3.0]], [[0.3, 0.4], [1.0, 1.0]], [1.2, 0.9])
     # |1.5 − 1| + |2 − 2| + 1.5·(0.3 + 0.5 + 0.2) + 2·(0 + 0 + 0.1)
     assert float(d1_loss(fit, truth)) == pytest.approx(2.2, abs=1e-13)
     # Without variances the ν terms disappear.
@@ -101,8 +108,7 @@ def test_d1_exact_specified_first_order():
 
 def test_d2_merged_atoms_rbar():
     truth = MixingMeasure([0.0], [[0.0]], [[0.0, 0.0]], [1.0])  # η = (a, b)
-    fit = MixingMeasure([LN(0.5), LN(0.5)], [[0.5], [-0.5]], [[0.2, 0.1], [-0.2, -0.1]],
-                        [1.5, 0.5])
+    fit = MixingMeasure([LN(0.5), LN(0.5)], [[0.5], [-0.5]], [[0.2, 0.1], [-0.2, -0.1]], [1.5, 0.5])
     # per atom: |Δβ1|^r + |Δb|^r + |Δa|^{r/2} + |Δν|^{r/2}, weights 0.5 + 0.5
     r4 = 0.5**4 + 0.1**4 + 0.2**2 + 0.5**2
     r6 = 0.5**6 + 0.1**6 + 0.2**3 + 0.5**3
@@ -129,8 +135,9 @@ def test_empty_cell_contributes_its_mass():
 
 def test_cells_tie_goes_to_smallest_index_and_use_eta_and_nu():
     truth = MixingMeasure([0.0, 0.0], [[0.0], [2.0]], [[0.0], [0.0]], [1.0, 1.0])
-    fit = MixingMeasure([0.0] * 4, [[1.0], [1.0], [1.9], [0.2]], [[0.0], [0.0], [0.0], [0.0]],
-                        [1.0, 1.5, 1.0, 1.0])
+    fit = MixingMeasure(
+        [0.0] * 4, [[1.0], [1.0], [1.9], [0.2]], [[0.0], [0.0], [0.0], [0.0]], [1.0, 1.5, 1.0, 1.0]
+    )
     cells = voronoi_cells(fit, truth)
     assert cells.dtype == np.int64 and cells.tolist() == [0, 0, 1, 0]
     tcells = voronoi_cells(_torch(fit), _torch(truth))
@@ -152,8 +159,12 @@ def test_permutation_of_fitted_atoms(kind, translation):
     fit = _random(rng, 4, 4)
     base = _loss(kind, fit, truth, translation=translation)
     for perm in ([3, 2, 1, 0], [1, 3, 0, 2]):
-        assert np.allclose(_loss(kind, _permute(fit, perm), truth, translation=translation),
-                           base, rtol=1e-10, atol=1e-12)
+        assert np.allclose(
+            _loss(kind, _permute(fit, perm), truth, translation=translation),
+            base,
+            rtol=1e-10,
+            atol=1e-12,
+        )
 
 
 @pytest.mark.parametrize("kind", ["d1", "d2"])
@@ -167,7 +178,8 @@ def test_numpy_equals_torch_and_batched_equals_loop(kind, translation):
         np.concatenate([TRUTH.beta0[None] + 0.05 * rng.normal(size=(3, 3))]),
         TRUTH.beta1[None] + 0.05 * rng.normal(size=(3, 3, 2)),
         TRUTH.eta[None] + 0.05 * rng.normal(size=(3, 3, 3)),
-        TRUTH.nu[None] * rng.uniform(0.9, 1.1, size=(3, 3)))
+        TRUTH.nu[None] * rng.uniform(0.9, 1.1, size=(3, 3)),
+    )
     for f, t in ((fit, truth), (near, TRUTH)):
         out_np = _loss(kind, f, t, translation=translation)
         out_t = _loss(kind, _torch(f), _torch(t), translation=translation)
@@ -175,11 +187,19 @@ def test_numpy_equals_torch_and_batched_equals_loop(kind, translation):
         np.testing.assert_allclose(out_t.numpy(), out_np, rtol=1e-10, atol=1e-12)
         mixed = _loss(kind, _torch(f), t, translation=translation)  # numpy truth, torch fit
         np.testing.assert_allclose(mixed.numpy(), out_np, rtol=1e-10, atol=1e-12)
-        loop = [_loss(kind, MixingMeasure(f.beta0[r], f.beta1[r], f.eta[r], f.nu[r]), t,
-                      translation=translation) for r in range(f.batch_shape[0])]
+        loop = [
+            _loss(
+                kind,
+                MixingMeasure(f.beta0[r], f.beta1[r], f.eta[r], f.nu[r]),
+                t,
+                translation=translation,
+            )
+            for r in range(f.batch_shape[0])
+        ]
         # an unbatched fit against a truth batched with R = 1 gives shape (1,)
-        np.testing.assert_allclose(np.concatenate([np.reshape(v, -1) for v in loop]), out_np,
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            np.concatenate([np.reshape(v, -1) for v in loop]), out_np, rtol=1e-10, atol=1e-12
+        )
 
 
 def test_float32_torch_and_batched_truth():
@@ -190,9 +210,15 @@ def test_float32_torch_and_batched_truth():
     assert out.dtype == torch.float32
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5)
     # a batched truth pairs replicate r with replicate r
-    per = [float(d1_loss(MixingMeasure(fit.beta0[r], fit.beta1[r], fit.eta[r], fit.nu[r]),
-                         MixingMeasure(truth.beta0[r], truth.beta1[r], truth.eta[r],
-                                       truth.nu[r]))) for r in range(3)]
+    per = [
+        float(
+            d1_loss(
+                MixingMeasure(fit.beta0[r], fit.beta1[r], fit.eta[r], fit.nu[r]),
+                MixingMeasure(truth.beta0[r], truth.beta1[r], truth.eta[r], truth.nu[r]),
+            )
+        )
+        for r in range(3)
+    ]
     np.testing.assert_allclose(ref, per, rtol=1e-12)
 
 
@@ -215,10 +241,12 @@ def test_shifted_truth(kind):
 
 def test_infimum_is_below_raw_and_fix_last():
     rng = np.random.default_rng(4)
-    fit = MixingMeasure(TRUTH.beta0[None] + rng.normal(size=(6, 3)),
-                        TRUTH.beta1[None] + rng.normal(size=(6, 3, 2)),
-                        TRUTH.eta[None] + 0.2 * rng.normal(size=(6, 3, 3)),
-                        TRUTH.nu[None] * rng.uniform(0.8, 1.2, size=(6, 3)))
+    fit = MixingMeasure(
+        TRUTH.beta0[None] + rng.normal(size=(6, 3)),
+        TRUTH.beta1[None] + rng.normal(size=(6, 3, 2)),
+        TRUTH.eta[None] + 0.2 * rng.normal(size=(6, 3, 3)),
+        TRUTH.nu[None] * rng.uniform(0.8, 1.2, size=(6, 3)),
+    )
     for kind in ("d1", "d2"):
         inf = _loss(kind, fit, TRUTH, translation="infimum")
         assert np.all(inf >= 0)
@@ -232,8 +260,11 @@ def test_fix_last_puts_both_measures_in_the_gauge():
     rng = np.random.default_rng(5)
     fit = _random(rng, 2, 3)
     moved = TRUTH.translate([1.0, -2.0], 0.7)
-    np.testing.assert_allclose(d1_loss(fit, moved, translation="fix-last"),
-                               d1_loss(fit, TRUTH, translation="fix-last"), rtol=1e-12)
+    np.testing.assert_allclose(
+        d1_loss(fit, moved, translation="fix-last"),
+        d1_loss(fit, TRUTH, translation="fix-last"),
+        rtol=1e-12,
+    )
 
 
 # --------------------------------------------------------------------------- autograd
@@ -248,10 +279,12 @@ def test_torch_gradients(kind, translation):
         # near a shifted truth (so the optimum is an interior t, not the t0 → −∞ limit), with
         # true atom 1 split in two; small, as the search runs once per finite difference
         idx = [0, 1, 1]
-        base = MixingMeasure(truth_np.beta0[idx] + [0.0, LN(0.4), LN(0.6)] + 0.1 * rng.normal(
-            size=3), truth_np.beta1[idx] + 0.1 * rng.normal(size=(3, 2)),
+        base = MixingMeasure(
+            truth_np.beta0[idx] + [0.0, LN(0.4), LN(0.6)] + 0.1 * rng.normal(size=3),
+            truth_np.beta1[idx] + 0.1 * rng.normal(size=(3, 2)),
             truth_np.eta[idx] + 0.1 * rng.normal(size=(3, 3)),
-            truth_np.nu[idx] * rng.uniform(0.9, 1.1, size=3)).translate([0.5, -0.3], 0.2)
+            truth_np.nu[idx] * rng.uniform(0.9, 1.1, size=3),
+        ).translate([0.5, -0.3], 0.2)
         raw = _loss(kind, base, truth_np)
         best = _loss(kind, base, truth_np, translation="infimum")
         assert 0 < best < 0.5 * min(raw, np.exp(truth_np.beta0).sum())
@@ -264,8 +297,9 @@ def test_torch_gradients(kind, translation):
     def f(b0, b1, eta, nu):
         return _loss(kind, MixingMeasure(b0, b1, eta, nu), truth, translation=translation)
 
-    assert torch.autograd.gradcheck(f, params, eps=1e-7, atol=1e-5,
-                                    fast_mode=translation == "infimum")
+    assert torch.autograd.gradcheck(
+        f, params, eps=1e-7, atol=1e-5, fast_mode=translation == "infimum"
+    )
     # at the truth (all Δ = 0) gradients exist and are finite (no NaN from ‖0‖)
     at = _torch(TRUTH, grad=True)
     out = _loss(kind, at, _torch(TRUTH), translation=translation)
@@ -284,8 +318,9 @@ def _slope(deltas, values):
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_rate_reading_d1(backend):
     deltas = np.array([1e-1, 1e-2, 1e-3, 1e-4])
-    truth = MixingMeasure([0.0, 0.0], [[1.0, -1.0], [0.0, 0.0]],
-                          [[1.0, 0.5, 0.0], [-1.0, 0.0, 2.0]], [1.0, 0.5])
+    truth = MixingMeasure(
+        [0.0, 0.0], [[1.0, -1.0], [0.0, 0.0]], [[1.0, 0.5, 0.0], [-1.0, 0.0, 2.0]], [1.0, 0.5]
+    )
     v = np.array([0.6, -0.8, 0.3, 0.1, -0.5, 0.2])  # direction in θ = (β1, η, ν)
     over, exact = [], []
     for delta in deltas:
@@ -313,10 +348,15 @@ def test_rate_reading_d2():
     truth = MixingMeasure([0.0], [[0.0]], [[0.0, 0.0]], [1.0])
     vals_all, vals_gate = [], []
     for delta in deltas:
-        fit = MixingMeasure([LN(0.5)] * 2, [[delta], [-delta]], [[delta, delta], [-delta, -delta]],
-                            [1 + delta, 1 - delta])
-        fit_g = MixingMeasure([LN(0.5)] * 2, [[delta], [-delta]], [[0.0, delta], [0.0, -delta]],
-                              [1.0, 1.0])
+        fit = MixingMeasure(
+            [LN(0.5)] * 2,
+            [[delta], [-delta]],
+            [[delta, delta], [-delta, -delta]],
+            [1 + delta, 1 - delta],
+        )
+        fit_g = MixingMeasure(
+            [LN(0.5)] * 2, [[delta], [-delta]], [[0.0, delta], [0.0, -delta]], [1.0, 1.0]
+        )
         vals_all.append(float(d2_loss(fit, truth, rbar={2: 4})))
         vals_gate.append(float(d2_loss(fit_g, truth, rbar={2: 4})))
     assert _slope(deltas, vals_all) == pytest.approx(2.0, abs=0.02)
@@ -350,8 +390,9 @@ def test_property_nonnegative_and_permutation_invariant(pair):
         base = _loss(kind, fit, truth)
         assert base.shape == fit.batch_shape
         assert np.all(np.isfinite(base)) and np.all(base >= 0)
-        np.testing.assert_allclose(_loss(kind, _permute(fit, perm), truth), base, rtol=1e-10,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            _loss(kind, _permute(fit, perm), truth), base, rtol=1e-10, atol=1e-12
+        )
     inf = d1_loss(fit, truth, translation="infimum", max_iter=50)
     assert np.all(inf >= 0) and np.all(inf <= d1_loss(fit, truth) + 1e-12)
     cells = voronoi_cells(fit, truth)
@@ -361,22 +402,41 @@ def test_property_nonnegative_and_permutation_invariant(pair):
 # --------------------------------------------------------------------------- bad inputs
 
 
-@pytest.mark.parametrize("kwargs,needle", [
-    (dict(beta0=np.zeros((2, 3)), beta1=np.zeros((2, 2, 1)), eta=np.zeros((2, 3, 2))), "beta1"),
-    (dict(beta0=np.zeros((2, 3)), beta1=np.zeros((2, 3, 1)), eta=np.zeros((3, 2))), "eta"),
-    (dict(beta0=np.zeros(3), beta1=np.zeros((3, 1)), eta=np.zeros((3, 2)), nu=np.ones(2)),
-     "nu"),
-    (dict(beta0=np.zeros((1, 1, 1)), beta1=np.zeros((1, 1, 1, 1)), eta=np.zeros((1, 1, 1, 1))),
-     "beta0"),
-    (dict(beta0=np.zeros((2, 0)), beta1=np.zeros((2, 0, 1)), eta=np.zeros((2, 0, 2))), "k >= 1"),
-    (dict(beta0=np.zeros((0, 2)), beta1=np.zeros((0, 2, 1)), eta=np.zeros((0, 2, 2))), "R >= 1"),
-    (dict(beta0=[0.0, np.nan], beta1=[[0.0], [1.0]], eta=[[0.0], [1.0]]), "beta0"),
-    (dict(beta0=[0.0, 1.0], beta1=[[0.0], [np.inf]], eta=[[0.0], [1.0]]), "beta1"),
-    (dict(beta0=[0.0, 1.0], beta1=[[0.0], [1.0]], eta=[[0.0], [1.0]], nu=[1.0, 0.0]), "nu"),
-    (dict(beta0=["a"], beta1=[[0.0]], eta=[[0.0]]), "beta0"),
-    (dict(beta0=torch.zeros(2), beta1=torch.zeros(2, 1), eta=torch.tensor([[0.0], [np.nan]])),
-     "eta"),
-])
+@pytest.mark.parametrize(
+    "kwargs,needle",
+    [
+        (dict(beta0=np.zeros((2, 3)), beta1=np.zeros((2, 2, 1)), eta=np.zeros((2, 3, 2))), "beta1"),
+        (dict(beta0=np.zeros((2, 3)), beta1=np.zeros((2, 3, 1)), eta=np.zeros((3, 2))), "eta"),
+        (
+            dict(beta0=np.zeros(3), beta1=np.zeros((3, 1)), eta=np.zeros((3, 2)), nu=np.ones(2)),
+            "nu",
+        ),
+        (
+            dict(
+                beta0=np.zeros((1, 1, 1)), beta1=np.zeros((1, 1, 1, 1)), eta=np.zeros((1, 1, 1, 1))
+            ),
+            "beta0",
+        ),
+        (
+            dict(beta0=np.zeros((2, 0)), beta1=np.zeros((2, 0, 1)), eta=np.zeros((2, 0, 2))),
+            "k >= 1",
+        ),
+        (
+            dict(beta0=np.zeros((0, 2)), beta1=np.zeros((0, 2, 1)), eta=np.zeros((0, 2, 2))),
+            "R >= 1",
+        ),
+        (dict(beta0=[0.0, np.nan], beta1=[[0.0], [1.0]], eta=[[0.0], [1.0]]), "beta0"),
+        (dict(beta0=[0.0, 1.0], beta1=[[0.0], [np.inf]], eta=[[0.0], [1.0]]), "beta1"),
+        (dict(beta0=[0.0, 1.0], beta1=[[0.0], [1.0]], eta=[[0.0], [1.0]], nu=[1.0, 0.0]), "nu"),
+        (dict(beta0=["a"], beta1=[[0.0]], eta=[[0.0]]), "beta0"),
+        (
+            dict(
+                beta0=torch.zeros(2), beta1=torch.zeros(2, 1), eta=torch.tensor([[0.0], [np.nan]])
+            ),
+            "eta",
+        ),
+    ],
+)
 def test_bad_measures_raise_typed_error(kwargs, needle):
     with pytest.raises(LossInputError, match=needle) as info:
         MixingMeasure(**kwargs)
@@ -390,10 +450,17 @@ def test_bad_pairs_and_options_raise_typed_error():
         (lambda: d1_loss(MixingMeasure([0.0], [[0.0, 0.0]], [[0.0, 0.0]], [1.0]), truth), "d"),
         (lambda: d1_loss(MixingMeasure([0.0], [[0.0]], [[0.0]], [1.0]), truth), "eta"),
         (lambda: d1_loss(MixingMeasure([0.0], [[0.0]], [[0.0, 0.0]]), truth), "nu"),
-        (lambda: d1_loss(MixingMeasure(np.zeros((3, 1)), np.zeros((3, 1, 1)),
-                                       np.zeros((3, 1, 2)), np.ones((3, 1))),
-                         MixingMeasure(np.zeros((2, 1)), np.zeros((2, 1, 1)),
-                                       np.zeros((2, 1, 2)), np.ones((2, 1)))), "R"),
+        (
+            lambda: d1_loss(
+                MixingMeasure(
+                    np.zeros((3, 1)), np.zeros((3, 1, 1)), np.zeros((3, 1, 2)), np.ones((3, 1))
+                ),
+                MixingMeasure(
+                    np.zeros((2, 1)), np.zeros((2, 1, 1)), np.zeros((2, 1, 2)), np.ones((2, 1))
+                ),
+            ),
+            "R",
+        ),
         (lambda: d1_loss(ok, truth, translation="shift"), "translation"),
         (lambda: d1_loss(ok, "truth"), "MixingMeasure"),
         (lambda: d2_loss(ok, truth, rbar={3: 6}), "cell size 2"),
@@ -402,9 +469,15 @@ def test_bad_pairs_and_options_raise_typed_error():
         (lambda: d2_loss(ok, truth, rbar=[0, 1, 4]), "rbar"),
         (lambda: d2_loss(ok, truth, rbar=RBAR, intercept_index=5), "intercept_index"),
         (lambda: d2_loss(ok, truth, rbar=RBAR, slope_index=[0, 1]), "slope_index"),
-        (lambda: d2_loss(MixingMeasure(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 3))),
-                         MixingMeasure(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 3))),
-                         rbar=RBAR, slope_index=[0]), "cover"),
+        (
+            lambda: d2_loss(
+                MixingMeasure(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 3))),
+                MixingMeasure(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 3))),
+                rbar=RBAR,
+                slope_index=[0],
+            ),
+            "cover",
+        ),
         (lambda: TRUTH.translate([1.0, 2.0, 3.0]), "t1"),
     ]
     for call, needle in cases:

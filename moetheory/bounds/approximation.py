@@ -45,6 +45,7 @@ Example::
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -62,10 +63,14 @@ from moetheory.errors import SizeError
 
 NORMS = ("l2", "linf")
 METHODS = ("moe-constant", "moe-pwl", "single-pwl", "moe-deep", "single-syz", "yarotsky")
-SYZ = ("Shen, Yang & Zhang, Optimal approximation rate of ReLU networks in terms of width and "
-       "depth, J. Math. Pures Appl. 2022 (arXiv 2103.00502), Thm 1.1 (constants as recalled)")
-YAROTSKY = ("Yarotsky, Error bounds for approximations with deep ReLU networks, Neural Networks "
-            "94, 2017 (arXiv 1610.01145)")
+SYZ = (
+    "Shen, Yang & Zhang, Optimal approximation rate of ReLU networks in terms of width and "
+    "depth, J. Math. Pures Appl. 2022 (arXiv 2103.00502), Thm 1.1 (constants as recalled)"
+)
+YAROTSKY = (
+    "Yarotsky, Error bounds for approximations with deep ReLU networks, Neural Networks "
+    "94, 2017 (arXiv 1610.01145)"
+)
 OWN = "this package's construction (approximation_vc.md §3)"
 
 
@@ -84,8 +89,12 @@ def to_fraction(name: str, value: object) -> Fraction:
         except (InvalidOperation, ValueError):  # not decimal text, or nan/inf: Fraction says
             exponent = 0
         if abs(exponent) > MAX_EXPONENT:
-            raise SizeError(f"{name} must lie between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT} in "
-                            f"size, got {value[:40]}")
+            raise SizeError(
+                f"{name} must lie between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT} in "
+                f"size, got {value[:40]}"
+            )
+    if not isinstance(value, (str, float, numbers.Rational, Decimal)):  # Fraction() refuses
+        raise SizeError(f"{name} must be a finite number, got {value!r}")
     try:
         out = Fraction(str(value)) if isinstance(value, (str, float)) else Fraction(value)
     except (ValueError, TypeError, ZeroDivisionError):
@@ -143,18 +152,24 @@ class Target:
         digits = _log10_resolution(radius_sq_at_one, self.holder, eps, self.alpha)
         given = f"α = {_short(self.alpha)}, λ = {_short(self.holder)}, ε = {_short(eps)}"
         if digits * self.dim > MAX_DIGITS:
-            raise SizeError(f"the required resolution is about 10^{digits:.0f} per axis, i.e. "
-                            f"10^{digits * self.dim:.0f} cells: beyond the sizes this table "
-                            f"reports ({given})")
+            raise SizeError(
+                f"the required resolution is about 10^{digits:.0f} per axis, i.e. "
+                f"10^{digits * self.dim:.0f} cells: beyond the sizes this table "
+                f"reports ({given})"
+            )
         n_bits = max(digits, 0) * math.log2(10) + 2
         p, q = self.alpha.numerator, self.alpha.denominator
-        _check_exact(p * (_bits(radius_sq_at_one) + 2 * n_bits) + 2 * q * _bits(eps / self.holder),
-                     f"λ·r^α ≤ ε ({given})")
+        _check_exact(
+            p * (_bits(radius_sq_at_one) + 2 * n_bits) + 2 * q * _bits(eps / self.holder),
+            f"λ·r^α ≤ ε ({given})",
+        )
         _EXACT.prec = int(n_bits) + 64
         real = _EXACT.sqrt(_mp(radius_sq_at_one, _EXACT)) * (
-            _mp(self.holder, _EXACT) / _mp(eps, _EXACT)) ** (_EXACT.mpf(q) / p)
-        return least_near(lambda n: self.within(radius_sq_at_one / n**2, eps),
-                          int(_EXACT.ceil(real)))
+            _mp(self.holder, _EXACT) / _mp(eps, _EXACT)
+        ) ** (_EXACT.mpf(q) / p)
+        return least_near(
+            lambda n: self.within(radius_sq_at_one / n**2, eps), int(_EXACT.ceil(real))
+        )
 
 
 MAX_DIGITS = 1000  # more than 10^1000 cells in all is refused, not attempted
@@ -175,9 +190,11 @@ def _check_exact(bits: float, what: str) -> None:
     """A :class:`SizeError` when deciding ``what`` exactly would build integers over
     ``MAX_EXACT_BITS`` bits."""
     if bits > MAX_EXACT_BITS:
-        raise SizeError(f"deciding {what} exactly needs integers of about "
-                        f"{bits / math.log2(10):.2g} digits: beyond the sizes this table "
-                        "reports (give the numbers with fewer digits)")
+        raise SizeError(
+            f"deciding {what} exactly needs integers of about "
+            f"{bits / math.log2(10):.2g} digits: beyond the sizes this table "
+            "reports (give the numbers with fewer digits)"
+        )
 
 
 def least_near(holds: Callable[[int], bool], guess: int) -> int:
@@ -194,14 +211,18 @@ def least_near(holds: Callable[[int], bool], guess: int) -> int:
     return start + least(lambda k: holds(start + k))
 
 
-def _log10_resolution(radius_sq: Fraction, holder: Fraction, eps: Fraction,
-                      alpha: Fraction) -> float:
+def _log10_resolution(
+    radius_sq: Fraction, holder: Fraction, eps: Fraction, alpha: Fraction
+) -> float:
     """log₁₀ of r₁·(λ/ε)^{1/α}, the real resolution, in mpmath (no float overflow)."""
+
     def log10(x: Fraction):
         return mpmath.log10(_mp(x))
 
-    return float(log10(radius_sq) / 2 + (log10(holder) - log10(eps)) / mpmath.mpf(
-        alpha.numerator) * alpha.denominator)
+    return float(
+        log10(radius_sq) / 2
+        + (log10(holder) - log10(eps)) / mpmath.mpf(alpha.numerator) * alpha.denominator
+    )
 
 
 def _short(x: Fraction) -> str:
@@ -252,21 +273,39 @@ class Approximator:
         active_parameters, total_parameters, source; and more)."""
         if self.architecture is None:  # a shape: one network of ``shape_weights`` weights
             w = self.shape_weights
-            c = ParameterCounts(total=w, router=0, per_expert=w, experts_total=w,
-                                router_active=0, active=w)
+            if w is None:
+                raise SizeError(
+                    f"{self.method} row has neither an architecture nor "
+                    "shape_weights: every Approximator without a network is a "
+                    "shape row carrying its weight count"
+                )
+            c = ParameterCounts(
+                total=w, router=0, per_expert=w, experts_total=w, router_active=0, active=w
+            )
         else:
             c = self.architecture.counts()
-        return {"dim": self.target.dim, "alpha": _num(self.target.alpha),
-                "holder": _num(self.target.holder), "norm": self.target.norm,
-                "eps": None if self.eps is None else _num(self.eps), "method": self.method,
-                "cells_per_axis": self.cells,
-                "sub": self.sub, "layers": self.layers, "experts": self.experts,
-                "expert_parameters": c.per_expert, "expert_nonzero": self.expert_nonzero,
-                "router_parameters": c.router, "active_parameters": c.active,
-                "total_parameters": c.total, "guaranteed_error": self.guaranteed_error,
-                "guarantee": self.guarantee, "source": self.source,
-                "router": "none" if self.architecture is None else self.architecture.router,
-                "provenance": self.provenance}
+        return {
+            "dim": self.target.dim,
+            "alpha": _num(self.target.alpha),
+            "holder": _num(self.target.holder),
+            "norm": self.target.norm,
+            "eps": None if self.eps is None else _num(self.eps),
+            "method": self.method,
+            "cells_per_axis": self.cells,
+            "sub": self.sub,
+            "layers": self.layers,
+            "experts": self.experts,
+            "expert_parameters": c.per_expert,
+            "expert_nonzero": self.expert_nonzero,
+            "router_parameters": c.router,
+            "active_parameters": c.active,
+            "total_parameters": c.total,
+            "guaranteed_error": self.guaranteed_error,
+            "guarantee": self.guarantee,
+            "source": self.source,
+            "router": "none" if self.architecture is None else self.architecture.router,
+            "provenance": self.provenance,
+        }
 
 
 def _num(x: Fraction) -> int | float:
@@ -279,8 +318,13 @@ def _grid(target: Target, cells: int, hidden: tuple[int, ...], router: str) -> A
     d = target.dim
     if cells == 1:
         return Architecture(dim=d, experts=1, hidden=hidden, router="none")
-    return Architecture(dim=d, experts=cells**d, hidden=hidden, router=router,
-                        **router_kind(router).cell_fields(cells, d))
+    return Architecture(
+        dim=d,
+        experts=cells**d,
+        hidden=hidden,
+        router=router,
+        **router_kind(router).cell_fields(cells, d),
+    )
 
 
 def _router_cells(cells: int, router: str) -> int:
@@ -301,13 +345,25 @@ def plan_constant(target: Target, eps: object, router: str = "grid") -> Approxim
     return constant_approximator(target, cells, router, e)
 
 
-def constant_approximator(target: Target, cells: int, router: str = "grid",
-                          eps: Fraction | None = None) -> Approximator:
+def constant_approximator(
+    target: Target, cells: int, router: str = "grid", eps: Fraction | None = None
+) -> Approximator:
     """Sizes → guarantee: K cells per axis with constant experts."""
     check_count("cells per axis", cells)
-    return Approximator("moe-constant", target, eps, _grid(target, cells, (), router), cells, 0,
-                        0, target.error(constant_error(target, cells)), "proved", OWN, "math",
-                        expert_nonzero=1)
+    return Approximator(
+        "moe-constant",
+        target,
+        eps,
+        _grid(target, cells, (), router),
+        cells,
+        0,
+        0,
+        target.error(constant_error(target, cells)),
+        "proved",
+        OWN,
+        "math",
+        expert_nonzero=1,
+    )
 
 
 def pwl_error(target: Target, cells: int, sub: int) -> Fraction:
@@ -315,17 +371,29 @@ def pwl_error(target: Target, cells: int, sub: int) -> Fraction:
     return simplex_diameter_sq(target) / (cells * sub) ** 2
 
 
-def pwl_approximator(target: Target, cells: int, sub: int, router: str = "grid",
-                     eps: Fraction | None = None) -> Approximator:
+def pwl_approximator(
+    target: Target, cells: int, sub: int, router: str = "grid", eps: Fraction | None = None
+) -> Approximator:
     """Sizes → guarantee: K cells per axis, Kuhn-hat experts on M sub-cells per axis."""
     check_count("cells per axis", cells)
     check_count("sub-cells per axis", sub)
     hidden = tuple(kuhn_widths(target.dim, sub))
     arch = _grid(target, cells, hidden, router)
     method = "moe-pwl" if cells > 1 else "single-pwl"
-    return Approximator(method, target, eps, arch, cells, sub, 0,
-                        target.error(pwl_error(target, cells, sub)), "proved", OWN, "math",
-                        expert_nonzero=kuhn_parameters(target.dim, sub)[1])
+    return Approximator(
+        method,
+        target,
+        eps,
+        arch,
+        cells,
+        sub,
+        0,
+        target.error(pwl_error(target, cells, sub)),
+        "proved",
+        OWN,
+        "math",
+        expert_nonzero=kuhn_parameters(target.dim, sub)[1],
+    )
 
 
 def split(resolution: int, tradeoff: object) -> int:
@@ -348,8 +416,9 @@ def nearest_power(n: int, r: Fraction) -> int:
     return f + 1 if (2 * f + 1) ** q <= 2**q * power else f
 
 
-def plan_pwl(target: Target, eps: object, tradeoff: object = 1,
-             router: str = "grid") -> Approximator:
+def plan_pwl(
+    target: Target, eps: object, tradeoff: object = 1, router: str = "grid"
+) -> Approximator:
     """Kuhn-hat experts guaranteeing ε, the resolution split by the trade-off r."""
     e = check_eps(eps)
     resolution = target.minimal(simplex_diameter_sq(target), e)
@@ -358,6 +427,7 @@ def plan_pwl(target: Target, eps: object, tradeoff: object = 1,
 
 
 # ------------------------------------------------------------ Shen–Yang–Zhang (constants [open])
+
 
 def syz_shape(d: int, n: int, depth: int) -> tuple[int, int]:
     """(width, hidden layers) of Shen–Yang–Zhang 2022 Thm 1.1, p = ∞ (as recalled [open])."""
@@ -373,12 +443,21 @@ def cell_log_holder(target: Target, cells: int) -> float:
 def syz_log_error(target: Target, log_holder: float, n: int, depth: int) -> float:
     """ln of 131·λ'·√d·(N²L²·log₃(N + 2))^{−α/d}, ``log_holder`` = ln λ' (per cell)."""
     d, a = target.dim, float(target.alpha)
-    return (log_holder + math.log(131 * math.sqrt(d))
-            - a / d * (2 * math.log(n) + 2 * math.log(depth) + math.log(math.log(n + 2, 3))))
+    return (
+        log_holder
+        + math.log(131 * math.sqrt(d))
+        - a / d * (2 * math.log(n) + 2 * math.log(depth) + math.log(math.log(n + 2, 3)))
+    )
 
 
-def syz_approximator(target: Target, cells: int, n: int, depth: int = 1,
-                     router: str = "grid", eps: Fraction | None = None) -> Approximator:
+def syz_approximator(
+    target: Target,
+    cells: int,
+    n: int,
+    depth: int = 1,
+    router: str = "grid",
+    eps: Fraction | None = None,
+) -> Approximator:
     """Sizes → guarantee (unverified constants): K cells per axis, one SYZ(N, L) net per cell."""
     if target.norm != "l2":
         raise SizeError("Shen–Yang–Zhang rates are stated for the ℓ₂ Hölder class; use norm l2")
@@ -388,13 +467,28 @@ def syz_approximator(target: Target, cells: int, n: int, depth: int = 1,
     width, layers = syz_shape(target.dim, n, depth)
     arch = _grid(target, cells, (width,) * layers, router)
     method = "moe-deep" if cells > 1 else "single-syz"
-    return Approximator(method, target, eps, arch, cells, n, depth,
-                        math.exp(syz_log_error(target, cell_log_holder(target, cells), n, depth)),
-                        "unverified constants", SYZ, "open")
+    return Approximator(
+        method,
+        target,
+        eps,
+        arch,
+        cells,
+        n,
+        depth,
+        math.exp(syz_log_error(target, cell_log_holder(target, cells), n, depth)),
+        "unverified constants",
+        SYZ,
+        "open",
+    )
 
 
-def plan_syz(target: Target, eps: object, tradeoff: object = Fraction(1, 2), depth: int = 1,
-             router: str = "grid") -> Approximator:
+def plan_syz(
+    target: Target,
+    eps: object,
+    tradeoff: object = Fraction(1, 2),
+    depth: int = 1,
+    router: str = "grid",
+) -> Approximator:
     """Deep experts: K from the trade-off r applied to moe-constant's K, then the least N."""
     e = check_eps(eps)
     cells = _router_cells(split(target.minimal(cell_radius_sq(target), e), tradeoff), router)
@@ -410,25 +504,47 @@ def yarotsky_row(target: Target, eps: object) -> Approximator | None:
         return None
     eps_mp = _mp(e)
     weights = int(mpmath.ceil(eps_mp ** (-target.dim) * (mpmath.log(1 / eps_mp) + 1)))
-    return Approximator("yarotsky", target, e, None, 1, 0, 0, None, "shape only", YAROTSKY,
-                        "ref", shape_weights=weights)
+    return Approximator(
+        "yarotsky",
+        target,
+        e,
+        None,
+        1,
+        0,
+        0,
+        None,
+        "shape only",
+        YAROTSKY,
+        "ref",
+        shape_weights=weights,
+    )
 
 
-def approximation_rows(dims: list[int], alphas: list[object], epsilons: list[object],
-                       holder: object = 1, norm: str = "l2", tradeoff: object = 1,
-                       router: str = "grid") -> list[dict]:
+def approximation_rows(
+    dims: list[int],
+    alphas: list[object],
+    epsilons: list[object],
+    holder: object = 1,
+    norm: str = "l2",
+    tradeoff: object = 1,
+    router: str = "grid",
+) -> list[dict]:
     """The approximation-rate table: every method for every (d, α, ε), in that order."""
     rows = []
     for dim in dims:
         for alpha in alphas:
             target = Target.of(dim, alpha, holder, norm)
             for eps in epsilons:
-                plans = [plan_constant(target, eps, router),
-                         plan_pwl(target, eps, tradeoff, router),
-                         plan_pwl(target, eps, 0, router)]
+                plans: list[Approximator | None] = [
+                    plan_constant(target, eps, router),
+                    plan_pwl(target, eps, tradeoff, router),
+                    plan_pwl(target, eps, 0, router),
+                ]
                 if norm == "l2":
-                    plans += [plan_syz(target, eps, Fraction(1, 2), router=router),
-                              plan_syz(target, eps, 0, router=router)]
+                    plans += [
+                        plan_syz(target, eps, Fraction(1, 2), router=router),
+                        plan_syz(target, eps, 0, router=router),
+                    ]
                 plans.append(yarotsky_row(target, eps))
                 rows += [p.row() for p in plans if p is not None]
     return rows

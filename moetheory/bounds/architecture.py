@@ -61,9 +61,14 @@ class ParameterCounts:
     active: int
 
     def to_json(self) -> dict:
-        return {"total": self.total, "router": self.router, "per_expert": self.per_expert,
-                "experts_total": self.experts_total, "router_active": self.router_active,
-                "active": self.active}
+        return {
+            "total": self.total,
+            "router": self.router,
+            "per_expert": self.per_expert,
+            "experts_total": self.experts_total,
+            "router_active": self.router_active,
+            "active": self.active,
+        }
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,18 @@ class Architecture:
     grid: tuple[int, ...] | None = field(default=None)
 
     def __post_init__(self) -> None:
-        for name, label in (("dim", "dim"), ("experts", "experts"),
-                            ("output_dim", "output dim"), ("top_k", "top-k")):
+        for name, label in (
+            ("dim", "dim"),
+            ("experts", "experts"),
+            ("output_dim", "output dim"),
+            ("top_k", "top-k"),
+        ):
             object.__setattr__(self, name, check_count(label, getattr(self, name)))
         object.__setattr__(self, "hidden", tuple(check_count("width", w) for w in self.hidden))
         if self.activation not in ACTIVATIONS:
-            raise SizeError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
-                            f"got {self.activation!r}")
+            raise SizeError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+            )
         if self.slopes not in SLOPES:
             raise SizeError(f"slopes must be one of {', '.join(SLOPES)}, got {self.slopes!r}")
         if self.activation == "relu":  # slopes describe PReLU only: one ReLU architecture
@@ -102,15 +112,18 @@ class Architecture:
         kind = router_kind(self.router)
         if self.top_k > 1 and not kind.mixes:
             mixing = " or ".join(k.name for k in ROUTER_KINDS.values() if k.mixes)
-            raise SizeError(f"top-k = {self.top_k} needs the {mixing} router; {self.router} "
-                            "routes each input to one expert")
+            raise SizeError(
+                f"top-k = {self.top_k} needs the {mixing} router; {self.router} "
+                "routes each input to one expert"
+            )
         if self.top_k > self.experts:
             raise SizeError(f"top-k = {self.top_k} exceeds the number of experts {self.experts}")
         for name, label in KIND_FIELDS.items():
             if getattr(self, name) is not None and name not in kind.fields:
                 readers = " or ".join(k.name for k in ROUTER_KINDS.values() if name in k.fields)
-                raise SizeError(f"{label} are given only with the {readers} router, not "
-                                f"{self.router}")
+                raise SizeError(
+                    f"{label} are given only with the {readers} router, not {self.router}"
+                )
         for name, value in kind.check(self).items():
             object.__setattr__(self, name, value)
 
@@ -144,15 +157,25 @@ class Architecture:
         """Exact dense parameter counts (total, router, per expert, active per input)."""
         per_expert = self.expert_parameters()
         router, router_active = self.kind.parameters(self)
-        return ParameterCounts(total=router + self.experts * per_expert, router=router,
-                               per_expert=per_expert, experts_total=self.experts * per_expert,
-                               router_active=router_active,
-                               active=router_active + self.top_k * per_expert)
+        return ParameterCounts(
+            total=router + self.experts * per_expert,
+            router=router,
+            per_expert=per_expert,
+            experts_total=self.experts * per_expert,
+            router_active=router_active,
+            active=router_active + self.top_k * per_expert,
+        )
 
     def to_json(self) -> dict:
-        return {"dim": self.dim, "experts": self.experts, "hidden": list(self.hidden),
-                "depth": self.depth, "activation": self.activation,
-                "slopes": self.slopes if self.activation == "prelu" else None,
-                "router": self.router, "top_k": self.top_k, "output_dim": self.output_dim,
-                "grid": list(self.grid) if self.grid is not None else None}
-
+        return {
+            "dim": self.dim,
+            "experts": self.experts,
+            "hidden": list(self.hidden),
+            "depth": self.depth,
+            "activation": self.activation,
+            "slopes": self.slopes if self.activation == "prelu" else None,
+            "router": self.router,
+            "top_k": self.top_k,
+            "output_dim": self.output_dim,
+            "grid": list(self.grid) if self.grid is not None else None,
+        }

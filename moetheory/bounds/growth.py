@@ -127,8 +127,7 @@ def network_growth(hidden: tuple[int, ...], dim: int) -> Growth:
     units = layers(hidden, dim)
 
     def log2(m: int, den: int, ctx):
-        return sum((warren_log2((m * k, den), w, i, ctx) for k, w, i in units),
-                   ctx.num(0))
+        return sum((warren_log2((m * k, den), w, i, ctx) for k, w, i in units), ctx.num(0))
 
     return Growth(log2, f"layer-by-layer Warren bound, ReLU widths {list(hidden)}, d = {dim}")
 
@@ -155,8 +154,9 @@ def linear_router_growth(experts: int, dim: int) -> Growth:
         warren = warren_log2((m * pairs, den), experts * (dim + 1), 1, ctx)
         return ctx.minimum(warren, ctx.num(m) / den * ctx.log2(ctx.num(experts)))
 
-    return Growth(log2, f"Warren on m·E(E−1)/2 linear forms in E(d+1) = {experts * (dim + 1)} "
-                        "variables")
+    return Growth(
+        log2, f"Warren on m·E(E−1)/2 linear forms in E(d+1) = {experts * (dim + 1)} variables"
+    )
 
 
 def grid_router_growth(cells: tuple[int, ...]) -> Growth:
@@ -197,8 +197,9 @@ def mixture_growth(router: Growth, expert: Growth, experts: int) -> Growth:
     def log2(m: int, den: int, ctx):
         return router.at(m, den, ctx) + experts * expert.at(m, den * experts, ctx)
 
-    return Growth(log2, f"{router.description}; plus E = {experts} times "
-                        f"({expert.description}) at m/E")
+    return Growth(
+        log2, f"{router.description}; plus E = {experts} times ({expert.description}) at m/E"
+    )
 
 
 @dataclass(frozen=True)
@@ -211,8 +212,11 @@ class Inversion:
     log2_growth_upper: float
 
     def to_json(self) -> dict:
-        return {"value": self.value, "certified_at": self.certified_at,
-                "log2_growth_upper": self.log2_growth_upper}
+        return {
+            "value": self.value,
+            "certified_at": self.certified_at,
+            "log2_growth_upper": self.log2_growth_upper,
+        }
 
 
 def _below(growth: Growth, m: int) -> bool:

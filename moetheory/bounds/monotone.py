@@ -25,8 +25,9 @@ def least(holds: Callable[[int], bool], limit: int | None = None) -> int:
     lo, hi = 1, 2
     while not holds(hi):
         if limit is not None and hi > limit:
-            raise SizeError(f"no size up to {limit} satisfies the bound: the sizes given are "
-                            "too large for it")
+            raise SizeError(
+                f"no size up to {limit} satisfies the bound: the sizes given are too large for it"
+            )
         lo, hi = hi, hi * 2
     while hi - lo > 1:
         mid = (lo + hi) // 2

@@ -60,8 +60,10 @@ def evaluate(layers: list[Affine], x: list[Fraction], slope: Fraction) -> Fracti
     """Exact output of a network: (P)ReLU with ``slope`` after every layer but the last."""
     h = list(x)
     for index, (weights, bias) in enumerate(layers):
-        z = [sum((w * v for w, v in zip(row, h, strict=True)), b)
-             for row, b in zip(weights, bias, strict=True)]
+        z = [
+            sum((w * v for w, v in zip(row, h, strict=True)), b)
+            for row, b in zip(weights, bias, strict=True)
+        ]
         h = z if index == len(layers) - 1 else [_act(v, slope) for v in z]
     return h[0]
 
@@ -97,14 +99,15 @@ def _plus(*combos: tuple[Fraction, dict]) -> dict:
     return out
 
 
-def halfspace_network(hidden: tuple[int, ...], dim: int, labels: list[int],
-                      slope: Fraction = Fraction(0)) -> tuple[list[list[Fraction]], list[Affine]]:
+def halfspace_network(
+    hidden: tuple[int, ...], dim: int, labels: list[int], slope: Fraction = Fraction(0)
+) -> tuple[list[list[Fraction]], list[Affine]]:
     """Points 0, e_1..e_d and a network whose output has the sign of ``labels`` on them."""
-    points = [[Fraction(0)] * dim] + [[Fraction(int(i == j)) for j in range(dim)]
-                                      for i in range(dim)]
-    f = {"one": Fraction(labels[0])} | {i: Fraction(labels[i + 1] - labels[0])
-                                         for i in range(dim)}
-    shift = 1 + sum(abs(c) for c in f.values())  # f + shift > 0 on the points
+    points = [[Fraction(0)] * dim] + [
+        [Fraction(int(i == j)) for j in range(dim)] for i in range(dim)
+    ]
+    f = {"one": Fraction(labels[0])} | {i: Fraction(labels[i + 1] - labels[0]) for i in range(dim)}
+    shift = Fraction(1) + sum(abs(c) for c in f.values())  # f + shift > 0 on the points
     layers, prev = [], f
     for layer, width in enumerate(hidden):
         build = _Layer(dim if layer == 0 else hidden[layer - 1])
@@ -116,8 +119,9 @@ def halfspace_network(hidden: tuple[int, ...], dim: int, labels: list[int],
     return points, layers + [out.affine(1)]
 
 
-def _express(units: list[tuple], slope: Fraction, linear: tuple[Fraction, Fraction],
-             bound: Fraction) -> dict[str, dict]:
+def _express(
+    units: list[tuple], slope: Fraction, linear: tuple[Fraction, Fraction], bound: Fraction
+) -> dict[str, dict]:
     """The data-exact meaning of the previous layer: combinations giving x, F (the breakpoint
     sum so far) and f (the interpolant so far) from its units (see :func:`line_network`)."""
     one = {"one": Fraction(1)}
@@ -131,8 +135,10 @@ def _express(units: list[tuple], slope: Fraction, linear: tuple[Fraction, Fracti
             parts.append((Fraction(1), _plus((Fraction(1), {index: Fraction(1)}), (-bound, one))))
         elif unit[0] == "kink":
             _, tau, c = unit
-            relu = _plus((1 / (1 - slope), {index: Fraction(1)}),
-                         (-slope / (1 - slope), _plus((Fraction(1), x), (-tau, one))))
+            relu = _plus(
+                (1 / (1 - slope), {index: Fraction(1)}),
+                (-slope / (1 - slope), _plus((Fraction(1), x), (-tau, one))),
+            )
             parts.append((c, relu))
     big_f = _plus(*parts) if parts else {}
     intercept, gradient = linear
@@ -140,8 +146,9 @@ def _express(units: list[tuple], slope: Fraction, linear: tuple[Fraction, Fracti
     return {"x": x, "F": big_f, "f": f}
 
 
-def line_network(hidden: tuple[int, ...], dim: int, labels: list[int],
-                 slope: Fraction = Fraction(0)) -> tuple[list[list[Fraction]], list[Affine]]:
+def line_network(
+    hidden: tuple[int, ...], dim: int, labels: list[int], slope: Fraction = Fraction(0)
+) -> tuple[list[list[Fraction]], list[Affine]]:
     """Points t = 1..m on the first axis (m = 2 + B) and a network whose output interpolates
     ``labels`` there (module docstring). ``slope`` is the fixed PReLU slope (≠ 1; 0: ReLU)."""
     m = 2 + breakpoint_capacity(hidden)
@@ -159,9 +166,15 @@ def line_network(hidden: tuple[int, ...], dim: int, labels: list[int],
     placed = 0
     for layer, width in enumerate(hidden):
         build = _Layer(dim if layer == 0 else hidden[layer - 1])
-        meaning = ({"x": {0: Fraction(1)}, "F": {}, "f": _plus((linear[0], one),
-                                                             (linear[1], {0: Fraction(1)}))}
-                   if layer == 0 else _express(units, slope, linear, bound))
+        meaning = (
+            {
+                "x": {0: Fraction(1)},
+                "F": {},
+                "f": _plus((linear[0], one), (linear[1], {0: Fraction(1)})),
+            }
+            if layer == 0
+            else _express(units, slope, linear, bound)
+        )
         if "x" not in meaning or (layer > 0 and width == 1):  # carry the finished interpolant
             build.add(_plus((Fraction(1), meaning["f"]), (bound, one)))
             units = [("whole",)]
@@ -171,7 +184,7 @@ def line_network(hidden: tuple[int, ...], dim: int, labels: list[int],
             if placed:
                 build.add(_plus((Fraction(1), meaning["F"]), (bound, one)))
                 units.append(("acc",))
-            for tau, c in kinks[placed:placed + width - len(units)]:
+            for tau, c in kinks[placed : placed + width - len(units)]:
                 build.add(_plus((Fraction(1), meaning["x"]), (-tau, one)))
                 units.append(("kink", tau, c))
             placed = sum(u[0] == "kink" for u in units) + placed
@@ -186,8 +199,9 @@ def verify_shattering(hidden: tuple[int, ...], dim: int, slope: Fraction = Fract
     """Build the construction for every labelling of its points and check every sign exactly;
     returns the number of points shattered (:func:`lower_bound`), or raises AssertionError."""
     m = lower_bound(hidden, dim)
-    build = line_network if hidden and 2 + breakpoint_capacity(hidden) >= dim + 1 \
-        else halfspace_network
+    build = (
+        line_network if hidden and 2 + breakpoint_capacity(hidden) >= dim + 1 else halfspace_network
+    )
     for labels in product((-1, 1), repeat=m):
         points, layers = build(hidden, dim, list(labels), slope)
         for point, label in zip(points, labels, strict=True):

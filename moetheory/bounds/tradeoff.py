@@ -34,12 +34,16 @@ KINDS = ("total", "active")
 
 
 def _fits(target: Target, cells: int, sub: int, budget: int, kind: str, router: str) -> bool:
-    counts = pwl_approximator(target, cells, sub, router).architecture.counts()
+    arch = pwl_approximator(target, cells, sub, router).architecture
+    if arch is None:
+        raise SizeError(
+            "a pwl approximator without an architecture: pwl_approximator always builds its network"
+        )
+    counts = arch.counts()
     return (counts.total if kind == "total" else counts.active) <= budget
 
 
-def largest_sub(target: Target, cells: int, budget: int, kind: str,
-                router: str = "grid") -> int:
+def largest_sub(target: Target, cells: int, budget: int, kind: str, router: str = "grid") -> int:
     """The largest M with the K-cell mixture's count within ``budget`` (0 if none)."""
     return least(lambda sub: not _fits(target, cells, sub, budget, kind, router)) - 1
 
@@ -49,8 +53,9 @@ def _log_size(row: dict, law: int) -> float:
     return math.log(row["experts"]) + law * math.log(row["expert_nonzero"])
 
 
-def tradeoff_rows(target: Target, budget: object, kind: str = "total",
-                  router: str = "grid", max_rows: int = 12) -> list[dict]:
+def tradeoff_rows(
+    target: Target, budget: object, kind: str = "total", router: str = "grid", max_rows: int = 12
+) -> list[dict]:
     """Rows for K = 1, 2, 4, …, each at the largest M within ``budget`` (a whole number of
     parameters, e.g. 10**6 or "1e6")."""
     exact = to_fraction("budget", budget)
@@ -75,8 +80,9 @@ def tradeoff_rows(target: Target, budget: object, kind: str = "total",
     first = rows[0]
     for key, law in (("law_shallow", 1), ("law_deep", 2)):
         for r in rows:  # (E·P^law)^(−α/d) relative to the first row, in logs (no float overflow)
-            r[key] = first["guaranteed_error"] * math.exp(-a / d * (
-                _log_size(r, law) - _log_size(first, law)))
+            r[key] = first["guaranteed_error"] * math.exp(
+                -a / d * (_log_size(r, law) - _log_size(first, law))
+            )
     for r in rows:
         r["budget"], r["budget_kind"] = budget, kind
     return rows

@@ -46,8 +46,10 @@ from moetheory.bounds.routers.registry import router_kind
 from moetheory.bounds.sizes import EULER, E, J, W, d, i, m
 from moetheory.errors import SizeError
 
-BHLM = ("Bartlett, Harvey, Liaw & Mehrabian, Nearly-tight VC-dimension and pseudodimension "
-        "bounds for piecewise linear neural networks, JMLR 20(63) 2019")
+BHLM = (
+    "Bartlett, Harvey, Liaw & Mehrabian, Nearly-tight VC-dimension and pseudodimension "
+    "bounds for piecewise linear neural networks, JMLR 20(63) 2019"
+)
 WARREN = "Warren's lemma (BHLM 2019 Lemma 17; Anthony & Bartlett 1999 Thm 8.3)"
 PAPER = "arXiv 2402.03460 (Kratsios et al.), abstract v2"
 
@@ -70,12 +72,19 @@ class Bound:
     certificate: dict | None = None
 
     def to_json(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "value": self.value,
-                "formula": None if self.formula is None else sp.sstr(self.formula),
-                "latex": None if self.formula is None else sp.latex(self.formula),
-                "formula_role": self.formula_role, "source": self.source,
-                "provenance": self.provenance, "constant": self.constant, "note": self.note,
-                "certificate": self.certificate}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "value": self.value,
+            "formula": None if self.formula is None else sp.sstr(self.formula),
+            "latex": None if self.formula is None else sp.latex(self.formula),
+            "formula_role": self.formula_role,
+            "source": self.source,
+            "provenance": self.provenance,
+            "constant": self.constant,
+            "note": self.note,
+            "certificate": self.certificate,
+        }
 
 
 @dataclass(frozen=True)
@@ -91,11 +100,14 @@ class VCBounds:
     shapes: list[Bound] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"upper": self.upper.to_json(), "lower": self.lower.to_json(),
-                "expert_upper": self.expert_upper.to_json(),
-                "expert_lower": self.expert_lower.to_json(),
-                "cross_checks": [b.to_json() for b in self.cross_checks],
-                "shapes": [b.to_json() for b in self.shapes]}
+        return {
+            "upper": self.upper.to_json(),
+            "lower": self.lower.to_json(),
+            "expert_upper": self.expert_upper.to_json(),
+            "expert_lower": self.expert_lower.to_json(),
+            "cross_checks": [b.to_json() for b in self.cross_checks],
+            "shapes": [b.to_json() for b in self.shapes],
+        }
 
 
 def relu_equivalent(arch: Architecture) -> tuple[int, ...]:
@@ -106,11 +118,14 @@ def relu_equivalent(arch: Architecture) -> tuple[int, ...]:
 
 def _check(arch: Architecture) -> None:
     if arch.output_dim != 1:
-        raise SizeError(f"VC dimension is defined for a scalar output (the label is its sign); "
-                        f"output dim is {arch.output_dim}")
+        raise SizeError(
+            f"VC dimension is defined for a scalar output (the label is its sign); "
+            f"output dim is {arch.output_dim}"
+        )
 
 
 # ---------------------------------------------------------------- formulas (sympy, in sizes)
+
 
 def _warren_term(units: sp.Expr, params: sp.Expr, degree: sp.Expr, points: sp.Expr) -> sp.Expr:
     return 1 + params * sp.log(2 * EULER * points * units * degree / params, 2)
@@ -122,8 +137,9 @@ def network_formula(points: sp.Expr = m, width: sp.Expr = W) -> sp.Expr:
     W_i = (d+1)W + (i−1)(W+1)W, W_out = W_J + W + 1."""
     w_i = (d + 1) * width + (i - 1) * (width + 1) * width
     w_out = (d + 1) * width + (J - 1) * (width + 1) * width + width + 1
-    return (sp.Sum(_warren_term(width, w_i, i, points), (i, 1, J))
-            + _warren_term(1, w_out, J + 1, points))
+    return sp.Sum(_warren_term(width, w_i, i, points), (i, 1, J)) + _warren_term(
+        1, w_out, J + 1, points
+    )
 
 
 def router_formula(router: str, points: sp.Expr = m) -> sp.Expr:
@@ -155,6 +171,7 @@ def _uniform(arch: Architecture) -> bool:
 
 # ---------------------------------------------------------------- bounds
 
+
 def expert_upper(arch: Architecture) -> Bound:
     """VC upper bound of one expert network (sign of its output)."""
     _check(arch)
@@ -163,13 +180,17 @@ def expert_upper(arch: Architecture) -> Bound:
     width = 2 * W if arch.trainable_slopes else W
     formula = network_formula(width=width) if arch.hidden and _uniform(arch) else None
     return Bound(
-        name="VC upper bound, one expert", kind="upper", value=inversion.value,
+        name="VC upper bound, one expert",
+        kind="upper",
+        value=inversion.value,
         formula=formula,
         formula_role="log₂ Π(m) (Warren regime; the value also takes the trivial 2^{m·k_i} "
-                     "per layer where smaller); VCdim ≤ largest m with m ≤ log₂ Π(m)",
-        source=f"growth-function argument of {BHLM}, Thm 7, re-derived layer by layer; "
-               f"{WARREN}", provenance="math",
-        note=_prelu_note(arch), certificate=inversion.to_json())
+        "per layer where smaller); VCdim ≤ largest m with m ≤ log₂ Π(m)",
+        source=f"growth-function argument of {BHLM}, Thm 7, re-derived layer by layer; {WARREN}",
+        provenance="math",
+        note=_prelu_note(arch),
+        certificate=inversion.to_json(),
+    )
 
 
 def _prelu_note(arch: Architecture) -> str:
@@ -183,17 +204,29 @@ def _prelu_note(arch: Architecture) -> str:
 def expert_lower(arch: Architecture) -> Bound:
     """VC lower bound of one expert from the explicit shattering constructions."""
     value = shatter.lower_bound(arch.hidden, arch.dim)
-    formula = (sp.Max(d + 1, sp.Piecewise((W + 1 + (J - 1) * (W - 2), W >= 2),
-                                          (2, True)))
-               if arch.hidden and len(set(arch.hidden)) == 1 else d + 1 if not arch.hidden
-               else None)
-    note = ("explicit construction (moetheory.bounds.shatter): halfspaces on d + 1 points, and "
-            "the piecewise-linear interpolant on 2 + B points of a line")
+    formula = (
+        sp.Max(d + 1, sp.Piecewise((W + 1 + (J - 1) * (W - 2), W >= 2), (2, True)))
+        if arch.hidden and len(set(arch.hidden)) == 1
+        else d + 1
+        if not arch.hidden
+        else None
+    )
+    note = (
+        "explicit construction (moetheory.bounds.shatter): halfspaces on d + 1 points, and "
+        "the piecewise-linear interpolant on 2 + B points of a line"
+    )
     if arch.activation == "prelu" and arch.slopes == "fixed":
         note += "; fixed PReLU slopes must differ from 1 (a slope-1 unit is linear)"
-    return Bound(name="VC lower bound, one expert", kind="lower", value=value, formula=formula,
-                 formula_role="closed form", source="this package's construction",
-                 provenance="math", note=note)
+    return Bound(
+        name="VC lower bound, one expert",
+        kind="lower",
+        value=value,
+        formula=formula,
+        formula_role="closed form",
+        source="this package's construction",
+        provenance="math",
+        note=note,
+    )
 
 
 def _router_growth(arch: Architecture) -> growth.Growth:
@@ -205,10 +238,17 @@ def mixture_upper(arch: Architecture) -> Bound:
     """VC upper bound of the whole mixture (module docstring)."""
     _check(arch)
     if arch.top_k > 1:
-        return Bound(name="VC upper bound, whole model", kind="upper", value=None, formula=None,
-                     formula_role="", source="", provenance="math",
-                     note=f"not computed: top-{arch.top_k} softmax mixing is not piecewise "
-                          "polynomial in the parameters; no bound is proved in this package")
+        return Bound(
+            name="VC upper bound, whole model",
+            kind="upper",
+            value=None,
+            formula=None,
+            formula_role="",
+            source="",
+            provenance="math",
+            note=f"not computed: top-{arch.top_k} softmax mixing is not piecewise "
+            "polynomial in the parameters; no bound is proved in this package",
+        )
     hidden = relu_equivalent(arch)
     expert = growth.network_growth(hidden, arch.dim)
     total = growth.mixture_growth(_router_growth(arch), expert, arch.experts)
@@ -216,30 +256,55 @@ def mixture_upper(arch: Architecture) -> Bound:
     formula = None
     if arch.hidden and _uniform(arch):
         width = 2 * W if arch.trainable_slopes else W
-        formula = (network_formula(width=width) if arch.experts == 1 else
-                   router_formula(arch.router) + E * network_formula(m / E, width))
+        formula = (
+            network_formula(width=width)
+            if arch.experts == 1
+            else router_formula(arch.router) + E * network_formula(m / E, width)
+        )
     return Bound(
-        name="VC upper bound, whole model", kind="upper", value=inversion.value,
+        name="VC upper bound, whole model",
+        kind="upper",
+        value=inversion.value,
         formula=formula,
         formula_role="log₂ Π_MoE(m) = log₂ Π_route(m) + E·log₂ Π_expert(m/E) (Warren regime; "
-                     "the value also takes trivial counts where smaller); VCdim ≤ largest m "
-                     "with m ≤ log₂ Π_MoE(m)",
+        "the value also takes trivial counts where smaller); VCdim ≤ largest m "
+        "with m ≤ log₂ Π_MoE(m)",
         source=f"this package: router growth × experts' growth (Jensen over splits); {WARREN}; "
-               f"layer-by-layer argument of {BHLM}, Thm 7",
-        provenance="math", note=_prelu_note(arch), certificate=inversion.to_json())
+        f"layer-by-layer argument of {BHLM}, Thm 7",
+        provenance="math",
+        note=_prelu_note(arch),
+        certificate=inversion.to_json(),
+    )
 
 
 def mixture_lower(arch: Architecture, expert: Bound) -> Bound:
     """VC lower bound of the whole mixture: E·v (hard routing), v (top-k ≥ 2)."""
+    if expert.value is None:
+        raise SizeError(
+            f"{expert.name} has no value: the explicit constructions of "
+            ":func:`expert_lower` always give one"
+        )
     cells = arch.experts if arch.top_k == 1 else 1
-    formula = None if expert.formula is None else (E * expert.formula if cells > 1
-                                                   else expert.formula)
-    note = ("each of the E router cells holds a scaled copy of a set one expert shatters"
-            if cells > 1 else "one expert's construction, every other expert set to 0"
-            if arch.top_k > 1 else "E = 1: the single network")
-    return Bound(name="VC lower bound, whole model", kind="lower",
-                 value=cells * int(expert.value), formula=formula, formula_role="closed form",
-                 source="this package's construction", provenance="math", note=note)
+    formula = (
+        None if expert.formula is None else (E * expert.formula if cells > 1 else expert.formula)
+    )
+    note = (
+        "each of the E router cells holds a scaled copy of a set one expert shatters"
+        if cells > 1
+        else "one expert's construction, every other expert set to 0"
+        if arch.top_k > 1
+        else "E = 1: the single network"
+    )
+    return Bound(
+        name="VC lower bound, whole model",
+        kind="lower",
+        value=cells * int(expert.value),
+        formula=formula,
+        formula_role="closed form",
+        source="this package's construction",
+        provenance="math",
+        note=note,
+    )
 
 
 def bartlett_closed_form(hidden: tuple[int, ...], dim: int) -> float:
@@ -249,8 +314,7 @@ def bartlett_closed_form(hidden: tuple[int, ...], dim: int) -> float:
     total = layers[-1][1]
     depth_bar = sum(w for _, w, _ in layers) / total
     r = sum(k * level for k, _, level in layers)
-    return (len(layers)
-            + depth_bar * total * math.log2(4 * math.e * r * math.log2(2 * math.e * r)))
+    return len(layers) + depth_bar * total * math.log2(4 * math.e * r * math.log2(2 * math.e * r))
 
 
 def mixture_closed_form(arch: Architecture) -> float | None:
@@ -270,18 +334,32 @@ def mixture_closed_form(arch: Architecture) -> float | None:
 
 def _cross_checks(arch: Architecture) -> list[Bound]:
     hidden = relu_equivalent(arch)
-    checks = [Bound(name="Bartlett et al. refined bound, one expert", kind="cross-check",
-                    value=round(bartlett_closed_form(hidden, arch.dim), 1), formula=None,
-                    formula_role="closed form L + L̄·W·log₂(4e·R·log₂(2e·R))",
-                    source=f"{BHLM}, Thm 6/7 (statement recalled)", provenance="open")]
+    checks = [
+        Bound(
+            name="Bartlett et al. refined bound, one expert",
+            kind="cross-check",
+            value=round(bartlett_closed_form(hidden, arch.dim), 1),
+            formula=None,
+            formula_role="closed form L + L̄·W·log₂(4e·R·log₂(2e·R))",
+            source=f"{BHLM}, Thm 6/7 (statement recalled)",
+            provenance="open",
+        )
+    ]
     closed = mixture_closed_form(arch)
     if closed is not None:
-        checks.append(Bound(name="closed form, whole model", kind="cross-check",
-                            value=round(closed, 1), formula=None,
-                            formula_role="t + w·log₂(2r·log₂ r) (weighted AM–GM of the Warren "
-                                         "factors, then the inversion lemma)",
-                            source=f"this package; inversion lemma of {BHLM}",
-                            provenance="open", note="inversion lemma constants unconfirmed"))
+        checks.append(
+            Bound(
+                name="closed form, whole model",
+                kind="cross-check",
+                value=round(closed, 1),
+                formula=None,
+                formula_role="t + w·log₂(2r·log₂ r) (weighted AM–GM of the Warren "
+                "factors, then the inversion lemma)",
+                source=f"this package; inversion lemma of {BHLM}",
+                provenance="open",
+                note="inversion lemma constants unconfirmed",
+            )
+        )
     return checks
 
 
@@ -290,17 +368,30 @@ def _shapes(arch: Architecture) -> list[Bound]:
     layers = arch.depth + 1
     paper = arch.experts * max(arch.dim * arch.experts, arch.depth * max(arch.hidden, default=0))
     return [
-        Bound(name="paper's shape Õ(E·max{dE, JW})", kind="shape", value=paper,
-              formula=E * sp.Max(d * E, J * W), formula_role="asymptotic shape only",
-              source=PAPER, provenance="P 2402.03460", constant="unspecified",
-              note="constants and logarithmic factors unknown; W read as width"),
-        Bound(name="Bartlett et al. lower-bound shape Ω(W·L·log(W/L)), one expert",
-              kind="shape",
-              value=round(params * layers * math.log2(params / layers), 1) if params > layers
-              else None,
-              formula=None, formula_role="asymptotic shape only (W = parameters, L = layers)",
-              source=f"{BHLM}, Thm 3", provenance="ref", constant="unspecified",
-              note="holds up to an unspecified universal constant, for W > C·L > C²"),
+        Bound(
+            name="paper's shape Õ(E·max{dE, JW})",
+            kind="shape",
+            value=paper,
+            formula=E * sp.Max(d * E, J * W),
+            formula_role="asymptotic shape only",
+            source=PAPER,
+            provenance="P 2402.03460",
+            constant="unspecified",
+            note="constants and logarithmic factors unknown; W read as width",
+        ),
+        Bound(
+            name="Bartlett et al. lower-bound shape Ω(W·L·log(W/L)), one expert",
+            kind="shape",
+            value=round(params * layers * math.log2(params / layers), 1)
+            if params > layers
+            else None,
+            formula=None,
+            formula_role="asymptotic shape only (W = parameters, L = layers)",
+            source=f"{BHLM}, Thm 3",
+            provenance="ref",
+            constant="unspecified",
+            note="holds up to an unspecified universal constant, for W > C·L > C²",
+        ),
     ]
 
 
@@ -311,5 +402,12 @@ def vc_bounds(arch: Architecture) -> VCBounds:
     e_upper, e_lower = expert_upper(arch), expert_lower(arch)
     upper = mixture_upper(arch)
     lower = mixture_lower(arch, e_lower)
-    return VCBounds(architecture=arch, upper=upper, lower=lower, expert_upper=e_upper,
-                    expert_lower=e_lower, cross_checks=_cross_checks(arch), shapes=_shapes(arch))
+    return VCBounds(
+        architecture=arch,
+        upper=upper,
+        lower=lower,
+        expert_upper=e_upper,
+        expert_lower=e_lower,
+        cross_checks=_cross_checks(arch),
+        shapes=_shapes(arch),
+    )

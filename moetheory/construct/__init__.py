@@ -27,7 +27,26 @@ from moetheory.construct.saved import load_module, save_module
 from moetheory.construct.targets import builtin_target, callable_target, formula_target
 from moetheory.construct.torch_io import from_torch, to_torch
 
-__all__ = ["Construction", "Network", "PReLUMoE", "Verification", "affine",
-           "affine_combination", "approximate", "baseline", "builtin_target", "callable_target",
-           "compose", "construct_and_verify", "formula_target", "from_torch", "identity",
-           "load_module", "pad", "parallel", "save_module", "to_torch", "verify_construction"]
+__all__ = [
+    "Construction",
+    "Network",
+    "PReLUMoE",
+    "Verification",
+    "affine",
+    "affine_combination",
+    "approximate",
+    "baseline",
+    "builtin_target",
+    "callable_target",
+    "compose",
+    "construct_and_verify",
+    "formula_target",
+    "from_torch",
+    "identity",
+    "load_module",
+    "pad",
+    "parallel",
+    "save_module",
+    "to_torch",
+    "verify_construction",
+]

@@ -74,7 +74,8 @@ class Construction:
         return self.mixture.num_experts
 
     @property
-    def eps(self) -> Fraction:
+    def eps(self) -> Fraction | None:
+        """The accuracy the plan was made for; None for a construction built from sizes."""
         return self.plan.eps
 
     def counts(self) -> dict[str, int]:
@@ -84,15 +85,22 @@ class Construction:
     def describe(self) -> dict:
         """Plain data about the construction (JSON-ready)."""
         t = self.plan.target
-        return {"target": self.target.name, "formula": self.target.text, "dim": t.dim,
-                "alpha": exact_text(t.alpha), "holder_constant": exact_text(t.holder),
-                "norm": t.norm, "eps": None if self.plan.eps is None else exact_text(self.plan.eps),
-                "router": self.mixture.architecture.router,
-                "expert": self.expert, "cells_per_axis": self.plan.cells,
-                "sub_cells": self.plan.sub if self.expert == "pwl" else None,
-                "num_experts": self.num_experts,
-                "guaranteed_error": self.plan.guaranteed_error,
-                "guarantee": guarantee_text(self)}
+        return {
+            "target": self.target.name,
+            "formula": self.target.text,
+            "dim": t.dim,
+            "alpha": exact_text(t.alpha),
+            "holder_constant": exact_text(t.holder),
+            "norm": t.norm,
+            "eps": None if self.plan.eps is None else exact_text(self.plan.eps),
+            "router": self.mixture.architecture.router,
+            "expert": self.expert,
+            "cells_per_axis": self.plan.cells,
+            "sub_cells": self.plan.sub if self.expert == "pwl" else None,
+            "num_experts": self.num_experts,
+            "guaranteed_error": self.plan.guaranteed_error,
+            "guarantee": guarantee_text(self),
+        }
 
     def module(self):
         """The torch module (float64), built once."""
@@ -128,13 +136,24 @@ def exact_text(x: Fraction) -> str:
 def guarantee_text(c: Construction) -> str:
     sigma = "√d" if c.plan.target.norm == "l2" else "1"
     side = "2K" if c.expert == "constant" else "K·M"
-    return (f"proved: sup error ≤ λ·({sigma}/({side}))^α = {c.plan.guaranteed_error:.6g}, "
-            "given that f is (α, λ)-Hölder (this package's construction)")
+    return (
+        f"proved: sup error ≤ λ·({sigma}/({side}))^α = {c.plan.guaranteed_error:.6g}, "
+        "given that f is (α, λ)-Hölder (this package's construction)"
+    )
 
 
-def approximate(target, alpha, holder=None, dim: int = 1, eps="0.01", router: str = "grid",
-                expert: str = "pwl", norm: str = "l2", tradeoff=1,
-                max_parameters: int = MAX_PARAMETERS) -> Construction:
+def approximate(
+    target,
+    alpha,
+    holder=None,
+    dim: int = 1,
+    eps="0.01",
+    router: str = "grid",
+    expert: str = "pwl",
+    norm: str = "l2",
+    tradeoff=1,
+    max_parameters: int = MAX_PARAMETERS,
+) -> Construction:
     """Build the mixture for ``target`` (a built-in name, a callable or a
     :class:`TargetFunction`) in the α-Hölder class with constant λ = ``holder`` (default: the
     built-in target's proved constant) guaranteeing sup error ≤ ε.
@@ -148,20 +167,25 @@ def approximate(target, alpha, holder=None, dim: int = 1, eps="0.01", router: st
     if expert not in EXPERTS:
         raise SizeError(f"expert must be one of {', '.join(EXPERTS)}, got {expert!r}")
     if expert == "constant" and to_fraction("tradeoff r", tradeoff) != 1:
-        raise SizeError("the trade-off r splits the resolution of pwl experts; constant "
-                        "experts have no sub-grid (leave r = 1)")
-    plan = (plan_constant(cls, eps, router) if expert == "constant"
-            else plan_pwl(cls, eps, tradeoff, router))
+        raise SizeError(
+            "the trade-off r splits the resolution of pwl experts; constant "
+            "experts have no sub-grid (leave r = 1)"
+        )
+    plan = (
+        plan_constant(cls, eps, router)
+        if expert == "constant"
+        else plan_pwl(cls, eps, tradeoff, router)
+    )
     return build(plan, fn, expert, max_parameters)
 
 
-def declared_class(target, alpha, holder=None, dim: int = 1,
-                   norm: str = "l2") -> tuple[TargetFunction, Target]:
+def declared_class(
+    target, alpha, holder=None, dim: int = 1, norm: str = "l2"
+) -> tuple[TargetFunction, Target]:
     """The target function and its declared Hölder class (λ defaults to a built-in target's
     proved constant), refused when λ is below that constant."""
     fn = resolve_target(target, dim, alpha)
-    cls = Target.of(dim, alpha, default_holder(fn, alpha, norm) if holder is None else holder,
-                    norm)
+    cls = Target.of(dim, alpha, default_holder(fn, alpha, norm) if holder is None else holder, norm)
     check_declaration(fn, cls.alpha, cls.holder, norm)
     return fn, cls
 
@@ -179,23 +203,39 @@ def default_holder(fn: TargetFunction, alpha, norm: str = "l2") -> Fraction:
         return Fraction(+Decimal(value))
 
 
-def baseline(target, alpha, holder=None, dim: int = 1, eps="0.01", norm: str = "l2",
-             max_parameters: int = MAX_PARAMETERS) -> Construction:
+def baseline(
+    target,
+    alpha,
+    holder=None,
+    dim: int = 1,
+    eps="0.01",
+    norm: str = "l2",
+    max_parameters: int = MAX_PARAMETERS,
+) -> Construction:
     """The single-network baseline of the same accuracy: one Kuhn-hat network (K = 1)."""
     return approximate(target, alpha, holder, dim, eps, "grid", "pwl", norm, 0, max_parameters)
 
 
-def build(plan: Approximator, target: TargetFunction, expert: str,
-          max_parameters: int = MAX_PARAMETERS) -> Construction:
+def build(
+    plan: Approximator, target: TargetFunction, expert: str, max_parameters: int = MAX_PARAMETERS
+) -> Construction:
     """The mixture data of a constant or pwl plan (sizes → numbers)."""
-    max_parameters = check_int(check_count("max parameters", max_parameters), "max parameters",
-                               1, MAX_BUILD_PARAMETERS)
+    max_parameters = check_int(
+        check_count("max parameters", max_parameters), "max parameters", 1, MAX_BUILD_PARAMETERS
+    )
     arch = plan.architecture
+    if arch is None:
+        raise SizeError(
+            f"a {plan.method} plan has no network to build (a shape-only row); "
+            "build a constant or pwl plan"
+        )
     total = arch.counts().total
     if total > max_parameters:
-        raise SizeError(f"the construction needs {total:,} dense parameters ({arch.experts:,} "
-                        f"experts × {arch.counts().per_expert:,}); the limit is "
-                        f"{max_parameters:,} (raise it, raise ε, or use constant experts)")
+        raise SizeError(
+            f"the construction needs {total:,} dense parameters ({arch.experts:,} "
+            f"experts × {arch.counts().per_expert:,}); the limit is "
+            f"{max_parameters:,} (raise it, raise ε, or use constant experts)"
+        )
     d, cells = arch.dim, plan.cells
     corners = multi_indices(cells, d) / cells
     if expert == "constant":
@@ -208,10 +248,14 @@ def build(plan: Approximator, target: TargetFunction, expert: str,
         values = target((corners[:, None, :] + grid[None]).reshape(-1, d))
         values = values.reshape(arch.experts, len(grid))
         w1, b1 = template.weights[0], template.biases[0]
-        weights = (*(np.broadcast_to(w, (arch.experts, *w.shape)) for w in template.weights[:-1]),
-                   (values @ template.weights[-1])[:, None, :])
-        biases = (b1 - corners @ w1.T,
-                  *(np.broadcast_to(b, (arch.experts, *b.shape)) for b in template.biases[1:-1]),
-                  values @ template.biases[-1][:, None])
+        weights = (
+            *(np.broadcast_to(w, (arch.experts, *w.shape)) for w in template.weights[:-1]),
+            (values @ template.weights[-1])[:, None, :],
+        )
+        biases = (
+            b1 - corners @ w1.T,
+            *(np.broadcast_to(b, (arch.experts, *b.shape)) for b in template.biases[1:-1]),
+            values @ template.biases[-1][:, None],
+        )
     mixture = ExpertMixture(arch, arch.kind.cell_parameters(cells, d), weights, biases)
     return Construction(plan, target, expert, mixture)

@@ -71,10 +71,12 @@ class Verification:
         return self.search.check_points + (self.sup_1d.evaluations if self.sup_1d else 0)
 
     @property
-    def within_eps(self) -> bool:
+    def within_eps(self) -> bool | None:
         """max error found ≤ ε up to float64 rounding (:data:`ROUNDING`): a construction whose
-        guarantee is exactly ε (e.g. K = 5, ε = 1/10) meets ε only in exact arithmetic."""
-        return self.max_error <= float(self.construction.eps) + ROUNDING
+        guarantee is exactly ε (e.g. K = 5, ε = 1/10) meets ε only in exact arithmetic. None
+        for a construction built from sizes, without ε."""
+        eps = self.construction.eps
+        return None if eps is None else self.max_error <= float(eps) + ROUNDING
 
     def to_json(self) -> dict:
         c = self.construction
@@ -82,20 +84,32 @@ class Verification:
         about = c.describe()
         if not self.holder.consistent:
             about["guarantee"] += " — void: a pair of points violates the declared constant"
-        return {**about, "eps": float(c.eps), "eps_exact": exact_text(c.eps),
-                "num_experts": c.num_experts,
-                "parameters": {"total": counts["total"], "active": counts["active"],
-                               "router": counts["router"], "per_expert": counts["per_expert"],
-                               "router_active": counts["router_active"],
-                               "nonzero": counts["nonzero"],
-                               "active_nonzero": counts["active_nonzero"]},
-                "max_error_found": self.max_error, "check_points": self.check_points,
-                "within_eps": self.within_eps, "search": self.search.to_json(),
-                "exact_sup_1d": None if self.sup_1d is None else self.sup_1d.to_json(),
-                "torch_vs_data_max_difference": self.torch_vs_data,
-                "face_jump_relative": self.face_jump, "continuous": self.face_jump <= 1e-9,
-                "holder_check": self.holder.to_json(), "baseline": baseline_sizes(c),
-                "seconds": self.seconds}
+        return {
+            **about,
+            "eps": None if c.eps is None else float(c.eps),
+            "eps_exact": None if c.eps is None else exact_text(c.eps),
+            "num_experts": c.num_experts,
+            "parameters": {
+                "total": counts["total"],
+                "active": counts["active"],
+                "router": counts["router"],
+                "per_expert": counts["per_expert"],
+                "router_active": counts["router_active"],
+                "nonzero": counts["nonzero"],
+                "active_nonzero": counts["active_nonzero"],
+            },
+            "max_error_found": self.max_error,
+            "check_points": self.check_points,
+            "within_eps": self.within_eps,
+            "search": self.search.to_json(),
+            "exact_sup_1d": None if self.sup_1d is None else self.sup_1d.to_json(),
+            "torch_vs_data_max_difference": self.torch_vs_data,
+            "face_jump_relative": self.face_jump,
+            "continuous": self.face_jump <= 1e-9,
+            "holder_check": self.holder.to_json(),
+            "baseline": baseline_sizes(c),
+            "seconds": self.seconds,
+        }
 
 
 def baseline_sizes(c: Construction) -> dict | None:
@@ -105,25 +119,36 @@ def baseline_sizes(c: Construction) -> dict | None:
     if c.eps is None:
         return None
     plan = plan_pwl(c.plan.target, c.eps, 0)
+    if plan.architecture is None:
+        raise SizeError("a pwl plan without an architecture: plan_pwl always builds its network")
     counts = plan.architecture.counts()
-    return {"method": plan.method, "sub_cells": plan.sub, "total": counts.total,
-            "active": counts.active, "guaranteed_error": plan.guaranteed_error}
+    return {
+        "method": plan.method,
+        "sub_cells": plan.sub,
+        "total": counts.total,
+        "active": counts.active,
+        "guaranteed_error": plan.guaranteed_error,
+    }
 
 
-def verify_construction(c: Construction, points: int = 10**6, starts: int = 16,
-                        seed: int = 0) -> Verification:
+def verify_construction(
+    c: Construction, points: int = 10**6, starts: int = 16, seed: int = 0
+) -> Verification:
     """Collect the evidence for a built construction (see the module docstring)."""
     check_count("points", points)
     check_count("starts", starts)
     check_count("seed", seed, 0)
     arch = c.mixture.architecture
     if arch.kind.flat and points * arch.experts > MAX_FLAT_WORK:
-        others = " or ".join(name for name, kind in ROUTER_KINDS.items()
-                             if kind.approximates and not kind.flat)
-        raise SizeError(f"flat {arch.router} routing of {points:,} points over "
-                        f"{arch.experts:,} experts compares every pair; verify with at most "
-                        f"{MAX_FLAT_WORK // arch.experts:,} points, or build with the {others} "
-                        "router")
+        others = " or ".join(
+            name for name, kind in ROUTER_KINDS.items() if kind.approximates and not kind.flat
+        )
+        raise SizeError(
+            f"flat {arch.router} routing of {points:,} points over "
+            f"{arch.experts:,} experts compares every pair; verify with at most "
+            f"{MAX_FLAT_WORK // arch.experts:,} points, or build with the {others} "
+            "router"
+        )
     clock = time.perf_counter()
     module = c.module()
     t_module = time.perf_counter() - clock
@@ -143,20 +168,36 @@ def verify_construction(c: Construction, points: int = 10**6, starts: int = 16,
         sup = replace(sup, void="a pair of points violates the declared Hölder constant")
     elif sup is not None and search.max_error > sup.upper + ROUNDING * scale:
         sup = replace(sup, void="the search found an error above the bracket")
-    return Verification(c, search, agreement,
-                        face_jump(c.mixture, c.plan.cells, seed=seed) / scale, holder, sup,
-                        {"module": t_module, "search": t_search, "exact_sup_1d": t_sup})
+    return Verification(
+        c,
+        search,
+        agreement,
+        face_jump(c.mixture, c.plan.cells, seed=seed) / scale,
+        holder,
+        sup,
+        {"module": t_module, "search": t_search, "exact_sup_1d": t_sup},
+    )
 
 
-def construct_and_verify(target, alpha, holder=None, dim: int = 1, eps="0.01",
-                         router: str = "grid", expert: str = "pwl", norm: str = "l2",
-                         tradeoff=1, points: int = 10**6, starts: int = 16, seed: int = 0,
-                         max_parameters: int = MAX_PARAMETERS) -> Verification:
+def construct_and_verify(
+    target,
+    alpha,
+    holder=None,
+    dim: int = 1,
+    eps="0.01",
+    router: str = "grid",
+    expert: str = "pwl",
+    norm: str = "l2",
+    tradeoff=1,
+    points: int = 10**6,
+    starts: int = 16,
+    seed: int = 0,
+    max_parameters: int = MAX_PARAMETERS,
+) -> Verification:
     """:func:`~moetheory.construct.approximate.approximate`, then :func:`verify_construction`
     (build time recorded in ``seconds['build']``)."""
     clock = time.perf_counter()
-    c = approximate(target, alpha, holder, dim, eps, router, expert, norm, tradeoff,
-                    max_parameters)
+    c = approximate(target, alpha, holder, dim, eps, router, expert, norm, tradeoff, max_parameters)
     built = time.perf_counter() - clock
     v = verify_construction(c, points, starts, seed)
     v.seconds["build"] = built

@@ -55,7 +55,7 @@ def max_network(n: int) -> Network:
         for j in range(0, m - 1, 2):
             weight[j, j], weight[j, j + 1] = 1.0, -1.0  # ReLU(a − b)
             weight[j + 1, j + 1] = 1.0  # ReLU(b)
-            out[j // 2, j:j + 2] = 1.0
+            out[j // 2, j : j + 2] = 1.0
         if m % 2:
             weight[m - 1, m - 1] = out[-1, m - 1] = 1.0
         net = compose(Network((weight, out), (np.zeros(m), np.zeros(len(out)))), net)
@@ -108,8 +108,9 @@ def kuhn_expert(template: Network, corner: np.ndarray, values: np.ndarray) -> Ne
         >>> kuhn_expert(t, np.array([0.5]), np.array([1.0, 3.0])).evaluate([[0.75]]).tolist()
         [[2.0]]
     """
-    return compose(affine(np.asarray(values, float)[None, :], np.zeros(1)),
-                   template.shifted(corner))
+    return compose(
+        affine(np.asarray(values, float)[None, :], np.zeros(1)), template.shifted(corner)
+    )
 
 
 def constant_expert(dim: int, value: float) -> Network:

@@ -19,9 +19,18 @@ from moetheory.construct.verify import max_error, module_function
 from moetheory.errors import SizeError
 
 
-def measured_tradeoff(target, alpha, holder=None, dim: int = 2, budget=10**5,
-                      kind: str = "total", router: str = "grid", points: int = 20000,
-                      seed: int = 0, max_parameters: int = 1 << 24) -> list[dict]:
+def measured_tradeoff(
+    target,
+    alpha,
+    holder=None,
+    dim: int = 2,
+    budget=10**5,
+    kind: str = "total",
+    router: str = "grid",
+    points: int = 20000,
+    seed: int = 0,
+    max_parameters: int = 1 << 24,
+) -> list[dict]:
     """:func:`moetheory.bounds.tradeoff.tradeoff_rows` for ``target``, each row built (when
     within ``max_parameters``) and its error searched on about ``points`` points."""
     check_count("seed", seed, 0)
@@ -35,30 +44,48 @@ def measured_tradeoff(target, alpha, holder=None, dim: int = 2, budget=10**5,
         except SizeError:
             row["measured_error"] = None
             continue
-        row["measured_error"] = max_error(module_function(c.module()), fn, dim, points,
-                                          starts=4, seed=seed).max_error
+        row["measured_error"] = max_error(
+            module_function(c.module()), fn, dim, points, starts=4, seed=seed
+        ).max_error
     return rows
 
 
-def construction_rows(cases: list[tuple[str, object, int, str, str]], points: int = 20000,
-                      seed: int = 0, max_parameters: int = 1 << 22) -> list[dict]:
+def construction_rows(
+    cases: list[tuple[str, object, int, str, str]],
+    points: int = 20000,
+    seed: int = 0,
+    max_parameters: int = 1 << 22,
+) -> list[dict]:
     """One row per (target, α, d, ε, expert): built and verified, or listed with its size
     when it exceeds ``max_parameters``."""
     rows = []
     for name, alpha, dim, eps, expert in cases:
         row = {"target": name, "dim": dim, "alpha": str(alpha), "eps": eps, "expert": expert}
         try:
-            c = approximate(name, alpha, None, dim, eps, expert=expert,
-                            max_parameters=max_parameters)
+            c = approximate(
+                name, alpha, None, dim, eps, expert=expert, max_parameters=max_parameters
+            )
         except SizeError as exc:
             row.update(status=f"not built: {str(exc).split(';')[0]}")
             rows.append(row)
             continue
         v = verify_construction(c, points, starts=4, seed=seed).to_json()
-        row.update({k: v[k] for k in ("holder_constant", "cells_per_axis", "sub_cells",
-                                      "num_experts", "guaranteed_error", "max_error_found",
-                                      "check_points")},
-                   total=v["parameters"]["total"], active=v["parameters"]["active"],
-                   status="within ε" if v["within_eps"] else "ABOVE ε")
+        row.update(
+            {
+                k: v[k]
+                for k in (
+                    "holder_constant",
+                    "cells_per_axis",
+                    "sub_cells",
+                    "num_experts",
+                    "guaranteed_error",
+                    "max_error_found",
+                    "check_points",
+                )
+            },
+            total=v["parameters"]["total"],
+            active=v["parameters"]["active"],
+            status="within ε" if v["within_eps"] else "ABOVE ε",
+        )
         rows.append(row)
     return rows

@@ -48,16 +48,21 @@ class ExpertMixture:
     slopes: tuple[np.ndarray, ...] | None = None
 
     @classmethod
-    def of_experts(cls, router: str, router_params: tuple[np.ndarray, ...],
-                   experts: list[Network]) -> ExpertMixture:
+    def of_experts(
+        cls, router: str, router_params: tuple[np.ndarray, ...], experts: list[Network]
+    ) -> ExpertMixture:
         """Stack networks of one shape behind the router kind called ``router``
         (``router_params`` in the order of its ``shapes``; ``()`` for ``none``)."""
         if not experts or not all(isinstance(e, Network) for e in experts):
             raise SizeError("a mixture needs a non-empty list of Network experts")
         first = experts[0]
-        if any(e.widths != first.widths or e.activation != first.activation
-               or e.input_dim != first.input_dim or e.output_dim != first.output_dim
-               for e in experts):
+        if any(
+            e.widths != first.widths
+            or e.activation != first.activation
+            or e.input_dim != first.input_dim
+            or e.output_dim != first.output_dim
+            for e in experts
+        ):
             raise SizeError("experts of a mixture must share input, output and hidden sizes")
         arch = _architecture(first, len(experts), router, router_params)
         stack = [np.stack(arrays) for arrays in zip(*(e.weights for e in experts), strict=True)]
@@ -71,14 +76,18 @@ class ExpertMixture:
         arch = self.architecture
         shapes = list(arch.kind.shapes(arch).values())
         if len(shapes) != len(self.router_params) or any(
-                np.shape(p) != shape for p, shape in zip(self.router_params, shapes, strict=False)):
-            raise SizeError(f"router {arch.router} of {arch.experts} experts needs parameters of "
-                            f"shapes {shapes}, got {[np.shape(p) for p in self.router_params]}")
+            np.shape(p) != shape for p, shape in zip(self.router_params, shapes, strict=False)
+        ):
+            raise SizeError(
+                f"router {arch.router} of {arch.experts} experts needs parameters of "
+                f"shapes {shapes}, got {[np.shape(p) for p in self.router_params]}"
+            )
         if not all(np.all(np.isfinite(p)) for p in self.router_params):
             raise SizeError("router parameters must be finite")
         sizes = arch.layer_sizes()
         if [np.shape(w) for w in self.weights] != [(arch.experts, o, i) for i, o in sizes] or [
-                np.shape(b) for b in self.biases] != [(arch.experts, o) for _, o in sizes]:
+            np.shape(b) for b in self.biases
+        ] != [(arch.experts, o) for _, o in sizes]:
             raise SizeError("stacked expert arrays do not match the architecture")
 
     @property
@@ -94,8 +103,7 @@ class ExpertMixture:
         if not 0 <= k < self.num_experts:
             raise SizeError(f"expert index {k} outside 0..{self.num_experts - 1}")
         slopes = None if self.slopes is None else tuple(s[k] for s in self.slopes)
-        return Network(tuple(w[k] for w in self.weights), tuple(b[k] for b in self.biases),
-                       slopes)
+        return Network(tuple(w[k] for w in self.weights), tuple(b[k] for b in self.biases), slopes)
 
     def route(self, x: np.ndarray) -> np.ndarray:
         """Expert index per row of ``x`` (n, d)."""
@@ -130,14 +138,16 @@ class ExpertMixture:
                 out[rows] = self._forward(x[rows], k, layers)
             return out
         row = max(w.shape[1] * w.shape[2] for w in self.weights)
-        return chunked(lambda part: self._forward(part[:, :-1], part[:, -1].astype(np.int64),
-                                                  layers), np.column_stack([x, idx]), row)
+        return chunked(
+            lambda part: self._forward(part[:, :-1], part[:, -1].astype(np.int64), layers),
+            np.column_stack([x, idx]),
+            row,
+        )
 
     def features(self, x: np.ndarray, index: np.ndarray) -> np.ndarray:
         """The last hidden layer's outputs (n, width_J) of expert index[i] at x[i] (the
         inputs themselves for affine experts): the output layer maps them to f(x)."""
-        return self._apply(np.asarray(x, dtype=float), np.asarray(index),
-                           len(self.weights) - 1)
+        return self._apply(np.asarray(x, dtype=float), np.asarray(index), len(self.weights) - 1)
 
     def _forward(self, x: np.ndarray, idx, layers: int | None = None) -> np.ndarray:
         """Through ``layers`` affine layers; ``idx`` an index array (one expert per row,
@@ -145,12 +155,14 @@ class ExpertMixture:
         h = x
         last = len(self.weights) - 1
         shared = np.ndim(idx) == 0
-        for j, (w, b) in enumerate(zip(self.weights[:layers], self.biases[:layers],
-                                       strict=True)):
+        for j, (w, b) in enumerate(zip(self.weights[:layers], self.biases[:layers], strict=True)):
             h = h @ w[idx].T + b[idx] if shared else np.einsum("noi,ni->no", w[idx], h) + b[idx]
             if j < last:
-                h = (np.maximum(h, 0.0) if self.slopes is None
-                     else np.where(h >= 0, h, self.slopes[j][idx] * h))
+                h = (
+                    np.maximum(h, 0.0)
+                    if self.slopes is None
+                    else np.where(h >= 0, h, self.slopes[j][idx] * h)
+                )
         return h
 
     def counts(self) -> dict[str, int]:
@@ -158,11 +170,13 @@ class ExpertMixture:
         every expert) and ``active_nonzero`` (router read per input + the largest expert)."""
         c = self.architecture.counts()
         arrays = [*self.weights, *self.biases, *(self.slopes or ())]
-        per_expert = sum(np.count_nonzero(a.reshape(self.num_experts, -1), axis=1)
-                         for a in arrays)
+        per_expert = sum(np.count_nonzero(a.reshape(self.num_experts, -1), axis=1) for a in arrays)
         router_nonzero = sum(int(np.count_nonzero(p)) for p in self.router_params)
-        return {**c.to_json(), "nonzero": router_nonzero + int(np.sum(per_expert)),
-                "active_nonzero": c.router_active + int(np.max(per_expert))}
+        return {
+            **c.to_json(),
+            "nonzero": router_nonzero + int(np.sum(per_expert)),
+            "active_nonzero": c.router_active + int(np.max(per_expert)),
+        }
 
     def intervals(self) -> list[tuple[float, float]]:
         """For d = 1: the interval of [0, 1] routed to each expert (empty ones as (a, a)).
@@ -181,8 +195,15 @@ class ExpertMixture:
         return PReLUMoE.from_mixture(self, construction or {})
 
 
-def _architecture(expert: Network, experts: int, router: str,
-                  params: tuple[np.ndarray, ...]) -> Architecture:
-    return Architecture(dim=expert.input_dim, experts=experts, hidden=expert.widths,
-                        activation=expert.activation, router=router,
-                        output_dim=expert.output_dim, **router_kind(router).fields_of(params))
+def _architecture(
+    expert: Network, experts: int, router: str, params: tuple[np.ndarray, ...]
+) -> Architecture:
+    return Architecture(
+        dim=expert.input_dim,
+        experts=experts,
+        hidden=expert.widths,
+        activation=expert.activation,
+        router=router,
+        output_dim=expert.output_dim,
+        **router_kind(router).fields_of(params),
+    )

@@ -88,8 +88,9 @@ class PReLUMoE(MoEMLP):
         self._outside = check_outside(mode)
 
     @classmethod
-    def from_mixture(cls, mixture, construction: dict | None = None,
-                     dtype: torch.dtype = torch.float64) -> PReLUMoE:
+    def from_mixture(
+        cls, mixture, construction: dict | None = None, dtype: torch.dtype = torch.float64
+    ) -> PReLUMoE:
         """The module holding ``mixture``'s router parameters and expert weights."""
         module = cls(mixture.architecture).to(dtype)
         module.construction = dict(construction or {})
@@ -127,8 +128,10 @@ class PReLUMoE(MoEMLP):
 
     def extra_repr(self) -> str:
         arch = self.architecture
-        return (f"experts={arch.experts}, router={arch.router}, hidden={list(arch.hidden)}, "
-                f"total={arch.counts().total}, active={arch.counts().active}")
+        return (
+            f"experts={arch.experts}, router={arch.router}, hidden={list(arch.hidden)}, "
+            f"total={arch.counts().total}, active={arch.counts().active}"
+        )
 
 
 def _check_domain(x: torch.Tensor) -> None:
@@ -141,14 +144,21 @@ def _check_domain(x: torch.Tensor) -> None:
     for j in (~inside).any(0).nonzero().flatten().tolist():
         column = x[:, j]
         finite = column[~column.isnan()]
-        span = (f"[{float(finite.min()):.6g}, {float(finite.max()):.6g}]" if len(finite)
-                else "no number")
-        parts.append(f"x{j + 1} (column {j}) takes values in {span}"
-                     + (" and NaN" if len(finite) < len(column) else ""))
+        span = (
+            f"[{float(finite.min()):.6g}, {float(finite.max()):.6g}]"
+            if len(finite)
+            else "no number"
+        )
+        parts.append(
+            f"x{j + 1} (column {j}) takes values in {span}"
+            + (" and NaN" if len(finite) < len(column) else "")
+        )
     rows = int((~inside).any(1).sum())
-    raise DomainError(f"input outside the domain [0, 1]^{x.shape[1]}: {'; '.join(parts)}; "
-                      f"{rows} of {len(x)} rows outside (set model.outside = 'clamp' to clamp "
-                      "inputs to the domain instead)")
+    raise DomainError(
+        f"input outside the domain [0, 1]^{x.shape[1]}: {'; '.join(parts)}; "
+        f"{rows} of {len(x)} rows outside (set model.outside = 'clamp' to clamp "
+        "inputs to the domain instead)"
+    )
 
 
 def _copy(target: torch.Tensor, source: np.ndarray) -> None:

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from moetheory.bounds.architecture import Architecture, check_count
 from moetheory.errors import SizeError
@@ -111,34 +112,44 @@ class Network:
     slopes: tuple[np.ndarray, ...] | None = None
 
     def __post_init__(self) -> None:
-        weights = tuple(frozen_array(f"layer {j} weight", w, 2)
-                        for j, w in enumerate(items("weights", self.weights), 1))
-        biases = tuple(frozen_array(f"layer {j} bias", b, 1)
-                       for j, b in enumerate(items("biases", self.biases), 1))
+        weights = tuple(
+            frozen_array(f"layer {j} weight", w, 2)
+            for j, w in enumerate(items("weights", self.weights), 1)
+        )
+        biases = tuple(
+            frozen_array(f"layer {j} bias", b, 1)
+            for j, b in enumerate(items("biases", self.biases), 1)
+        )
         if not weights:
             raise SizeError("a network needs at least one (output) layer, got 0 weights")
         if len(biases) != len(weights):
             raise SizeError(f"{len(biases)} biases for {len(weights)} layers")
         for j, (w, b) in enumerate(zip(weights, biases, strict=True), 1):
             if b.shape != w.shape[:1]:
-                raise SizeError(f"layer {j} bias has shape {b.shape}; its weight {w.shape} "
-                                f"needs ({w.shape[0]},)")
+                raise SizeError(
+                    f"layer {j} bias has shape {b.shape}; its weight {w.shape} "
+                    f"needs ({w.shape[0]},)"
+                )
         for j in range(1, len(weights)):
             if weights[j].shape[1] != weights[j - 1].shape[0]:
-                raise SizeError(f"layer {j + 1} weight {weights[j].shape} takes "
-                                f"{weights[j].shape[1]} inputs but layer {j} weight "
-                                f"{weights[j - 1].shape} gives {weights[j - 1].shape[0]}")
+                raise SizeError(
+                    f"layer {j + 1} weight {weights[j].shape} takes "
+                    f"{weights[j].shape[1]} inputs but layer {j} weight "
+                    f"{weights[j - 1].shape} gives {weights[j - 1].shape[0]}"
+                )
         slopes = None
         if self.slopes is not None:
-            slopes = tuple(frozen_array(f"layer {j} slopes", a, 1)
-                           for j, a in enumerate(items("slopes", self.slopes), 1))
+            slopes = tuple(
+                frozen_array(f"layer {j} slopes", a, 1)
+                for j, a in enumerate(items("slopes", self.slopes), 1)
+            )
             if len(slopes) != len(weights) - 1:
-                raise SizeError(f"{len(slopes)} slope vectors for {len(weights) - 1} hidden "
-                                "layers")
+                raise SizeError(f"{len(slopes)} slope vectors for {len(weights) - 1} hidden layers")
             for j, (a, w) in enumerate(zip(slopes, weights, strict=False), 1):
                 if a.shape != w.shape[:1]:
-                    raise SizeError(f"layer {j} slopes have shape {a.shape}; its width is "
-                                    f"{w.shape[0]}")
+                    raise SizeError(
+                        f"layer {j} slopes have shape {a.shape}; its width is {w.shape[0]}"
+                    )
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "biases", biases)
         object.__setattr__(self, "slopes", slopes or None)
@@ -181,13 +192,18 @@ class Network:
         except (TypeError, ValueError) as exc:
             raise SizeError(f"input is not a numeric array: {exc}") from exc
         if points.ndim not in (1, 2) or points.shape[-1] != self.input_dim:
-            raise SizeError(f"input has shape {points.shape}; expected (n, {self.input_dim}) "
-                            f"or ({self.input_dim},)")
+            raise SizeError(
+                f"input has shape {points.shape}; expected (n, {self.input_dim}) "
+                f"or ({self.input_dim},)"
+            )
         h = np.atleast_2d(points)
         for j, (w, b) in enumerate(zip(self.weights[:-1], self.biases[:-1], strict=True)):
             h = h @ w.T + b
-            h = np.maximum(h, 0.0) if self.slopes is None else np.where(h >= 0, h,
-                                                                        self.slopes[j] * h)
+            h = (
+                np.maximum(h, 0.0)
+                if self.slopes is None
+                else np.where(h >= 0, h, self.slopes[j] * h)
+            )
         out = h @ self.weights[-1].T + self.biases[-1]
         return out[0] if points.ndim == 1 else out
 
@@ -204,8 +220,9 @@ class Network:
         slopes = sum(a.size for a in self.slopes or ())
         dense = sum((w.shape[1] + 1) * w.shape[0] for w in self.weights) + slopes
         arrays = (*self.weights, *self.biases, *(self.slopes or ()))
-        return NetworkCounts(dense=dense, nonzero=sum(int(np.count_nonzero(a)) for a in arrays),
-                             slopes=slopes)
+        return NetworkCounts(
+            dense=dense, nonzero=sum(int(np.count_nonzero(a)) for a in arrays), slopes=slopes
+        )
 
     def architecture(self) -> Architecture:
         """The single-network (E = 1, router ``none``) architecture, trainable slopes; its
@@ -216,9 +233,15 @@ class Network:
             >>> identity(2, depth=1).architecture().counts().total
             14
         """
-        return Architecture(dim=self.input_dim, experts=1, hidden=self.widths,
-                            activation=self.activation, router="none", slopes="trainable",
-                            output_dim=self.output_dim)
+        return Architecture(
+            dim=self.input_dim,
+            experts=1,
+            hidden=self.widths,
+            activation=self.activation,
+            router="none",
+            slopes="trainable",
+            output_dim=self.output_dim,
+        )
 
     def with_slopes(self) -> Network:
         """The same function as a PReLU network: ReLU layers get slopes 0 (a PReLU network and
@@ -255,8 +278,11 @@ class Network:
             >>> relu.same_as(relu.with_slopes()), relu.same_as(relu.shifted([0.0]))
             (False, True)
         """
-        if not isinstance(other, Network) or self.activation != other.activation \
-                or self.depth != other.depth:
+        if (
+            not isinstance(other, Network)
+            or self.activation != other.activation
+            or self.depth != other.depth
+        ):
             return False
         mine = (*self.weights, *self.biases, *(self.slopes or ()))
         theirs = (*other.weights, *other.biases, *(other.slopes or ()))
@@ -271,9 +297,11 @@ class Network:
             >>> affine([[1.5, -2.0]], [0.25]).to_json()
             {'weights': [[[1.5, -2.0]]], 'biases': [[0.25]], 'slopes': None}
         """
-        return {"weights": [w.tolist() for w in self.weights],
-                "biases": [b.tolist() for b in self.biases],
-                "slopes": None if self.slopes is None else [a.tolist() for a in self.slopes]}
+        return {
+            "weights": [w.tolist() for w in self.weights],
+            "biases": [b.tolist() for b in self.biases],
+            "slopes": None if self.slopes is None else [a.tolist() for a in self.slopes],
+        }
 
     @classmethod
     def from_json(cls, data: Mapping) -> Network:
@@ -305,7 +333,7 @@ def block_diagonal(blocks: list[np.ndarray]) -> np.ndarray:
     out = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)))
     row = col = 0
     for b in blocks:
-        out[row:row + b.shape[0], col:col + b.shape[1]] = b
+        out[row : row + b.shape[0], col : col + b.shape[1]] = b
         row, col = row + b.shape[0], col + b.shape[1]
     return out
 
@@ -318,7 +346,9 @@ def affine(weight: object, bias: object) -> Network:
         >>> affine([[1.0, 1.0]], [0.5])([1.0, 2.0]).tolist()
         [3.5]
     """
-    return Network((weight,), (bias,))
+    return Network(
+        (frozen_array("layer 1 weight", weight, 2),), (frozen_array("layer 1 bias", bias, 1),)
+    )
 
 
 def identity(width: int, depth: int = 0) -> Network:
@@ -333,8 +363,9 @@ def identity(width: int, depth: int = 0) -> Network:
     width = check_count("width", width)
     depth = check_count("depth", depth, minimum=0)
     eye, zero = np.eye(width), np.zeros(width)
-    return Network((eye,) * (depth + 1), (zero,) * (depth + 1),
-                   (np.ones(width),) * depth if depth else None)
+    return Network(
+        (eye,) * (depth + 1), (zero,) * (depth + 1), (np.ones(width),) * depth if depth else None
+    )
 
 
 def compose(outer: Network, inner: Network) -> Network:
@@ -353,16 +384,21 @@ def compose(outer: Network, inner: Network) -> Network:
         ((1,), [[1.0], [0.0]])
     """
     if outer.input_dim != inner.output_dim:
-        raise SizeError(f"cannot compose: the outer network takes {outer.input_dim} inputs, "
-                        f"the inner one gives {inner.output_dim} outputs")
+        raise SizeError(
+            f"cannot compose: the outer network takes {outer.input_dim} inputs, "
+            f"the inner one gives {inner.output_dim} outputs"
+        )
     first = outer.weights[0]
     merged = first @ inner.weights[-1]
     bias = first @ inner.biases[-1] + outer.biases[0]
     slopes = None
     if "prelu" in (outer.activation, inner.activation):
         slopes = hidden_slopes(inner) + hidden_slopes(outer)
-    return Network((*inner.weights[:-1], merged, *outer.weights[1:]),
-                   (*inner.biases[:-1], bias, *outer.biases[1:]), slopes)
+    return Network(
+        (*inner.weights[:-1], merged, *outer.weights[1:]),
+        (*inner.biases[:-1], bias, *outer.biases[1:]),
+        slopes,
+    )
 
 
 def pad(net: Network, depth: int) -> Network:
@@ -403,23 +439,26 @@ def parallel(*nets: Network, shared_input: bool = True) -> Network:
     if not nets:
         raise SizeError("parallel needs at least one network, got 0")
     if shared_input and len({net.input_dim for net in nets}) > 1:
-        raise SizeError("parallel with a shared input needs equal input dims, got "
-                        f"{[net.input_dim for net in nets]}")
+        raise SizeError(
+            "parallel with a shared input needs equal input dims, got "
+            f"{[net.input_dim for net in nets]}"
+        )
     depth = max(net.depth for net in nets)
     padded = [pad(net, depth) for net in nets]
     firsts = [net.weights[0] for net in padded]
     weights = [np.vstack(firsts) if shared_input else block_diagonal(firsts)]
     weights += [block_diagonal([net.weights[j] for net in padded]) for j in range(1, depth + 1)]
     biases = [np.concatenate([net.biases[j] for net in padded]) for j in range(depth + 1)]
-    slopes = None
+    slopes: tuple[np.ndarray, ...] | None = None
     if any(net.slopes is not None for net in padded):
         parts = [hidden_slopes(net) for net in padded]
-        slopes = [np.concatenate([part[j] for part in parts]) for j in range(depth)]
+        slopes = tuple(np.concatenate([part[j] for part in parts]) for j in range(depth))
     return Network(tuple(weights), tuple(biases), slopes)
 
 
-def affine_combination(nets: Iterable[Network], coefficients: object,
-                       constant: object = 0.0) -> Network:
+def affine_combination(
+    nets: Iterable[Network], coefficients: object, constant: npt.ArrayLike = 0.0
+) -> Network:
     """x ↦ Σ_i c_i·f_i(x) + c_0 for networks of one input dim and one output dim m
     (``constant`` c_0 a scalar or an (m,) vector):
 
@@ -437,9 +476,14 @@ def affine_combination(nets: Iterable[Network], coefficients: object,
     coefficients = vector("coefficients", coefficients, len(nets))
     m = nets[0].output_dim
     if any(net.output_dim != m for net in nets):
-        raise SizeError("affine_combination needs equal output dims, got "
-                        f"{[net.output_dim for net in nets]}")
-    if np.ndim(constant) == 0:
+        raise SizeError(
+            f"affine_combination needs equal output dims, got {[net.output_dim for net in nets]}"
+        )
+    try:
+        scalar = np.ndim(constant) == 0
+    except ValueError as exc:  # a ragged nesting
+        raise SizeError(f"constant is not a numeric array: {exc}") from exc
+    if scalar:
         constant = np.full(m, constant)
     combine = np.hstack([c * np.eye(m) for c in coefficients])
     return compose(affine(combine, vector("constant", constant, m)), parallel(*nets))

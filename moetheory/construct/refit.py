@@ -93,26 +93,40 @@ class RefitReport:
     mixture: ExpertMixture | None = field(default=None, repr=False)
 
     def statement(self) -> str:
-        head = (f"minimax refit of the output layers (cvxpy/{self.solver}, "
-                f"{self.experts_refitted:,} of {self.num_experts:,} experts, "
-                f"{self.variables:,} variables, {self.fit_points:,} fit points)")
-        tail = (f"on {self.holdout_points:,} held-out points "
-                "(a search on finitely many points, not a sup)")
+        head = (
+            f"minimax refit of the output layers (cvxpy/{self.solver}, "
+            f"{self.experts_refitted:,} of {self.num_experts:,} experts, "
+            f"{self.variables:,} variables, {self.fit_points:,} fit points)"
+        )
+        tail = (
+            f"on {self.holdout_points:,} held-out points "
+            "(a search on finitely many points, not a sup)"
+        )
         if self.refit_fit is None:
-            return (f"{head}: solver status {self.status}, no refit; construction max error "
-                    f"{self.construction_fit:.4g} on the fit points, "
-                    f"{self.construction_holdout:.4g} {tail}")
-        return (f"{head}: max error {self.construction_fit:.4g} → {self.refit_fit:.4g} on the "
-                f"fit points, {self.construction_holdout:.4g} → {self.refit_holdout:.4g} {tail}")
+            return (
+                f"{head}: solver status {self.status}, no refit; construction max error "
+                f"{self.construction_fit:.4g} on the fit points, "
+                f"{self.construction_holdout:.4g} {tail}"
+            )
+        return (
+            f"{head}: max error {self.construction_fit:.4g} → {self.refit_fit:.4g} on the "
+            f"fit points, {self.construction_holdout:.4g} → {self.refit_holdout:.4g} {tail}"
+        )
 
     def to_json(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "mixture"}
         return {**data, "statement": self.statement()}
 
 
-def refit_output_layer(construction: Construction, points: int = 20000, seed: int = 0,
-                       holdout: int | None = None, max_variables: int = MAX_VARIABLES,
-                       solver: str | None = None, time_limit: float = 60.0) -> RefitReport:
+def refit_output_layer(
+    construction: Construction,
+    points: int = 20000,
+    seed: int = 0,
+    holdout: int | None = None,
+    max_variables: int = MAX_VARIABLES,
+    solver: str | None = None,
+    time_limit: float = 60.0,
+) -> RefitReport:
     """Refit the output layers of ``construction`` by the minimax linear program of the module
     docstring on about ``points`` + ``points // 4`` fit points, and compare both mixtures on
     ``holdout`` (default ``points``) held-out points.
@@ -127,8 +141,9 @@ def refit_output_layer(construction: Construction, points: int = 20000, seed: in
     points = check_count("points", points)
     holdout = points if holdout is None else check_count("holdout", holdout)
     if max(points, holdout) > MAX_FIT_POINTS:
-        raise SizeError(f"refit points must be at most {MAX_FIT_POINTS:,}, "
-                        f"got {max(points, holdout):,}")
+        raise SizeError(
+            f"refit points must be at most {MAX_FIT_POINTS:,}, got {max(points, holdout):,}"
+        )
     seed = check_count("seed", seed, 0)
     max_variables = check_count("max_variables", max_variables)
     solver = _pick_solver(solver)
@@ -143,27 +158,38 @@ def refit_output_layer(construction: Construction, points: int = 20000, seed: in
     width = mixture.weights[-1].shape[2]
     variables = len(used) * (width + 1)
     if variables > max_variables:
-        raise SizeError(f"the refit has {variables:,} free output-layer parameters "
-                        f"({len(used):,} experts × {width + 1}); the limit is "
-                        f"max_variables = {max_variables:,} (raise it or refit a smaller "
-                        "construction)")
+        raise SizeError(
+            f"the refit has {variables:,} free output-layer parameters "
+            f"({len(used):,} experts × {width + 1}); the limit is "
+            f"max_variables = {max_variables:,} (raise it or refit a smaller "
+            "construction)"
+        )
     y, y_out = target(x), target(x_out)
     design = design_matrix(mixture.features(x, idx), block, variables)
     z, optimum, status = _solve(design, y, solver, float(time_limit))
     refit = None if z is None else _replace_output(mixture, used, z.reshape(len(used), -1))
 
-    def error(m: ExpertMixture, points: np.ndarray, index: np.ndarray,
-              values: np.ndarray) -> float:
+    def error(m: ExpertMixture, points: np.ndarray, index: np.ndarray, values: np.ndarray) -> float:
         return float(np.max(np.abs(m.evaluate(points, index) - values)))
 
     return RefitReport(
         construction_fit=error(mixture, x, idx, y),
-        refit_fit=None if refit is None else error(refit, x, idx, y), lp_optimum=optimum,
+        refit_fit=None if refit is None else error(refit, x, idx, y),
+        lp_optimum=optimum,
         construction_holdout=error(mixture, x_out, idx_out, y_out),
         refit_holdout=None if refit is None else error(refit, x_out, idx_out, y_out),
-        experts_refitted=len(used), num_experts=mixture.num_experts, variables=variables,
-        constraints=2 * len(x), fit_points=len(x), holdout_points=holdout, solver=solver,
-        status=status, seconds=time.perf_counter() - clock, seed=seed, mixture=refit)
+        experts_refitted=len(used),
+        num_experts=mixture.num_experts,
+        variables=variables,
+        constraints=2 * len(x),
+        fit_points=len(x),
+        holdout_points=holdout,
+        solver=solver,
+        status=status,
+        seconds=time.perf_counter() - clock,
+        seed=seed,
+        mixture=refit,
+    )
 
 
 def design_matrix(features: np.ndarray, block: np.ndarray, columns: int) -> sp.csr_matrix:
@@ -188,13 +214,16 @@ def _pick_solver(solver: str | None) -> str:
     if solver is None and installed:
         return installed[0]
     if solver not in installed:
-        raise SizeError(f"solver must be one of the installed {', '.join(installed) or 'none'} "
-                        f"(of {', '.join(SOLVERS)}), got {solver!r}")
+        raise SizeError(
+            f"solver must be one of the installed {', '.join(installed) or 'none'} "
+            f"(of {', '.join(SOLVERS)}), got {solver!r}"
+        )
     return solver
 
 
-def _solve(design: sp.csr_matrix, y: np.ndarray, solver: str,
-           time_limit: float) -> tuple[np.ndarray | None, float | None, str]:
+def _solve(
+    design: sp.csr_matrix, y: np.ndarray, solver: str, time_limit: float
+) -> tuple[np.ndarray | None, float | None, str]:
     """(z, t, status) of min t s.t. |design·z − y| ≤ t; z and t None without a solution."""
     z, t = cp.Variable(design.shape[1]), cp.Variable()
     residual = design @ z - y
@@ -205,17 +234,19 @@ def _solve(design: sp.csr_matrix, y: np.ndarray, solver: str,
             problem.solve(solver=solver, time_limit=time_limit, **SOLVERS[solver])
     except cp.error.SolverError:
         return None, None, "solver_error"
-    if problem.status not in SOLVED or z.value is None:
+    if problem.status not in SOLVED or z.value is None or t.value is None:
         return None, None, str(problem.status)
     return np.asarray(z.value, dtype=float), float(t.value), str(problem.status)
 
 
-def _replace_output(mixture: ExpertMixture, used: np.ndarray,
-                    coefficients: np.ndarray) -> ExpertMixture:
+def _replace_output(
+    mixture: ExpertMixture, used: np.ndarray, coefficients: np.ndarray
+) -> ExpertMixture:
     """``mixture`` with the output layers of experts ``used`` set to rows (w_k, c_k) of
     ``coefficients`` (new arrays; the stacked ones may be read-only views)."""
     weights, biases = np.array(mixture.weights[-1]), np.array(mixture.biases[-1])
     weights[used, 0, :] = coefficients[:, :-1]
     biases[used, 0] = coefficients[:, -1]
-    return replace(mixture, weights=(*mixture.weights[:-1], weights),
-                   biases=(*mixture.biases[:-1], biases))
+    return replace(
+        mixture, weights=(*mixture.weights[:-1], weights), biases=(*mixture.biases[:-1], biases)
+    )

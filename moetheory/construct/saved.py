@@ -84,8 +84,17 @@ MAX_INT = 1 << 63  # |integer| bound in the construction data
 DTYPES = (torch.float32, torch.float64)
 KEYS = ("format", "architecture", "construction", "outside", "state_dict")
 OPTIONAL_KEYS = ("outside",)  # absent from files written before it existed
-ARCHITECTURE_FIELDS = ("dim", "experts", "hidden", "activation", "router", "slopes", "top_k",
-                       "output_dim", "grid")
+ARCHITECTURE_FIELDS = (
+    "dim",
+    "experts",
+    "hidden",
+    "activation",
+    "router",
+    "slopes",
+    "top_k",
+    "output_dim",
+    "grid",
+)
 
 
 def save_module(module: PReLUMoE, path: str | os.PathLike) -> Path:
@@ -105,11 +114,13 @@ def save_module(module: PReLUMoE, path: str | os.PathLike) -> Path:
     if not isinstance(module, PReLUMoE):
         raise ModelFileError(f"save_module needs a PReLUMoE, got {type(module).__name__}")
     target = _path(path)
-    payload = {"format": FORMAT, "architecture": architecture_data(module.architecture),
-               "construction": getattr(module, "construction", {}),
-               "outside": module.outside,
-               "state_dict": {name: tensor.detach().cpu()
-                              for name, tensor in module.state_dict().items()}}
+    payload = {
+        "format": FORMAT,
+        "architecture": architecture_data(module.architecture),
+        "construction": getattr(module, "construction", {}),
+        "outside": module.outside,
+        "state_dict": {name: tensor.detach().cpu() for name, tensor in module.state_dict().items()},
+    }
     try:
         _, payload["construction"], _, _, _ = check_payload(payload)
     except ModelFileError as exc:
@@ -118,8 +129,7 @@ def save_module(module: PReLUMoE, path: str | os.PathLike) -> Path:
     return target
 
 
-def load_module(path: str | os.PathLike,
-                max_parameters: int = MAX_LOAD_PARAMETERS) -> PReLUMoE:
+def load_module(path: str | os.PathLike, max_parameters: int = MAX_LOAD_PARAMETERS) -> PReLUMoE:
     """The :class:`PReLUMoE` saved at ``path`` by :func:`save_module`, read without
     unpickling any class and checked before anything is built (module docstring). A file
     with more than ``max_parameters`` stored numbers is refused.
@@ -159,10 +169,17 @@ def architecture_data(arch: Architecture) -> dict:
         {'dim': 1, 'experts': 2, 'hidden': [3], 'activation': 'relu', 'router': 'grid',
          'slopes': 'trainable', 'top_k': 1, 'output_dim': 1, 'grid': [2]}
     """
-    return {"dim": arch.dim, "experts": arch.experts, "hidden": list(arch.hidden),
-            "activation": arch.activation, "router": arch.router, "slopes": arch.slopes,
-            "top_k": arch.top_k, "output_dim": arch.output_dim,
-            "grid": None if arch.grid is None else list(arch.grid)}
+    return {
+        "dim": arch.dim,
+        "experts": arch.experts,
+        "hidden": list(arch.hidden),
+        "activation": arch.activation,
+        "router": arch.router,
+        "slopes": arch.slopes,
+        "top_k": arch.top_k,
+        "output_dim": arch.output_dim,
+        "grid": None if arch.grid is None else list(arch.grid),
+    }
 
 
 def stored_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
@@ -183,8 +200,9 @@ def stored_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def check_payload(payload: object, max_parameters: int | None = None
-                  ) -> tuple[Architecture, dict, str, dict[str, torch.Tensor], torch.dtype]:
+def check_payload(
+    payload: object, max_parameters: int | None = None
+) -> tuple[Architecture, dict, str, dict[str, torch.Tensor], torch.dtype]:
     """The architecture, construction (a plain copy), ``outside`` mode, tensors and dtype of a
     model file's dict, all checked (module docstring); ``max_parameters`` None: no size limit.
 
@@ -206,11 +224,12 @@ def check_payload(payload: object, max_parameters: int | None = None
     shapes = stored_shapes(arch)
     total = sum(math.prod(shape) for shape in shapes.values())
     if max_parameters is not None and total > max_parameters:
-        raise ModelFileError(f"architecture: declares {total:,} stored numbers, above the limit "
-                             f"{max_parameters:,} (raise max_parameters for a file you trust)")
+        raise ModelFileError(
+            f"architecture: declares {total:,} stored numbers, above the limit "
+            f"{max_parameters:,} (raise max_parameters for a file you trust)"
+        )
     if not isinstance(payload["construction"], dict):
-        raise ModelFileError(f"construction: expected a dict, got "
-                             f"{_show(payload['construction'])}")
+        raise ModelFileError(f"construction: expected a dict, got {_show(payload['construction'])}")
     construction = cast(dict, plain_data(payload["construction"]))  # a dict, checked above
     try:
         outside = check_outside(payload.get("outside", "error"))
@@ -240,23 +259,26 @@ def read_architecture(data: object, max_value: int | None = None) -> Architectur
         if values is None and name == "grid":
             continue
         if not isinstance(values, list):
-            raise ModelFileError(f"architecture.{name}: expected a list of integers, got "
-                                 f"{_show(values)}")
+            raise ModelFileError(
+                f"architecture.{name}: expected a list of integers, got {_show(values)}"
+            )
         for i, value in enumerate(values):
             _integer(value, f"architecture.{name}[{i}]", max_value)
         fields[name] = tuple(values)
     for name in ("activation", "router", "slopes"):
         if not isinstance(fields[name], str):
-            raise ModelFileError(f"architecture.{name}: expected a string, got "
-                                 f"{_show(fields[name])}")
+            raise ModelFileError(
+                f"architecture.{name}: expected a string, got {_show(fields[name])}"
+            )
     try:
         return Architecture(**fields)
     except SizeError as exc:
         raise ModelFileError(f"architecture: {exc}") from None
 
 
-def read_state_dict(data: object, shapes: dict[str, tuple[int, ...]]
-                    ) -> tuple[dict[str, torch.Tensor], torch.dtype]:
+def read_state_dict(
+    data: object, shapes: dict[str, tuple[int, ...]]
+) -> tuple[dict[str, torch.Tensor], torch.dtype]:
     """The tensors of a model file's ``state_dict`` entry and their common dtype, each
     checked against ``shapes`` (:func:`stored_shapes`): names, shape, dtype float32 or
     float64 (one for all), dense CPU storage, finite values.
@@ -286,19 +308,23 @@ def read_state_dict(data: object, shapes: dict[str, tuple[int, ...]]
         if type(tensor) is not torch.Tensor:
             raise ModelFileError(f"{where}: expected a tensor, got {_show(tensor)}")
         if tensor.layout != torch.strided or tensor.device.type != "cpu":
-            raise ModelFileError(f"{where}: a {tensor.layout} tensor on {tensor.device}, "
-                                 "expected a dense CPU tensor")
+            raise ModelFileError(
+                f"{where}: a {tensor.layout} tensor on {tensor.device}, expected a dense CPU tensor"
+            )
         if tensor.dtype not in DTYPES:
-            raise ModelFileError(f"{where}: dtype {tensor.dtype}, expected torch.float32 or "
-                                 "torch.float64")
+            raise ModelFileError(
+                f"{where}: dtype {tensor.dtype}, expected torch.float32 or torch.float64"
+            )
         if dtype is None:
             dtype = tensor.dtype
         if tensor.dtype != dtype:
-            raise ModelFileError(f"{where}: dtype {tensor.dtype}, the tensors before it are "
-                                 f"{dtype}")
+            raise ModelFileError(
+                f"{where}: dtype {tensor.dtype}, the tensors before it are {dtype}"
+            )
         if tuple(tensor.shape) != shape:
-            raise ModelFileError(f"{where}: shape {tuple(tensor.shape)}, the architecture needs "
-                                 f"{shape}")
+            raise ModelFileError(
+                f"{where}: shape {tuple(tensor.shape)}, the architecture needs {shape}"
+            )
         if not bool(torch.isfinite(tensor).all()):
             raise ModelFileError(f"{where}: non-finite values (NaN or ±inf)")
     return {name: data[name] for name in shapes}, cast(torch.dtype, dtype)  # shapes ≠ {}
@@ -352,8 +378,10 @@ def plain_data(value: object, where: str = "construction") -> object:
                     raise ModelFileError(f"{at}: key {_show(key)} is not a string")
                 out[text(key)] = copy(x, f"{at}[{_show(key)}]", depth + 1)
             return out
-        raise ModelFileError(f"{at}: expected plain data (str, int, float, bool, None, list, "
-                             f"dict), got {_show(item)}")
+        raise ModelFileError(
+            f"{at}: expected plain data (str, int, float, bool, None, list, "
+            f"dict), got {_show(item)}"
+        )
 
     return copy(value, where, 0)
 
@@ -373,19 +401,23 @@ def _read(file: Path, limit: int) -> object:
     with os.fdopen(fd, "rb") as handle:
         budget = 8 * limit + METADATA_BYTES
         if info.st_size > budget:
-            raise ModelFileError(f"{info.st_size:,} bytes, more than the {budget:,} of a model "
-                                 f"of at most {limit:,} numbers (raise max_parameters for a "
-                                 "file you trust)")
+            raise ModelFileError(
+                f"{info.st_size:,} bytes, more than the {budget:,} of a model "
+                f"of at most {limit:,} numbers (raise max_parameters for a "
+                "file you trust)"
+            )
         _check_zip(handle, info.st_size)
         handle.seek(0)
         try:
             return torch.load(handle, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            raise ModelFileError(f"refused: its pickle is not plain data and tensors"
-                                 f"{_refusal(exc)}") from None
+            raise ModelFileError(
+                f"refused: its pickle is not plain data and tensors{_refusal(exc)}"
+            ) from None
         except Exception as exc:  # corrupt bytes: torch's readers raise many kinds of error
-            raise ModelFileError(f"not a readable torch file ({type(exc).__name__}: "
-                                 f"{_first_line(exc)})") from None
+            raise ModelFileError(
+                f"not a readable torch file ({type(exc).__name__}: {_first_line(exc)})"
+            ) from None
 
 
 def _check_zip(handle: BinaryIO, size: int) -> None:
@@ -397,11 +429,13 @@ def _check_zip(handle: BinaryIO, size: int) -> None:
     except Exception as exc:  # untrusted bytes: zipfile raises BadZipFile, NotImplementedError…
         raise ModelFileError(f"not a torch zip file ({_first_line(exc)})") from None
     if any(entry.compress_type != zipfile.ZIP_STORED for entry in entries):
-        raise ModelFileError("not a torch zip file (compressed entries; torch stores them "
-                             "uncompressed)")
+        raise ModelFileError(
+            "not a torch zip file (compressed entries; torch stores them uncompressed)"
+        )
     if sum(entry.file_size for entry in entries) > size:
-        raise ModelFileError("not a torch zip file (its entries declare more bytes than the "
-                             "file holds)")
+        raise ModelFileError(
+            "not a torch zip file (its entries declare more bytes than the file holds)"
+        )
 
 
 def _write_atomically(payload: dict, target: Path) -> None:
@@ -416,8 +450,9 @@ def _write_atomically(payload: dict, target: Path) -> None:
         raise ModelFileError(f"cannot write {target}: {_first_line(exc)}") from None
 
 
-def _check_keys(data: object, where: str, names: tuple[str, ...],
-                optional: tuple[str, ...] = ()) -> None:
+def _check_keys(
+    data: object, where: str, names: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> None:
     """``data`` is a dict with the keys ``names`` and no others (those in ``optional`` may be
     absent), or a :class:`ModelFileError`."""
     if not isinstance(data, dict):
@@ -441,8 +476,9 @@ def _integer(value: object, where: str, maximum: int | None) -> None:
 def _path(path: object) -> Path:
     """``path`` (str or os.PathLike) as a :class:`Path`, or a :class:`ModelFileError`."""
     if not isinstance(path, (str, os.PathLike)):
-        raise ModelFileError(f"a model file path must be a str or os.PathLike, got "
-                             f"{type(path).__name__}")
+        raise ModelFileError(
+            f"a model file path must be a str or os.PathLike, got {type(path).__name__}"
+        )
     return Path(os.fspath(path))
 
 

@@ -112,20 +112,22 @@ class TargetFunction:
         try:
             points = np.array(x, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TargetError(f"target {self.name!r} takes numeric points, got "
-                              f"{type(x).__name__}") from None
+            raise TargetError(
+                f"target {self.name!r} takes numeric points, got {type(x).__name__}"
+            ) from None
         single = points.shape == (self.dim,)
         if single:
             points = points[None, :]
         if points.ndim != 2 or points.shape[1] != self.dim:
-            raise TargetError(f"target {self.name!r} takes points of shape (n, {self.dim}) or "
-                              f"({self.dim},), got {points.shape}")
+            raise TargetError(
+                f"target {self.name!r} takes points of shape (n, {self.dim}) or "
+                f"({self.dim},), got {points.shape}"
+            )
         try:
             with np.errstate(all="ignore"):
                 raw = self.function(points)
         except Exception as exc:
-            raise TargetError(f"target {self.name!r} raised {type(exc).__name__}: "
-                              f"{exc}") from exc
+            raise TargetError(f"target {self.name!r} raised {type(exc).__name__}: {exc}") from exc
         out = self._checked(raw, points)
         return out.reshape(()) if single else out
 
@@ -134,23 +136,25 @@ class TargetFunction:
         try:
             out = np.asarray(raw)
         except (TypeError, ValueError):
-            raise TargetError(f"target {self.name!r} returned {type(raw).__name__}, not an "
-                              "array") from None
+            raise TargetError(
+                f"target {self.name!r} returned {type(raw).__name__}, not an array"
+            ) from None
         if out.dtype.kind not in "biuf":
-            raise TargetError(f"target {self.name!r} returned non-numeric output (dtype "
-                              f"{out.dtype})")
+            raise TargetError(
+                f"target {self.name!r} returned non-numeric output (dtype {out.dtype})"
+            )
         if out.ndim == 0:
             out = np.full(n, out, dtype=np.float64)
         elif out.shape in ((n,), (n, 1)):
             out = out.astype(np.float64).reshape(n)
         else:
-            raise TargetError(f"target {self.name!r} returned shape {out.shape} for {n} points; "
-                              f"expected ({n},)")
+            raise TargetError(
+                f"target {self.name!r} returned shape {out.shape} for {n} points; expected ({n},)"
+            )
         bad = np.flatnonzero(~np.isfinite(out))
         if bad.size:
             i = bad[0]
-            raise TargetError(f"target {self.name!r} returned {out[i]} at x = "
-                              f"{_point(points[i])}")
+            raise TargetError(f"target {self.name!r} returned {out[i]} at x = {_point(points[i])}")
         return out
 
     def known_constant(self, alpha: object, norm: str = "l2") -> Fraction | float | None:
@@ -195,8 +199,9 @@ def builtin_target(name: str, dim: object, alpha: object) -> TargetFunction:
     Reference: this package (module docstring).
     """
     if name not in BUILTIN:
-        raise TargetError(f"unknown built-in target {name!r}; the built-in targets are "
-                          f"{', '.join(BUILTIN)}")
+        raise TargetError(
+            f"unknown built-in target {name!r}; the built-in targets are {', '.join(BUILTIN)}"
+        )
     d, a = check_count("dim", dim), _check_alpha(alpha)
     if name == "abs-power":
         return _abs_power(d, a)
@@ -222,9 +227,11 @@ def _abs_power(d: int, a: Fraction) -> TargetFunction:
 
 def _sawtooth(d: int, a: Fraction) -> TargetFunction:
     if a == 1:
-        raise TargetError("sawtooth needs alpha < 1: the lacunary sum Σ 4^{−αk}·dist(4^k·t, ℤ) "
-                          "is only Hölder with exponent < 1 (α = 1 gives the Takagi function, "
-                          "which is not Lipschitz)")
+        raise TargetError(
+            "sawtooth needs alpha < 1: the lacunary sum Σ 4^{−αk}·dist(4^k·t, ℤ) "
+            "is only Hölder with exponent < 1 (α = 1 gives the Takagi function, "
+            "which is not Lipschitz)"
+        )
     weights = [SAW_BASE ** (-float(a) * k) for k in range(SAW_TERMS)]
 
     def function(x: np.ndarray) -> np.ndarray:
@@ -242,8 +249,10 @@ def _sawtooth(d: int, a: Fraction) -> TargetFunction:
         lam = rise / (rise - 1) + 1 / (2 * (1 - b ** (-alpha)))
         return _number(lam * sp.Integer(d) ** (-alpha / 2) if norm == "l2" else lam)
 
-    text = (f"(1/d)·Σ_i Σ_{{k<{SAW_TERMS}}} {SAW_BASE}^(−αk)·dist({SAW_BASE}^k·x_i, ℤ), "
-            f"α = {a}, d = {d}")
+    text = (
+        f"(1/d)·Σ_i Σ_{{k<{SAW_TERMS}}} {SAW_BASE}^(−αk)·dist({SAW_BASE}^k·x_i, ℤ), "
+        f"α = {a}, d = {d}"
+    )
     return TargetFunction("sawtooth", d, text, function, constant)
 
 
@@ -276,8 +285,7 @@ def formula_target(text: str, dim: object) -> TargetFunction:
     """
     d = check_count("dim", dim)
     scope = Scope.declare([], {"x": d})
-    compiled = sp.lambdify(scope.vectors["x"], parse_formula(text, scope),
-                           modules=numpy_modules())
+    compiled = sp.lambdify(scope.vectors["x"], parse_formula(text, scope), modules=numpy_modules())
 
     def function(x: np.ndarray) -> object:
         return compiled(*x.T)
@@ -321,18 +329,23 @@ def resolve_target(target: object, dim: object, alpha: object) -> TargetFunction
         return target
     if isinstance(target, str):
         if target not in BUILTIN:
-            raise TargetError(f"unknown target {target!r}: the built-in targets are "
-                              f"{', '.join(BUILTIN)}; for a formula use "
-                              "formula_target(text, dim)")
+            raise TargetError(
+                f"unknown target {target!r}: the built-in targets are "
+                f"{', '.join(BUILTIN)}; for a formula use "
+                "formula_target(text, dim)"
+            )
         return builtin_target(target, d, a)
     if callable(target):
         return callable_target(target, d)
-    raise TargetError(f"target must be a TargetFunction, a built-in name "
-                      f"({', '.join(BUILTIN)}) or a callable, got {type(target).__name__}")
+    raise TargetError(
+        f"target must be a TargetFunction, a built-in name "
+        f"({', '.join(BUILTIN)}) or a callable, got {type(target).__name__}"
+    )
 
 
-def check_declaration(target: TargetFunction, alpha: object, holder: object,
-                      norm: str = "l2") -> None:
+def check_declaration(
+    target: TargetFunction, alpha: object, holder: object, norm: str = "l2"
+) -> None:
     """Refuse a declared Hölder constant below the target's proved one.
 
     Raises :class:`~moetheory.errors.TargetError` when λ_declared < λ_proved(α, norm) (decided
@@ -352,14 +365,17 @@ def check_declaration(target: TargetFunction, alpha: object, holder: object,
     proved = target.known_constant(alpha, norm)
     if proved is not None and declared < proved:
         shown = _show(proved)
-        raise TargetError(f"{target.name} with α = {_check_alpha(alpha)} in {norm} has proved "
-                          f"Hölder constant {shown}; the declared constant {holder} is below "
-                          "it, so the construction's guarantee would not apply (use "
-                          f"--holder-constant ≥ {shown})")
+        raise TargetError(
+            f"{target.name} with α = {_check_alpha(alpha)} in {norm} has proved "
+            f"Hölder constant {shown}; the declared constant {holder} is below "
+            "it, so the construction's guarantee would not apply (use "
+            f"--holder-constant ≥ {shown})"
+        )
 
 
-def empirical_holder(target: TargetFunction, alpha: object, norm: str = "l2",
-                     pairs: object = 20000, seed: object = 0) -> HolderSample:
+def empirical_holder(
+    target: TargetFunction, alpha: object, norm: str = "l2", pairs: object = 20000, seed: object = 0
+) -> HolderSample:
     """The largest |f(x) − f(y)|/‖x − y‖^α over random pairs in [0,1]^d: a lower bound on the
     true Hölder constant found by search, not a proof.
 

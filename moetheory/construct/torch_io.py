@@ -30,8 +30,10 @@ from torch import nn
 from moetheory.construct.network import Network
 from moetheory.errors import SizeError
 
-READABLE = ("an nn.Sequential of nn.Linear layers separated by nn.ReLU, nn.PReLU or nn.Identity, "
-            "or a bare nn.Linear")
+READABLE = (
+    "an nn.Sequential of nn.Linear layers separated by nn.ReLU, nn.PReLU or nn.Identity, "
+    "or a bare nn.Linear"
+)
 
 
 def to_torch(net: Network, dtype: torch.dtype = torch.float64) -> nn.Sequential:
@@ -62,7 +64,7 @@ def to_torch(net: Network, dtype: torch.dtype = torch.float64) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def copy_into(parameter: nn.Parameter, values: np.ndarray) -> None:
+def copy_into(parameter: torch.Tensor, values: np.ndarray) -> None:
     """Overwrite ``parameter`` with ``values`` (converted to its dtype)."""
     with torch.no_grad():
         parameter.copy_(torch.from_numpy(values.copy()))
@@ -85,13 +87,13 @@ def from_torch(module: nn.Module) -> Network:
         >>> net.widths, net.activation, net.slopes[0].tolist(), net.biases[0].tolist()
         ((3,), 'prelu', [0.25, 0.25, 0.25], [0.0, 0.0, 0.0])
     """
+    layers: list[nn.Module]
     if isinstance(module, nn.Linear):
         layers = [module]
     elif isinstance(module, nn.Sequential):
         layers = list(module)
     else:
-        raise SizeError(f"cannot read a {type(module).__name__} as a network; expected "
-                        f"{READABLE}")
+        raise SizeError(f"cannot read a {type(module).__name__} as a network; expected {READABLE}")
     weights: list[np.ndarray] = []
     biases: list[np.ndarray] = []
     slopes: list[np.ndarray | None] = []
@@ -101,29 +103,44 @@ def from_torch(module: nn.Module) -> Network:
         if isinstance(layer, nn.Linear):
             weight = as_numpy(layer.weight)
             bias = np.zeros(weight.shape[0]) if layer.bias is None else as_numpy(layer.bias)
-            fan_in = pending[0].shape[0] if pending is not None else (
-                weights[-1].shape[0] if weights else weight.shape[1])
+            fan_in = (
+                pending[0].shape[0]
+                if pending is not None
+                else (weights[-1].shape[0] if weights else weight.shape[1])
+            )
             if weight.shape[1] != fan_in:
-                raise SizeError(f"layer {position} is nn.Linear({weight.shape[1]}, "
-                                f"{weight.shape[0]}) but receives {fan_in} features")
-            pending = (weight, bias) if pending is None else (
-                weight @ pending[0], weight @ pending[1] + bias)
+                raise SizeError(
+                    f"layer {position} is nn.Linear({weight.shape[1]}, "
+                    f"{weight.shape[0]}) but receives {fan_in} features"
+                )
+            pending = (
+                (weight, bias)
+                if pending is None
+                else (weight @ pending[0], weight @ pending[1] + bias)
+            )
         elif isinstance(layer, (nn.ReLU, nn.PReLU)):
             if pending is None:
-                raise SizeError(f"layer {position} is nn.{type(layer).__name__} with no "
-                                "nn.Linear before it (since the start or the last activation)")
+                raise SizeError(
+                    f"layer {position} is nn.{type(layer).__name__} with no "
+                    "nn.Linear before it (since the start or the last activation)"
+                )
             weights.append(pending[0])
             biases.append(pending[1])
             slopes.append(read_slopes(layer, pending[0].shape[0], position))
             last_activation = f"{position}, nn.{type(layer).__name__}"
             pending = None
         elif not isinstance(layer, nn.Identity):
-            raise SizeError(f"layer {position} is {type(layer).__name__}; expected nn.Linear, "
-                            "nn.ReLU, nn.PReLU or nn.Identity")
+            raise SizeError(
+                f"layer {position} is {type(layer).__name__}; expected nn.Linear, "
+                "nn.ReLU, nn.PReLU or nn.Identity"
+            )
     if pending is None:
-        raise SizeError("the module has no nn.Linear layer" if not weights else
-                        f"the module ends with an activation (layer {last_activation}); the "
-                        "output layer must be an nn.Linear")
+        raise SizeError(
+            "the module has no nn.Linear layer"
+            if not weights
+            else f"the module ends with an activation (layer {last_activation}); the "
+            "output layer must be an nn.Linear"
+        )
     weights.append(pending[0])
     biases.append(pending[1])
     if all(a is None for a in slopes):
@@ -132,7 +149,7 @@ def from_torch(module: nn.Module) -> Network:
     return Network(tuple(weights), tuple(biases), tuple(filled))
 
 
-def read_slopes(act: nn.Module, width: int, position: int) -> np.ndarray | None:
+def read_slopes(act: nn.ReLU | nn.PReLU, width: int, position: int) -> np.ndarray | None:
     """None for ``nn.ReLU``; the (width,) slopes of an ``nn.PReLU`` with ``width`` slopes or
     one shared slope."""
     if isinstance(act, nn.ReLU):
@@ -141,6 +158,5 @@ def read_slopes(act: nn.Module, width: int, position: int) -> np.ndarray | None:
     if slopes.size == 1:
         return np.full(width, slopes[0])
     if slopes.size != width:
-        raise SizeError(f"layer {position} is nn.PReLU with {slopes.size} slopes for {width} "
-                        "units")
+        raise SizeError(f"layer {position} is nn.PReLU with {slopes.size} slopes for {width} units")
     return slopes

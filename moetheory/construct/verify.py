@@ -57,19 +57,28 @@ class ErrorReport:
     seed: int
 
     def statement(self) -> str:
-        return (f"max error {self.max_error:.6g} found on {self.check_points:,} points "
-                f"({self.grid_points:,} grid points, {self.search_evaluations:,} evaluations "
-                f"of an adversarial search from the {self.starts} worst; a search, not a proof)")
+        return (
+            f"max error {self.max_error:.6g} found on {self.check_points:,} points "
+            f"({self.grid_points:,} grid points, {self.search_evaluations:,} evaluations "
+            f"of an adversarial search from the {self.starts} worst; a search, not a proof)"
+        )
 
     def to_json(self) -> dict:
-        return {"max_error_found": self.max_error, "argmax": list(self.argmax),
-                "check_points": self.check_points, "grid_points": self.grid_points,
-                "search_evaluations": self.search_evaluations, "starts": self.starts,
-                "seed": self.seed, "statement": self.statement()}
+        return {
+            "max_error_found": self.max_error,
+            "argmax": list(self.argmax),
+            "check_points": self.check_points,
+            "grid_points": self.grid_points,
+            "search_evaluations": self.search_evaluations,
+            "starts": self.starts,
+            "seed": self.seed,
+            "statement": self.statement(),
+        }
 
 
 def module_function(module: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
     """A torch module mapping (n, d) → (n,) or (n, 1), as a numpy function (n, d) → (n,)."""
+
     def evaluate(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             out = module(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)))
@@ -90,17 +99,24 @@ def grid(dim: int, points: int) -> np.ndarray:
     return np.stack(axes, axis=-1).reshape(-1, dim)
 
 
-def max_error(model: Callable[[np.ndarray], np.ndarray], target: TargetFunction, dim: int,
-              points: int = 10**6, starts: int = 16, seed: int = 0,
-              search_iterations: int = 30) -> ErrorReport:
+def max_error(
+    model: Callable[[np.ndarray], np.ndarray],
+    target: TargetFunction,
+    dim: int,
+    points: int = 10**6,
+    starts: int = 16,
+    seed: int = 0,
+    search_iterations: int = 30,
+) -> ErrorReport:
     """Largest |target − model| found on a grid of about ``points`` points plus a
     differential-evolution search in a box of one grid spacing around each of the ``starts``
     worst grid points (start i seeded by child i of ``SeedSequence(seed)``)."""
     check_count("points", points)
     if points > MAX_POINTS:
         raise SizeError(f"points must be at most {MAX_POINTS:,}, got {points:,}")
-    seeds = np.random.SeedSequence(check_count("seed", seed, 0)).spawn(check_count("starts",
-                                                                              starts))
+    seeds = np.random.SeedSequence(check_count("seed", seed, 0)).spawn(
+        check_count("starts", starts)
+    )
     x = grid(dim, points)
     err = np.abs(target(x) - model(x))
     order = np.argsort(err)[::-1][:starts]
@@ -116,16 +132,29 @@ def max_error(model: Callable[[np.ndarray], np.ndarray], target: TargetFunction,
         for i, j in enumerate(order):
             lower, upper = np.maximum(0.0, x[j] - spacing), np.minimum(1.0, x[j] + spacing)
             inset = 1e-9 * spacing  # scipy rescales x0 and rejects a rounding step outside
-            res = differential_evolution(negative, list(zip(lower, upper, strict=True)),
-                                         vectorized=True, updating="deferred",
-                                         seed=np.random.default_rng(seeds[i]),
-                                         maxiter=search_iterations, polish=False, tol=0,
-                                         x0=np.clip(x[j], lower + inset, upper - inset))
+            res = differential_evolution(
+                negative,
+                list(zip(lower, upper, strict=True)),
+                vectorized=True,
+                updating="deferred",
+                seed=np.random.default_rng(seeds[i]),
+                maxiter=search_iterations,
+                polish=False,
+                tol=0,
+                x0=np.clip(x[j], lower + inset, upper - inset),
+            )
             evaluations += res.nfev
             if -res.fun > best:
                 best, arg = float(-res.fun), res.x
-    return ErrorReport(best, tuple(float(v) for v in arg), len(x) + evaluations, len(x),
-                       evaluations, len(order), seed)
+    return ErrorReport(
+        best,
+        tuple(float(v) for v in arg),
+        len(x) + evaluations,
+        len(x),
+        evaluations,
+        len(order),
+        seed,
+    )
 
 
 @contextmanager
@@ -143,6 +172,7 @@ def one_torch_thread():
 
 # ------------------------------------------------------------------------------ d = 1 proof
 
+
 def linear_pieces(net: Network, lo: float, hi: float) -> np.ndarray:
     """Sorted breakpoints (``lo`` and ``hi`` included) between which the 1-D network ``net``
     is affine (see :func:`stacked_pieces`).
@@ -157,8 +187,13 @@ def linear_pieces(net: Network, lo: float, hi: float) -> np.ndarray:
     if net.input_dim != 1:
         raise SizeError(f"linear pieces need a network of one input, got {net.input_dim}")
     slopes = None if net.slopes is None else [s[None] for s in net.slopes]
-    pts = stacked_pieces([w[None] for w in net.weights], [b[None] for b in net.biases], slopes,
-                         np.array([lo]), np.array([hi]))[0]
+    pts = stacked_pieces(
+        [w[None] for w in net.weights],
+        [b[None] for b in net.biases],
+        slopes,
+        np.array([lo]),
+        np.array([hi]),
+    )[0]
     return pts[~np.isnan(pts)]
 
 
@@ -185,7 +220,7 @@ def _dedupe(pts: np.ndarray) -> np.ndarray:
     repeat = np.zeros(pts.shape, dtype=bool)
     repeat[:, 1:] = pts[:, 1:] == pts[:, :-1]
     pts = np.sort(np.where(repeat, np.nan, pts), axis=1)
-    return pts[:, :int((~np.isnan(pts)).sum(1).max())]
+    return pts[:, : int((~np.isnan(pts)).sum(1).max())]
 
 
 def _pre_activation(weights, biases, slopes, layer: int, x: np.ndarray) -> np.ndarray:
@@ -193,8 +228,11 @@ def _pre_activation(weights, biases, slopes, layer: int, x: np.ndarray) -> np.nd
     for j in range(layer + 1):
         h = np.einsum("eoi,epi->epo", weights[j], h) + biases[j][:, None, :]
         if j < layer:
-            h = (np.maximum(h, 0.0) if slopes is None
-                 else np.where(h >= 0, h, slopes[j][:, None, :] * h))
+            h = (
+                np.maximum(h, 0.0)
+                if slopes is None
+                else np.where(h >= 0, h, slopes[j][:, None, :] * h)
+            )
     return h
 
 
@@ -213,22 +251,39 @@ class SupBracket:
 
     def statement(self) -> str:
         if self.void is not None:
-            return (f"no proof: {self.void}; the bracket [{self.lower:.6g}, {self.upper:.6g}] "
-                    "assumed the declared Hölder constant")
-        return (f"sup error in [{self.lower:.6g}, {self.upper:.6g}] on [0, 1]: proved from the "
-                f"{self.pieces:,} affine pieces of the network and the Hölder bound, given the "
-                f"declared (α, λ) ({self.evaluations:,} target evaluations; float64 rounding "
-                "aside)")
+            return (
+                f"no proof: {self.void}; the bracket [{self.lower:.6g}, {self.upper:.6g}] "
+                "assumed the declared Hölder constant"
+            )
+        return (
+            f"sup error in [{self.lower:.6g}, {self.upper:.6g}] on [0, 1]: proved from the "
+            f"{self.pieces:,} affine pieces of the network and the Hölder bound, given the "
+            f"declared (α, λ) ({self.evaluations:,} target evaluations; float64 rounding "
+            "aside)"
+        )
 
     def to_json(self) -> dict:
-        return {"lower": self.lower, "upper": self.upper, "argmax": self.argmax,
-                "pieces": self.pieces, "evaluations": self.evaluations,
-                "complete": self.complete, "proved": self.void is None, "void": self.void,
-                "statement": self.statement()}
+        return {
+            "lower": self.lower,
+            "upper": self.upper,
+            "argmax": self.argmax,
+            "pieces": self.pieces,
+            "evaluations": self.evaluations,
+            "complete": self.complete,
+            "proved": self.void is None,
+            "void": self.void,
+            "statement": self.statement(),
+        }
 
 
-def exact_sup_1d(mixture: ExpertMixture, target: TargetFunction, alpha, holder,
-                 rtol: float = 1e-3, max_evaluations: int = 10**7) -> SupBracket:
+def exact_sup_1d(
+    mixture: ExpertMixture,
+    target: TargetFunction,
+    alpha,
+    holder,
+    rtol: float = 1e-3,
+    max_evaluations: int = 10**7,
+) -> SupBracket:
     """Bracket sup_{[0,1]} |target − mixture| (d = 1) by branch and bound over the affine
     pieces of each expert on its routing interval (module docstring)."""
     a, lam = float(alpha), float(holder)
@@ -237,15 +292,16 @@ def exact_sup_1d(mixture: ExpertMixture, target: TargetFunction, alpha, holder,
     step = max(1, (1 << 20) // max(w.shape[1] for w in mixture.weights))
     for i in range(0, len(spans), step):  # experts in chunks: (chunk, P, width) arrays
         part = slice(i, i + step)
-        found = stacked_pieces([w[part] for w in mixture.weights],
-                               [b[part] for b in mixture.biases],
-                               None if mixture.slopes is None else
-                               [s[part] for s in mixture.slopes],
-                               spans[part, 0], spans[part, 1])
+        found = stacked_pieces(
+            [w[part] for w in mixture.weights],
+            [b[part] for b in mixture.biases],
+            None if mixture.slopes is None else [s[part] for s in mixture.slopes],
+            spans[part, 0],
+            spans[part, 1],
+        )
         if found.shape[1] > pts.shape[1]:
-            pts = np.pad(pts, ((0, 0), (0, found.shape[1] - pts.shape[1])),
-                         constant_values=np.nan)
-        pts[part, :found.shape[1]] = found
+            pts = np.pad(pts, ((0, 0), (0, found.shape[1] - pts.shape[1])), constant_values=np.nan)
+        pts[part, : found.shape[1]] = found
     piece = ~np.isnan(pts[:, 1:]) & (pts[:, 1:] > pts[:, :-1])
     expert, column = np.nonzero(piece)
     lo, hi = pts[expert, column], pts[expert, column + 1]
@@ -282,11 +338,13 @@ def exact_sup_1d(mixture: ExpertMixture, target: TargetFunction, alpha, holder,
         half = (hi - lo) / 2
         slope = np.abs(g_hi - g_lo) / np.where(hi > lo, hi - lo, 1.0)
         remaining = float((np.maximum(e_lo, e_hi) + lam * half**a + slope * half).max())
-    return SupBracket(best, max(best, upper_pruned, remaining), arg, pieces, evaluations,
-                      not len(lo))
+    return SupBracket(
+        best, max(best, upper_pruned, remaining), arg, pieces, evaluations, not len(lo)
+    )
 
 
 # ------------------------------------------------------------------------------ continuity
+
 
 def face_jump(mixture: ExpertMixture, cells: int, samples: int = 4096, seed: int = 0) -> float:
     """Largest |f_k(x) − f_l(x)| over ``samples`` random points x on interior faces k/K of
@@ -323,14 +381,20 @@ class HolderCheck:
         return self.found <= self.declared * (1 + 1e-9)
 
     def to_json(self) -> dict:
-        return {"declared": self.declared, "largest_quotient_found": self.found,
-                "x": list(self.x), "y": list(self.y), "pairs": self.pairs, "seed": self.seed,
-                "consistent": self.consistent}
+        return {
+            "declared": self.declared,
+            "largest_quotient_found": self.found,
+            "x": list(self.x),
+            "y": list(self.y),
+            "pairs": self.pairs,
+            "seed": self.seed,
+            "consistent": self.consistent,
+        }
 
 
-def holder_check(target: TargetFunction, alpha, holder, norm: str = "l2", pairs: int = 20000,
-                 seed: int = 0) -> HolderCheck:
+def holder_check(
+    target: TargetFunction, alpha, holder, norm: str = "l2", pairs: int = 20000, seed: int = 0
+) -> HolderCheck:
     """Search random pairs for a quotient |f(x) − f(y)|/‖x − y‖^α above the declared λ."""
     s = empirical_holder(target, alpha, norm, pairs, seed)
     return HolderCheck(float(holder), float(s.quotient), tuple(s.x), tuple(s.y), s.pairs, seed)
-

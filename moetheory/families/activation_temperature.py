@@ -17,8 +17,13 @@ def _builder(activation: str):
     def build(d: int) -> Built:
         x, beta = inputs(d), vector("beta", d)
         beta0, tau = make_symbol("beta0"), make_symbol("tau")
-        return Built(sp.exp((sigma(dot(beta, x)) + beta0) / tau), x, (*beta, tau),
-                     masses=(beta0,), positive=(tau,))
+        return Built(
+            sp.exp((sigma(dot(beta, x)) + beta0) / tau),
+            x,
+            (*beta, tau),
+            masses=(beta0,),
+            positive=(tau,),
+        )
 
     return build
 

@@ -22,8 +22,15 @@ import sympy as sp
 from moetheory.symbolic.parser import make_symbol
 
 NORMALISATIONS = ("softmax", "sigmoid", "none", "top-K", "two-level")
-SCORES = ("linear", "cosine", "perturbed-cosine", "temperature", "activation-temperature",
-          "two-level", "unclassified")
+SCORES = (
+    "linear",
+    "cosine",
+    "perturbed-cosine",
+    "temperature",
+    "activation-temperature",
+    "two-level",
+    "unclassified",
+)
 """Score classes a router declares; "linear" (score β₁ᵀx + β₀) is also checked by computation
 (``moetheory.rates.facts.score_is_linear``) in the family contract."""
 

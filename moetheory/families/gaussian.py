@@ -15,6 +15,7 @@ from moetheory.symbolic.parser import make_symbol
 
 def _builder(activation: str | None, scaled: bool = False):
     """Mean aᵀx + b (no activation), σ(aᵀx + b), or with ``scaled`` c·σ(aᵀx) (no intercept)."""
+
     def build(d: int) -> Built:
         x, a, nu, y = inputs(d), vector("a", d), make_symbol("nu"), make_symbol("y")
         other = make_symbol("c" if scaled else "b")
@@ -22,8 +23,15 @@ def _builder(activation: str | None, scaled: bool = False):
         mean = t if activation is None else ACTIVATIONS[activation](t)
         if scaled:
             mean = other * mean
-        return Built(gaussian_density(y, mean, nu), x, (*a, other, nu), positive=(nu,),
-                     variance=nu, output=y, mean=mean)
+        return Built(
+            gaussian_density(y, mean, nu),
+            x,
+            (*a, other, nu),
+            positive=(nu,),
+            variance=nu,
+            output=y,
+            mean=mean,
+        )
 
     return build
 

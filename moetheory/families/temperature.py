@@ -13,14 +13,16 @@ from moetheory.symbolic.parser import make_symbol
 
 def _outside(d: int) -> Built:
     x, beta, beta0, tau = inputs(d), vector("beta", d), make_symbol("beta0"), make_symbol("tau")
-    return Built(sp.exp(dot(beta, x) / tau + beta0), x, (*beta, tau), masses=(beta0,),
-                 positive=(tau,))
+    return Built(
+        sp.exp(dot(beta, x) / tau + beta0), x, (*beta, tau), masses=(beta0,), positive=(tau,)
+    )
 
 
 def _inside(d: int) -> Built:
     x, beta, beta0, tau = inputs(d), vector("beta", d), make_symbol("beta0"), make_symbol("tau")
-    return Built(sp.exp((dot(beta, x) + beta0) / tau), x, (*beta, tau), masses=(beta0,),
-                 positive=(tau,))
+    return Built(
+        sp.exp((dot(beta, x) + beta0) / tau), x, (*beta, tau), masses=(beta0,), positive=(tau,)
+    )
 
 
 FAMILY = RouterFamily(

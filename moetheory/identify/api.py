@@ -24,8 +24,9 @@ from moetheory.limits import MAX_DIM, MAX_ORDER, MAX_SEED, check_int, check_seco
 from moetheory.symbolic.parser import Scope, check_name, make_symbol, parse_formula
 
 
-def detect_masses(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
-                  params: tuple[sp.Symbol, ...]) -> tuple[sp.Symbol, ...]:
+def detect_masses(
+    expr: sp.Expr, inputs: tuple[sp.Symbol, ...], params: tuple[sp.Symbol, ...]
+) -> tuple[sp.Symbol, ...]:
     """Parameters that only weight the atom: ∂ log(expr)/∂p is free of the inputs.
 
     Such a p (a softmax intercept β₀, also inside a temperature: exp((β₁ᵀx + β₀)/τ), a factor s
@@ -58,8 +59,10 @@ def pair_model(gate: str | RouterFamily, expert: str | ExpertFamily, dim: int = 
     gb, eb = g.build(dim), e.build(dim)
     inputs = gb.inputs + ((eb.output,) if eb.output is not None else ())
     return Model(
-        factors=(Factor(gb.expr, inputs, gb.params, "gate"),
-                 Factor(eb.expr, inputs, eb.params, "expert")),
+        factors=(
+            Factor(gb.expr, inputs, gb.params, "gate"),
+            Factor(eb.expr, inputs, eb.params, "expert"),
+        ),
         inputs=inputs,
         masses=gb.masses,
         positive=(*gb.positive, *eb.positive),
@@ -74,29 +77,43 @@ def family_as_formula(family: RouterFamily | ExpertFamily, dim: int) -> dict:
     parser reads back), so a built-in side can be combined with a user formula."""
     b = family.build(dim)
     if isinstance(family, RouterFamily):
-        return {"formula": sp.sstr(b.expr), "params": [str(p) for p in (*b.params, *b.masses)],
-                "positive": [str(p) for p in b.positive], "inputs": [str(x) for x in b.inputs]}
-    variance = [b.variance] if b.variance is not None else []
-    return {"formula": sp.sstr(b.mean if b.mean is not None else b.expr),
-            "params": [str(p) for p in b.params if p not in variance],
-            "positive": [str(p) for p in b.positive if p not in variance],
+        return {
+            "formula": sp.sstr(b.expr),
+            "params": [str(p) for p in (*b.params, *b.masses)],
+            "positive": [str(p) for p in b.positive],
             "inputs": [str(x) for x in b.inputs],
-            "gaussian_output": str(b.output) if b.output is not None else None,
-            "variance_param": str(b.variance) if b.variance is not None else None}
+        }
+    variance = [b.variance] if b.variance is not None else []
+    return {
+        "formula": sp.sstr(b.mean if b.mean is not None else b.expr),
+        "params": [str(p) for p in b.params if p not in variance],
+        "positive": [str(p) for p in b.positive if p not in variance],
+        "inputs": [str(x) for x in b.inputs],
+        "gaussian_output": str(b.output) if b.output is not None else None,
+        "variance_param": str(b.variance) if b.variance is not None else None,
+    }
 
 
-def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str,
-                  expert_params: list[str], inputs: list[str],
-                  gaussian_output: str | None = None, variance_param: str | None = None,
-                  positive: list[str] | None = None) -> Model:
+def formula_model(
+    gate_formula: str,
+    gate_params: list[str],
+    expert_formula: str,
+    expert_params: list[str],
+    inputs: list[str],
+    gaussian_output: str | None = None,
+    variance_param: str | None = None,
+    positive: list[str] | None = None,
+) -> Model:
     """The model of a user-written pair: u = gate formula × expert formula.
 
     With ``gaussian_output`` y and ``variance_param`` ν the expert formula is the mean and the
     expert is N(y | mean, ν). Gate parameters that are masses are detected (``detect_masses``).
     """
     if (gaussian_output is None) != (variance_param is None):
-        raise FormulaError("--gaussian-output and --variance-param go together",
-                           token=gaussian_output or variance_param)
+        raise FormulaError(
+            "--gaussian-output and --variance-param go together",
+            token=gaussian_output or variance_param,
+        )
     extra = [gaussian_output] if gaussian_output is not None else []
     e_params = list(expert_params) + ([variance_param] if variance_param is not None else [])
     names = list(inputs) + extra + list(gate_params) + e_params
@@ -104,13 +121,16 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
         check_name(n)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise FormulaError(f"name {repeated[0]!r} is declared twice (inputs, response, gate "
-                           "parameters, expert parameters and the variance must all differ)",
-                           token=repeated[0])
+        raise FormulaError(
+            f"name {repeated[0]!r} is declared twice (inputs, response, gate "
+            "parameters, expert parameters and the variance must all differ)",
+            token=repeated[0],
+        )
     unknown = [n for n in positive or [] if n not in [*gate_params, *e_params]]
     if unknown:
-        raise FormulaError(f"positive parameter {unknown[0]!r} is not a gate or expert "
-                           "parameter", token=unknown[0])
+        raise FormulaError(
+            f"positive parameter {unknown[0]!r} is not a gate or expert parameter", token=unknown[0]
+        )
     ins = tuple(make_symbol(n) for n in list(inputs) + extra)
     g_all = tuple(make_symbol(n) for n in gate_params)
     e_syms = tuple(make_symbol(n) for n in e_params)
@@ -119,12 +139,16 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     g = _parse_side(gate_formula, gate_scope, "gate", inputs)
     mean = _parse_side(expert_formula, expert_scope, "expert", inputs)
     for label, expr, allowed in (("gate", g, set(g_all)), ("expert", mean, set(e_syms))):
-        unused = allowed - expr.free_symbols - ({make_symbol(variance_param)}
-                                                if variance_param is not None else set())
+        unused = (
+            allowed
+            - expr.free_symbols
+            - ({make_symbol(variance_param)} if variance_param is not None else set())
+        )
         if unused:
             name = sorted(map(str, unused))[0]
-            raise FormulaError(f"{label} parameter {name!r} does not occur in the {label} "
-                               "formula", token=name)
+            raise FormulaError(
+                f"{label} parameter {name!r} does not occur in the {label} formula", token=name
+            )
     pos: tuple[sp.Symbol, ...]
     if variance_param is not None and gaussian_output is not None:  # both or neither (above)
         nu, y = make_symbol(variance_param), make_symbol(gaussian_output)
@@ -138,7 +162,10 @@ def formula_model(gate_formula: str, gate_params: list[str], expert_formula: str
     pos = pos + tuple(make_symbol(n) for n in (positive or []))
     return Model(
         factors=(Factor(g, ins, g_params, "gate"), Factor(expert_expr, ins, e_syms, "expert")),
-        inputs=ins, masses=masses, positive=pos, variance=variance,
+        inputs=ins,
+        masses=masses,
+        positive=pos,
+        variance=variance,
         output=make_symbol(gaussian_output) if gaussian_output is not None else None,
     )
 
@@ -151,13 +178,24 @@ def _parse_side(text: str, scope: Scope, side: str, inputs: Sequence[str]) -> sp
         raise UnknownSymbolError(
             f"{exc} ({'an' if side[0] in 'aeiou' else 'a'} {side} parameter must be declared "
             f"with --{side}-params, an input "
-            f"with --inputs; inputs now: {', '.join(inputs)})", exc.token, exc.position) from None
+            f"with --inputs; inputs now: {', '.join(inputs)})",
+            exc.token,
+            exc.position,
+        ) from None
 
 
-def identify(gate: str | RouterFamily | None = None, expert: str | ExpertFamily | None = None,
-             *, dim: int = 2, order: int = 2, seed: int = 0, seconds: float | None = 120.0,
-             model: Model | None = None, gate_label: str | None = None,
-             expert_label: str | None = None) -> Verdict:
+def identify(
+    gate: str | RouterFamily | None = None,
+    expert: str | ExpertFamily | None = None,
+    *,
+    dim: int = 2,
+    order: int = 2,
+    seed: int = 0,
+    seconds: float | None = 120.0,
+    model: Model | None = None,
+    gate_label: str | None = None,
+    expert_label: str | None = None,
+) -> Verdict:
     """Identify a pair given by built-in names (or a prepared ``model`` from ``formula_model``).
 
     Reference: identifiability.md §2 (definitions), §3 (relations P1–P7′).
@@ -173,5 +211,6 @@ def identify(gate: str | RouterFamily | None = None, expert: str | ExpertFamily 
         model = pair_model(gate, expert, dim)
         gate_label = gate if isinstance(gate, str) else gate.name
         expert_label = expert if isinstance(expert, str) else expert.name
-    return identify_model(model, gate_label or "formula", expert_label or "formula", order,
-                          seed, seconds)
+    return identify_model(
+        model, gate_label or "formula", expert_label or "formula", order, seed, seconds
+    )

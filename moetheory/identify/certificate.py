@@ -36,8 +36,13 @@ class Minor:
     bits: int
 
     def to_json(self, column_names: list[str]) -> dict:
-        return {"columns": [column_names[c] for c in self.columns], "rows": list(self.rows),
-                "det": self.det, "certified": self.certified, "precision_bits": self.bits}
+        return {
+            "columns": [column_names[c] for c in self.columns],
+            "rows": list(self.rows),
+            "det": self.det,
+            "certified": self.certified,
+            "precision_bits": self.bits,
+        }
 
 
 def pivot_rows(values: np.ndarray, count: int) -> list[int]:
@@ -53,8 +58,9 @@ def ball_string(b: flint.arb) -> str:
     return b.str(radius=True, more=False, condense=0)
 
 
-def certify(entry, rows: list[int], columns: list[int],
-            candidates: list[int] | None = None) -> Minor:
+def certify(
+    entry, rows: list[int], columns: list[int], candidates: list[int] | None = None
+) -> Minor:
     """Prove det[entry(row, col)] ≠ 0, raising the precision up to 512 bits.
 
     ``rows`` are a first choice (pivoted in floats). When they fail and ``candidates`` (all the
@@ -97,8 +103,9 @@ def _certify_rows(entry, rows: list[int], columns: list[int], start: int = 0) ->
     return Minor(tuple(columns), tuple(rows), ball_string(det), False, bits)
 
 
-def ball_pivot_rows(entry, candidates: list[int], columns: list[int],
-                    bits: int) -> list[int] | None:
+def ball_pivot_rows(
+    entry, candidates: list[int], columns: list[int], bits: int
+) -> list[int] | None:
     """Rows for a nonsingular minor, by Gaussian elimination with partial pivoting on the
     ``candidates`` × ``columns`` matrix of balls at ``bits`` of precision (columns scaled to
     unit largest entry; the pivot is the row of largest midpoint). None when a column's pivot

@@ -44,8 +44,16 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-CLASSES = ("zero", "inert", "expert-rescaling", "duplicate", "homogeneity", "gate-expert",
-           "gate-internal", "heat")
+CLASSES = (
+    "zero",
+    "inert",
+    "expert-rescaling",
+    "duplicate",
+    "homogeneity",
+    "gate-expert",
+    "gate-internal",
+    "heat",
+)
 PAPERS_COUNT = ("inert", "homogeneity", "gate-expert", "gate-internal", "heat")
 
 Term = tuple[int, ...]
@@ -68,8 +76,9 @@ def mixed(kind: str) -> bool:
     return "g" in kind and "e" in kind
 
 
-def classify(kinds: list[str], has_variance: bool, vector: np.ndarray,
-             spans: dict[str, list[np.ndarray]]) -> str:
+def classify(
+    kinds: list[str], has_variance: bool, vector: np.ndarray, spans: dict[str, list[np.ndarray]]
+) -> str:
     """Class of one relation. ``kinds`` are the term kinds ('u', 'g', 'e', 'gg', 'ge', …).
 
     ``spans`` holds generator vectors at the generic point, each closed under differentiation:
@@ -170,8 +179,9 @@ class Family:
     def at_point(self, entries: Entries) -> np.ndarray:
         """The relation's coefficient vector at θ¹, in floats."""
         terms = list(entries)
-        return self.vector(terms, [float(sp.N(c.xreplace(self.point), 30))
-                                   for c in entries.values()])
+        return self.vector(
+            terms, [float(sp.N(c.xreplace(self.point), 30)) for c in entries.values()]
+        )
 
 
 def coordinate(symbol: sp.Symbol) -> tuple[str, int] | None:
@@ -213,8 +223,10 @@ def swapped_pairs(rel: RelationData, symbols: Sequence[sp.Symbol]) -> bool:
                 yield tuple(sorted((*rest, u, w)))
 
     scale = max(abs(v) for v in value.values())
-    return all(any(s in value and abs(value[s] + v) <= 1e-9 * scale for s in partners(t))
-               for t, v in value.items())
+    return all(
+        any(s in value and abs(value[s] + v) <= 1e-9 * scale for s in partners(t))
+        for t, v in value.items()
+    )
 
 
 def _is_first_order(rel: RelationData) -> bool:
@@ -262,8 +274,9 @@ def prolong(entries: Entries, k: int, symbol: sp.Symbol) -> Entries:
     return {t: c for t, c in out.items() if c != 0}
 
 
-def closure(relations: Sequence[Entries], symbols: Sequence[sp.Symbol],
-            order: int) -> list[Entries]:
+def closure(
+    relations: Sequence[Entries], symbols: Sequence[sp.Symbol], order: int
+) -> list[Entries]:
     """Every derivative of the relations in the parameters, to any depth, whose terms are all of
     order ≤ ``order`` (the relations themselves excluded).
 
@@ -290,19 +303,25 @@ def closure(relations: Sequence[Entries], symbols: Sequence[sp.Symbol],
     return out
 
 
-def _spans(family: Family, relations: list[RelationData],
-           scales: list[Scale]) -> dict[str, list[np.ndarray]]:
+def _spans(
+    family: Family, relations: list[RelationData], scales: list[Scale]
+) -> dict[str, list[np.ndarray]]:
     """Generators of the uncounted and first-order spans (rules 1–5), closed."""
-    spans: dict[str, list[np.ndarray]] = {"zero": [], "scale": [], "gate-internal": [],
-                                          "homogeneity": [], "heat": []}
+    spans: dict[str, list[np.ndarray]] = {
+        "zero": [],
+        "scale": [],
+        "gate-internal": [],
+        "homogeneity": [],
+        "heat": [],
+    }
     order = family.order
 
     def closed(entries: list[Entries]) -> list[np.ndarray]:
-        return [family.at_point(e) for e in [*entries, *closure(entries, family.symbols,
-                                                                 order)]]
+        return [family.at_point(e) for e in [*entries, *closure(entries, family.symbols, order)]]
 
-    spans["scale"] = closed([r for r in scale_relations(family.symbols, scales)
-                             if all(len(t) <= order for t in r)])
+    spans["scale"] = closed(
+        [r for r in scale_relations(family.symbols, scales) if all(len(t) <= order for t in r)]
+    )
     for rel in relations:
         if not (rel.symbolic and rel.coefficients is not None and len(rel.terms) > 1):
             continue
@@ -329,10 +348,16 @@ def _spans(family: Family, relations: list[RelationData],
     # gaussian-linear), which would make the interaction P5 look explained (issue 14 note)
     spans["duplicate"] = []
     for rel, vector in zip(relations, vectors, strict=True):
-        explained = (spans["zero"] + spans["scale"] + spans["gate-internal"]
-                     + spans["homogeneity"] + spans["duplicate"])
-        listed_twice = (all(mixed(family.kind(t)) for t in rel.terms)
-                        or swapped_pairs(rel, family.symbols))
+        explained = (
+            spans["zero"]
+            + spans["scale"]
+            + spans["gate-internal"]
+            + spans["homogeneity"]
+            + spans["duplicate"]
+        )
+        listed_twice = all(mixed(family.kind(t)) for t in rel.terms) or swapped_pairs(
+            rel, family.symbols
+        )
         if len(rel.terms) > 1 and listed_twice and not in_span(vector, explained):
             if rel.coefficients is not None and rel.symbolic:
                 spans["duplicate"] += closed([rel.entries()])
@@ -341,8 +366,9 @@ def _spans(family: Family, relations: list[RelationData],
     return spans
 
 
-def classify_all(family: Family, relations: list[RelationData], weak: list[RelationData],
-                 scales: list[Scale]) -> tuple[list[str], list[str]]:
+def classify_all(
+    family: Family, relations: list[RelationData], weak: list[RelationData], scales: list[Scale]
+) -> tuple[list[str], list[str]]:
     """Classes of the relations of the Taylor family and of the first-order (weak) family.
 
     ``scales`` are the output scales (position, degree). One function for the engine and for

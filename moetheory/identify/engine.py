@@ -60,8 +60,14 @@ def time_limit(seconds: float | None):
     return deadline(seconds, Timeout, f"time limit of {seconds:g} s reached" if seconds else None)
 
 
-def identify_model(model: Model, gate: str, expert: str, order: int = 2, seed: int = 0,
-                   seconds: float | None = 120.0) -> Verdict:
+def identify_model(
+    model: Model,
+    gate: str,
+    expert: str,
+    order: int = 2,
+    seed: int = 0,
+    seconds: float | None = 120.0,
+) -> Verdict:
     """Decide the identifiability notions of one pair; never hangs past ``seconds``."""
     start = time.perf_counter()
     try:
@@ -73,39 +79,57 @@ def identify_model(model: Model, gate: str, expert: str, order: int = 2, seed: i
 
 def _unknown(model, gate, expert, order, seed, start, reason: str) -> Verdict:
     keys = ("strong", "strong_literal", "weak", "interaction_free")
-    return Verdict(gate, expert, model.u, tuple(map(str, model.inputs)),
-                   tuple(map(str, model.params)), tuple(map(str, model.masses)), order, [], [],
-                   [], {k: "unknown" for k in keys}, {k: reason for k in keys},
-                   {k: [] for k in keys}, {"status": "none", "reason": reason}, seed,
-                   time.perf_counter() - start, notes=list(model.notes), **_roles(model))
+    return Verdict(
+        gate,
+        expert,
+        model.u,
+        tuple(map(str, model.inputs)),
+        tuple(map(str, model.params)),
+        tuple(map(str, model.masses)),
+        order,
+        [],
+        [],
+        [],
+        {k: "unknown" for k in keys},
+        {k: reason for k in keys},
+        {k: [] for k in keys},
+        {"status": "none", "reason": reason},
+        seed,
+        time.perf_counter() - start,
+        notes=list(model.notes),
+        **_roles(model),
+    )
 
 
 def _roles(model: Model) -> dict:
     """The roles a verdict records: each parameter's factor, the variances, the output."""
-    return {"roles": tuple(model.role(i) for i in range(len(model.params))),
-            "factors": tuple((f.role, sp.sstr(f.expr)) for f in model.factors),
-            "variance": tuple(map(str, model.variance)),
-            "output": None if model.output is None else str(model.output)}
+    return {
+        "roles": tuple(model.role(i) for i in range(len(model.params))),
+        "factors": tuple((f.role, sp.sstr(f.expr)) for f in model.factors),
+        "variance": tuple(map(str, model.variance)),
+        "output": None if model.output is None else str(model.output),
+    }
 
 
 class _Analysis:
-    def __init__(self, model: Model, gate: str, expert: str, order: int, seed: int,
-                 start: float):
+    def __init__(self, model: Model, gate: str, expert: str, order: int, seed: int, start: float):
         self.model, self.gate, self.expert = model, gate, expert
         self.order, self.seed, self.start = order, seed, start
         rng = np.random.default_rng(seed)
         n = len(model.params)
         if math.comb(n + order, order) > MAX_TERMS:
-            raise LimitError(f"the Taylor family of {n} parameters at order {order} has "
-                             f"{math.comb(n + order, order)} terms, more than {MAX_TERMS}: "
-                             "lower the dimension or the order")
+            raise LimitError(
+                f"the Taylor family of {n} parameters at order {order} has "
+                f"{math.comb(n + order, order)} terms, more than {MAX_TERMS}: "
+                "lower the dimension or the order"
+            )
         self.terms: list[Term] = model.terms(order)
         # a kink (ReLU, |·|) splits the inputs into regions on which each column is a
         # different analytic function, and two atoms' kinks split them further: twice the rows
-        self.points = input_points(model, (4 if model.u.has(step) else 2) * len(self.terms)
-                                   + 16, rng)
-        self._input_floats = np.array([[float(pt[s]) for s in model.inputs]
-                                       for pt in self.points])
+        self.points = input_points(
+            model, (4 if model.u.has(step) else 2) * len(self.terms) + 16, rng
+        )
+        self._input_floats = np.array([[float(pt[s]) for s in model.inputs] for pt in self.points])
         self.symbols = (*model.inputs, *model.params, *model.masses)
         self._matrices: dict[tuple, np.ndarray | None] = {}
         self._minors: dict[tuple, Minor] = {}
@@ -143,21 +167,33 @@ class _Analysis:
             if any(np.any(np.abs(a) < 1e-9) for a in at):
                 continue  # a sampled input on a kink: the step has no value there
             signs = [np.sign(a) for a in at]
-            if not all((s > 0).sum() >= len(s) // 4 and (s < 0).sum() >= len(s) // 4
-                       for s in signs):
+            if not all(
+                (s > 0).sum() >= len(s) // 4 and (s < 0).sum() >= len(s) // 4 for s in signs
+            ):
                 continue
-            overlap = min((int(((a > 0) & (b > 0)).sum()) for i, a in enumerate(signs)
-                           for b in signs[i + 1:]), default=len(self.points))
+            overlap = min(
+                (
+                    int(((a > 0) & (b > 0)).sum())
+                    for i, a in enumerate(signs)
+                    for b in signs[i + 1 :]
+                ),
+                default=len(self.points),
+            )
             if overlap >= len(self.points) // 8:
                 return theta
             if overlap > best_overlap:
                 best, best_overlap = theta, overlap
         if best is None and undefined == tries:
-            hint = (f"{', '.join(sorted(map(str, self.inferred)))} already sampled positive, "
-                    "so the inputs may leave the domain" if self.inferred else
-                    "if a parameter must have a sign, declare it with --positive")
-            raise Timeout(f"the family is not finite and real at any of {tries} sampled "
-                          f"parameter points with inputs in [-4, 4] ({hint})")
+            hint = (
+                f"{', '.join(sorted(map(str, self.inferred)))} already sampled positive, "
+                "so the inputs may leave the domain"
+                if self.inferred
+                else "if a parameter must have a sign, declare it with --positive"
+            )
+            raise Timeout(
+                f"the family is not finite and real at any of {tries} sampled "
+                f"parameter points with inputs in [-4, 4] ({hint})"
+            )
         if best is None:
             raise Timeout("no parameter point found at which every kink splits the inputs")
         return best
@@ -172,17 +208,23 @@ class _Analysis:
     def _values(self, theta: dict) -> np.ndarray:
         """Float rows (inputs, parameters, masses), one per sampled input point."""
         params = [float(theta[s]) for s in (*self.model.params, *self.model.masses)]
-        return np.hstack([self._input_floats,
-                          np.tile(params, (len(self.points), 1)).reshape(len(self.points), -1)])
+        return np.hstack(
+            [
+                self._input_floats,
+                np.tile(params, (len(self.points), 1)).reshape(len(self.points), -1),
+            ]
+        )
 
     def _matrix(self, theta: dict) -> np.ndarray:
         key = tuple(theta.items())
         if key not in self._matrices:
             with np.errstate(all="ignore"):  # √ or log of a negative number: nan, refused below
-                q = self.model.reduced_values(self.terms, self.order, self.symbols,
-                                              self._values(theta))
-                finite = bool(np.all(np.isfinite(q))
-                              and np.all(np.isfinite(np.linalg.norm(q, axis=0))))
+                q = self.model.reduced_values(
+                    self.terms, self.order, self.symbols, self._values(theta)
+                )
+                finite = bool(
+                    np.all(np.isfinite(q)) and np.all(np.isfinite(np.linalg.norm(q, axis=0)))
+                )
             self._matrices[key] = q if finite else None
         cached = self._matrices[key]
         if cached is None:
@@ -225,8 +267,12 @@ class _Analysis:
         key = (tuple(columns), tuple(thetas))
         if key not in self._minors:
             rows = pivot_rows(values, len(columns))
-            m = certify(self._entry(thetas, columns), rows, list(range(len(columns))),
-                        list(range(len(self.points))))
+            m = certify(
+                self._entry(thetas, columns),
+                rows,
+                list(range(len(columns))),
+                list(range(len(self.points))),
+            )
             self._minors[key] = Minor(tuple(columns), m.rows, m.det, m.certified, m.bits)
         return self._minors[key]
 
@@ -300,14 +346,20 @@ class _Analysis:
         """The relation's coefficients at θ¹ and, if proved, as functions of the parameters."""
         values = tuple(float(sp.N(c.xreplace(self.thetas[0]))) for c in lifted.coefficients)
         symbolic = lifted.verified == "symbolic"
-        return RelationData(lifted.terms, values, lifted.coefficients if symbolic else None,
-                            symbolic)
+        return RelationData(
+            lifted.terms, values, lifted.coefficients if symbolic else None, symbolic
+        )
 
     def _relation(self, lifted: Lifted, cls: str) -> Relation:
         params = sorted({i for t in lifted.terms for i in t})
-        return Relation(lifted.terms, tuple(self.model.term_name(t) for t in lifted.terms),
-                        lifted.coefficients, cls, lifted.verified,
-                        tuple(str(self.model.params[i]) for i in params))
+        return Relation(
+            lifted.terms,
+            tuple(self.model.term_name(t) for t in lifted.terms),
+            lifted.coefficients,
+            cls,
+            lifted.verified,
+            tuple(str(self.model.params[i]) for i in params),
+        )
 
     # -- run --------------------------------------------------------------------------------
     def run(self) -> Verdict:
@@ -321,26 +373,31 @@ class _Analysis:
         w_terms = weak_terms(self.terms, bool(model.masses))
         w_cols = [i for i, t in enumerate(self.terms) if t in w_terms]
         w_disc, w_basis, w_lifted = self._relations(q1, w_cols)
-        family = Family(tuple(self.terms), model.term_kind,
-                        frozenset(i for i, p in enumerate(model.params) if p in model.variance),
-                        tuple(model.params), self.thetas[0])
+        family = Family(
+            tuple(self.terms),
+            model.term_kind,
+            frozenset(i for i, p in enumerate(model.params) if p in model.variance),
+            tuple(model.params),
+            self.thetas[0],
+        )
         classes, w_classes = classify_all(
-            family, [self._data(lf) for lf in lifted], [self._data(lf) for lf in w_lifted],
-            scales)
+            family, [self._data(lf) for lf in lifted], [self._data(lf) for lf in w_lifted], scales
+        )
         relations = [self._relation(lf, c) for lf, c in zip(lifted, classes, strict=True)]
-        weak_relations = [self._relation(lf, c) for lf, c in zip(w_lifted, w_classes,
-                                                                   strict=True)]
+        weak_relations = [self._relation(lf, c) for lf, c in zip(w_lifted, w_classes, strict=True)]
 
         # k = 2: the second atom's columns, rows rescaled by e^{Λ(θ²) - Λ(θ¹)}
         scale = np.exp(self._exponent(self.thetas[1]) - self._exponent(self.thetas[0]))
         pair = np.hstack([q1[:, basis], (q2 * scale[:, None])[:, basis]])
-        cert: dict = {"method": "ball-arithmetic evaluation matrices (python-flint arb)",
-                      "terms": self.names,
-                      "point": {str(k): str(v) for k, v in self.thetas[0].items()},
-                      "point2": {str(k): str(v) for k, v in self.thetas[1].items()},
-                      "points": [{str(k): str(v) for k, v in p.items()} for p in self.points],
-                      "rank": len(basis),
-                      "relations_count": len(relations)}
+        cert: dict = {
+            "method": "ball-arithmetic evaluation matrices (python-flint arb)",
+            "terms": self.names,
+            "point": {str(k): str(v) for k, v in self.thetas[0].items()},
+            "point2": {str(k): str(v) for k, v in self.thetas[1].items()},
+            "points": [{str(k): str(v) for k, v in p.items()} for p in self.points],
+            "rank": len(basis),
+            "relations_count": len(relations),
+        }
         k1 = self._minor(q1[:, basis], basis, [0] * len(basis))
         rel_minor = self._relations_minor(relations)
         k2_cols = [*basis, *basis]
@@ -349,48 +406,82 @@ class _Analysis:
         if not k2.certified:
             u_rank = rank_gap(np.linalg.svd(normalise_columns(pair), compute_uv=False))[0]
             if u_rank < 2 * len(basis):
-                cross.append(f"union of two generic atoms has numeric rank {u_rank} < "
-                             f"{2 * len(basis)}: a cross-atom relation (not proved)")
+                cross.append(
+                    f"union of two generic atoms has numeric rank {u_rank} < "
+                    f"{2 * len(basis)}: a cross-atom relation (not proved)"
+                )
         wk1 = self._minor(q1[:, w_basis], w_basis, [0] * len(w_basis))
-        wk2 = self._minor(np.hstack([q1[:, w_basis], (q2 * scale[:, None])[:, w_basis]]),
-                          [*w_basis, *w_basis], [0] * len(w_basis) + [1] * len(w_basis))
+        wk2 = self._minor(
+            np.hstack([q1[:, w_basis], (q2 * scale[:, None])[:, w_basis]]),
+            [*w_basis, *w_basis],
+            [0] * len(w_basis) + [1] * len(w_basis),
+        )
         cert["k1"] = k1.to_json(self.names)
         cert["relations_independent"] = {
-            "relations": list(rel_minor.rows), "columns": [self.names[c] for c in
-                                                           rel_minor.columns],
-            "det": rel_minor.det, "certified": rel_minor.certified}
-        cert["k2"] = k2.to_json(self.names) | {"blocks": ["point"] * len(basis)
-                                               + ["point2"] * len(basis)}
+            "relations": list(rel_minor.rows),
+            "columns": [self.names[c] for c in rel_minor.columns],
+            "det": rel_minor.det,
+            "certified": rel_minor.certified,
+        }
+        cert["k2"] = k2.to_json(self.names) | {
+            "blocks": ["point"] * len(basis) + ["point2"] * len(basis)
+        }
         cert["weak_k1"] = wk1.to_json(self.names)
-        cert["weak_k2"] = wk2.to_json(self.names) | {"blocks": ["point"] * len(w_basis)
-                                                     + ["point2"] * len(w_basis)}
-        complete = (k1.certified and rel_minor.certified
-                    and len(basis) + len(relations) == len(self.terms))
+        cert["weak_k2"] = wk2.to_json(self.names) | {
+            "blocks": ["point"] * len(w_basis) + ["point2"] * len(w_basis)
+        }
+        complete = (
+            k1.certified and rel_minor.certified and len(basis) + len(relations) == len(self.terms)
+        )
         cert["complete"] = complete
         cert["status"] = "complete" if complete and k2.certified else "partial"
 
-        verdicts, reasons, breaks = decide_verdicts(relations, weak_relations, complete,
-                                                   k2.certified and not cross,
-                                                   wk1.certified and wk2.certified,
-                                                   len(w_basis) + len(weak_relations)
-                                                   == len(w_cols),
-                                                   mass_trade([r.terms for r in weak_relations],
-                                                              model.term_kind))
+        verdicts, reasons, breaks = decide_verdicts(
+            relations,
+            weak_relations,
+            complete,
+            k2.certified and not cross,
+            wk1.certified and wk2.certified,
+            len(w_basis) + len(weak_relations) == len(w_cols),
+            mass_trade([r.terms for r in weak_relations], model.term_kind),
+        )
         notes = list(model.notes)
         if self.inferred:
-            notes.append("sampled positive, as they occur under a logarithm or a fractional "
-                         f"power: {', '.join(sorted(map(str, self.inferred)))} (declare the sign "
-                         "with --positive to make it part of the model)")
+            notes.append(
+                "sampled positive, as they occur under a logarithm or a fractional "
+                f"power: {', '.join(sorted(map(str, self.inferred)))} (declare the sign "
+                "with --positive to make it part of the model)"
+            )
         if self.refuted:
-            notes.append(f"{self.refuted} relation(s) proposed in floating point could not be "
-                         "proved and were refuted: the proved relations leave columns whose "
-                         "minor is certified non-zero")
+            notes.append(
+                f"{self.refuted} relation(s) proposed in floating point could not be "
+                "proved and were refuted: the proved relations leave columns whose "
+                "minor is certified non-zero"
+            )
         if not (disc.exhaustive and w_disc.exhaustive):
-            notes.append("a relation component was too large to enumerate: the basis is "
-                         "complete but not proved minimal")
-        return Verdict(self.gate, self.expert, model.u, tuple(map(str, model.inputs)),
-                       tuple(map(str, model.params)), tuple(map(str, model.masses)),
-                       self.order, relations, weak_relations, cross, verdicts, reasons, breaks,
-                       cert, self.seed, time.perf_counter() - self.start,
-                       tuple(str(model.params[i]) for i, _ in scales),
-                       disc.exhaustive and w_disc.exhaustive, notes, **_roles(model))
+            notes.append(
+                "a relation component was too large to enumerate: the basis is "
+                "complete but not proved minimal"
+            )
+        return Verdict(
+            self.gate,
+            self.expert,
+            model.u,
+            tuple(map(str, model.inputs)),
+            tuple(map(str, model.params)),
+            tuple(map(str, model.masses)),
+            self.order,
+            relations,
+            weak_relations,
+            cross,
+            verdicts,
+            reasons,
+            breaks,
+            cert,
+            self.seed,
+            time.perf_counter() - self.start,
+            tuple(str(model.params[i]) for i, _ in scales),
+            disc.exhaustive and w_disc.exhaustive,
+            notes,
+            **_roles(model),
+        )

@@ -102,7 +102,8 @@ class Lifter:
 
     def _floats(self) -> dict[sp.Symbol, float]:
         if self._float_values is not None and len(self._float_values) == len(self.point) + sum(
-                1 for a in self.atomizer.atoms if not a.free_symbols & set(self.model.inputs)):
+            1 for a in self.atomizer.atoms if not a.free_symbols & set(self.model.inputs)
+        ):
             return self._float_values
         vals = {s: float(v) for s, v in self.point.items()}
         for a, s in self.atomizer.atoms.items():
@@ -199,22 +200,23 @@ class Lifter:
                     for m, c in p.iterterms():
                         k = m[i]
                         grp = groups.setdefault(k // q, {})
-                        mono = m[:i] + (k % q,) + m[i + 1:]
+                        mono = m[:i] + (k % q,) + m[i + 1 :]
                         grp[mono] = grp.get(mono, 0) + c
-                    p = sum((ring(g) * b ** e for e, g in groups.items()), ring.zero)
+                    p = sum((ring(g) * b**e for e, g in groups.items()), ring.zero)
             for i in idem:
                 if any(m[i] > 1 for m in p.itermonoms()):
                     acc: dict = {}
                     for m, c in p.iterterms():
-                        mono = m[:i] + (min(m[i], 1),) + m[i + 1:]
+                        mono = m[:i] + (min(m[i], 1),) + m[i + 1 :]
                         acc[mono] = acc.get(mono, 0) + c
                     p = ring(acc)
             if p == before:
                 break
         return p
 
-    def _independent_rows(self, mat: list[list[PolyElement]], need: int,
-                          params: PolyRing) -> list[int] | None:
+    def _independent_rows(
+        self, mat: list[list[PolyElement]], need: int, params: PolyRing
+    ) -> list[int] | None:
         vals = self._floats()
         point = np.array([vals[s] for s in params.symbols])
         numeric = np.array([[_float_value(e, point) for e in row] for row in mat])
@@ -241,4 +243,4 @@ def _float_value(p: PolyElement, point: np.ndarray) -> float:
         return 0.0
     monos = np.array(list(p.itermonoms()), dtype=float)
     coeffs = np.array([float(c) for c in p.itercoeffs()])
-    return float(coeffs @ np.prod(point ** monos, axis=1))
+    return float(coeffs @ np.prod(point**monos, axis=1))

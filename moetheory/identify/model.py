@@ -48,7 +48,8 @@ def open_pieces(expr: sp.Expr, params: tuple[sp.Symbol, ...]) -> sp.Expr:
         return expr
     return expr.replace(
         lambda e: isinstance(e, sp.Abs) and bool(e.args[0].free_symbols & moving),
-        lambda e: e.args[0] * (2 * step(e.args[0]) - 1))
+        lambda e: e.args[0] * (2 * step(e.args[0]) - 1),
+    )
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def reduced_table(factor: Factor, order: int) -> dict[Term, sp.Expr]:
     for alpha, e in table.items():
         if e.has(sp.Derivative, sp.Subs, sp.DiracDelta):
             raise NotDifferentiableError(
-                f"derivative {alpha} of {factor.role} factor is not expressible in closed form")
+                f"derivative {alpha} of {factor.role} factor is not expressible in closed form"
+            )
         table[alpha] = e
     return table
 
@@ -145,9 +147,11 @@ class Model:
         for f in self.factors:
             clash = seen & set(f.params)
             if clash:
-                raise FormulaError(f"parameter {sorted(map(str, clash))[0]!r} appears in two "
-                                   "factors; gate and expert parameters must differ",
-                                   token=str(sorted(map(str, clash))[0]))
+                raise FormulaError(
+                    f"parameter {sorted(map(str, clash))[0]!r} appears in two "
+                    "factors; gate and expert parameters must differ",
+                    token=str(sorted(map(str, clash))[0]),
+                )
             seen |= set(f.params)
 
     @property
@@ -169,8 +173,11 @@ class Model:
     def terms(self, order: int) -> list[Term]:
         """All multi-indices of order ≤ ``order``, in canonical order."""
         n = len(self.params)
-        return [a for k in range(order + 1)
-                for a in itertools.combinations_with_replacement(range(n), k)]
+        return [
+            a
+            for k in range(order + 1)
+            for a in itertools.combinations_with_replacement(range(n), k)
+        ]
 
     def split(self, term: Term) -> list[Term]:
         """The parts of a multi-index that fall in each factor, in factor-local positions."""
@@ -200,8 +207,9 @@ class Model:
             return "u"
         return "".join(sorted((self.role(i)[0] for i in term), reverse=True))
 
-    def reduced_values(self, terms: list[Term], order: int, symbols: tuple[sp.Symbol, ...],
-                       values: np.ndarray) -> np.ndarray:
+    def reduced_values(
+        self, terms: list[Term], order: int, symbols: tuple[sp.Symbol, ...], values: np.ndarray
+    ) -> np.ndarray:
         """Float matrix q_α(point_j) with one row per point, one column per term."""
         cols = []
         tables = [reduced_table(f, order) for f in self.factors]

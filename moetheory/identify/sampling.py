@@ -15,8 +15,9 @@ INPUT_RANGE = 4
 to 1e-13 … 1e-15, below what float64 tells from zero; on [-4, 4] they stay above 1e-10."""
 
 
-def parameter_point(model: Model, rng: np.random.Generator,
-                    positive: frozenset[sp.Symbol] = frozenset()) -> dict[sp.Symbol, sp.Rational]:
+def parameter_point(
+    model: Model, rng: np.random.Generator, positive: frozenset[sp.Symbol] = frozenset()
+) -> dict[sp.Symbol, sp.Rational]:
     """Each parameter and mass in ±[1/4, 5/4] (the model's positive ones and ``positive`` in
     [1/4, 5/4]), dyadic with denominator 128, never ±1/2 or ±1: values at which formulas often
     simplify (e^{-(x - m)²} at m = -1 shows a relation that does not hold generically)."""
@@ -53,8 +54,9 @@ def under_roots(model: Model) -> frozenset[sp.Symbol]:
     return frozenset(found - set(model.positive))
 
 
-def input_points(model: Model, n: int, rng: np.random.Generator) -> list[dict[sp.Symbol,
-                                                                              sp.Rational]]:
+def input_points(
+    model: Model, n: int, rng: np.random.Generator
+) -> list[dict[sp.Symbol, sp.Rational]]:
     """n points with inputs in [-4, 4] (never 0) and a Gaussian output in [-2, 2], dyadic."""
     pts = []
     for _ in range(n):

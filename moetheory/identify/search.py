@@ -51,8 +51,9 @@ def normalise_columns(m: np.ndarray) -> np.ndarray:
     return m / norms
 
 
-def rank_gap(values: np.ndarray, floor: float = FLOAT_FLOOR,
-             gap: float = MIN_GAP) -> tuple[int, float, bool]:
+def rank_gap(
+    values: np.ndarray, floor: float = FLOAT_FLOOR, gap: float = MIN_GAP
+) -> tuple[int, float, bool]:
     """(rank, tolerance, clean) from singular values ``values`` (any order, any scale).
 
     The rank is the number of values above the widest gap whose lower side is under ``floor``
@@ -160,8 +161,7 @@ def _unscaled(vector: np.ndarray, norms: np.ndarray) -> np.ndarray:
     return v / v[np.argmax(np.abs(v))]
 
 
-def _component_circuits(m: np.ndarray, comp: list[int],
-                        tol: float) -> tuple[list[Circuit], bool]:
+def _component_circuits(m: np.ndarray, comp: list[int], tol: float) -> tuple[list[Circuit], bool]:
     """Circuits of one component, by subsets in order of (size, lexicographic). The subsets of
     one size are screened in chunks with one batched SVD (singular values only): a subset can
     only be a new circuit if it contains no circuit found at a smaller size, and the
@@ -180,8 +180,9 @@ def _component_circuits(m: np.ndarray, comp: list[int],
         while chunk := list(itertools.islice(combos, CHUNK)):
             masks = [sum(1 << i for i in subset) for subset in chunk]
             fresh = [not any(mask & c == c for c in minimal) for mask in masks]
-            nullity_one = _nullity_one(sub, [s for s, f in zip(chunk, fresh, strict=True) if f],
-                                       tol)
+            nullity_one = _nullity_one(
+                sub, [s for s, f in zip(chunk, fresh, strict=True) if f], tol
+            )
             for subset, mask, is_fresh in zip(chunk, masks, fresh, strict=True):
                 if len(kept) == need:
                     return kept, True
@@ -206,8 +207,9 @@ CHUNK = 4096
 """Subsets screened per batched SVD."""
 
 
-def _nullity_one(sub: np.ndarray, subsets: list[tuple[int, ...]],
-                 tol: float) -> dict[tuple[int, ...], bool]:
+def _nullity_one(
+    sub: np.ndarray, subsets: list[tuple[int, ...]], tol: float
+) -> dict[tuple[int, ...], bool]:
     """For each subset of columns: is its nullity exactly 1 at ``tol`` (as in
     :func:`null_vector`)? One stacked SVD for all the subsets (they have one size)."""
     if not subsets:
@@ -228,8 +230,9 @@ def _circuit(comp: list[int], subset: tuple[int, ...], v: np.ndarray) -> Circuit
     return Circuit(tuple(comp[i] for i in subset), v)
 
 
-def _fallback(sub: np.ndarray, comp: list[int], kept: list[Circuit], span: np.ndarray,
-              need: int, tol: float) -> list[Circuit]:
+def _fallback(
+    sub: np.ndarray, comp: list[int], kept: list[Circuit], span: np.ndarray, need: int, tol: float
+) -> list[Circuit]:
     """Complete the basis with fundamental circuits (not guaranteed minimal)."""
     basis = first_basis(sub, tol)
     for j in range(len(comp)):

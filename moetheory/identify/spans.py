@@ -59,8 +59,9 @@ def field_of(values: Sequence[sp.Expr]):
     from sympy.polys.constructor import construct_domain
 
     try:
-        domain, _ = construct_domain([_number(v) for v in values] or [sp.Integer(0)],
-                                     extension=True)
+        domain, _ = construct_domain(
+            [_number(v) for v in values] or [sp.Integer(0)], extension=True
+        )
     except (CoercionFailed, NotImplementedError, ValueError) as exc:
         raise UndecidedError(f"no exact field for the values ({exc})") from None
     if domain == EX or not (domain.is_QQ or domain.is_ZZ or domain.is_AlgebraicField):

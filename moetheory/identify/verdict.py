@@ -32,16 +32,16 @@ relations, so a "no" needs the complete, proved relation list (``moetheory.ident
 
 DEFINITIONS = {
     "strong": "Taylor family {∂^α u : |α| ≤ r} (u itself standing for the mass direction), k = 1 "
-              "and k = 2 generic atoms, papers' convention: vanishing derivatives of order ≥ 2, "
-              "expert rescalings and duplicates are not counted (2505.10860 Def. 1, "
-              "identifiability.md §2); a parameter that does not act on u (∂u/∂θ ≡ 0) is "
-              "counted",
+    "and k = 2 generic atoms, papers' convention: vanishing derivatives of order ≥ 2, "
+    "expert rescalings and duplicates are not counted (2505.10860 Def. 1, "
+    "identifiability.md §2); a parameter that does not act on u (∂u/∂θ ≡ 0) is "
+    "counted",
     "strong_literal": "the same family, every linear relation counted",
     "weak": "first-order family {∂u/∂θ} with u standing for the mass direction where the "
-            "gate has a mass (as in the strong family), k = 1 and k = 2 atoms, every relation "
-            "counted (2505.10860 Def. 2 with the gate included)",
+    "gate has a mass (as in the strong family), k = 1 and k = 2 atoms, every relation "
+    "counted (2505.10860 Def. 2 with the gate included)",
     "interaction_free": "no gate-expert relation (a first-order term tied to mixed gate × expert "
-                        "derivatives; 2503.03213, 2401.13875 operational form)",
+    "derivatives; 2503.03213, 2401.13875 operational form)",
 }
 
 
@@ -78,9 +78,15 @@ def mass_trade(weak: list, kind) -> int | None:
     return 0 if "u" in kinds and set(kinds) <= {"u", "e"} else None
 
 
-def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, weak_cert: bool,
-                    weak_complete: bool, weak_exempt: int | None = None
-                    ) -> tuple[dict[str, str], dict[str, str], dict[str, list[int]]]:
+def decide_verdicts(
+    relations: list,
+    weak: list,
+    complete: bool,
+    k2_ok: bool,
+    weak_cert: bool,
+    weak_complete: bool,
+    weak_exempt: int | None = None,
+) -> tuple[dict[str, str], dict[str, str], dict[str, list[int]]]:
     """(verdicts, reasons, breaks) from the relations' classes and proofs and the certificate.
 
     ``relations`` and ``weak`` are objects with ``cls`` and ``verified``. A verdict is "no" when
@@ -101,9 +107,11 @@ def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, we
         breaks[key] = breaking
         if proved and key in BY_CLASS and not (complete and not numeric_only):
             verdicts[key] = "unknown"
-            reasons[key] = ("a relation of a counted class is proved, but the relation list is "
-                            "not complete and proved, so it is not shown to lie outside the "
-                            "span of the uncounted relations")
+            reasons[key] = (
+                "a relation of a counted class is proved, but the relation list is "
+                "not complete and proved, so it is not shown to lie outside the "
+                "span of the uncounted relations"
+            )
         elif proved:
             verdicts[key] = "no"
             reasons[key] = f"{len(proved)} proved relation(s) of counted classes"
@@ -121,12 +129,22 @@ def decide_verdicts(relations: list, weak: list, complete: bool, k2_ok: bool, we
     weak_ok = weak_cert and weak_complete and not any(r.verified != "symbolic" for r in weak)
     for key in COUNTS:
         rels, certified = (weak, weak_ok) if key == "weak" else (relations, ok)
-        decide(key, [i for i, r in enumerate(rels) if r.cls in COUNTS[key]
-                     and not (key == "weak" and i == weak_exempt)], rels, certified)
+        decide(
+            key,
+            [
+                i
+                for i, r in enumerate(rels)
+                if r.cls in COUNTS[key] and not (key == "weak" and i == weak_exempt)
+            ],
+            rels,
+            certified,
+        )
     if weak_exempt is not None and verdicts["weak"] == "yes":
-        reasons["weak"] = ("the only first-order relation trades the mass direction for the "
-                           "expert's scale, which the gate's normalisation breaks; the rank is "
-                           "certified")
+        reasons["weak"] = (
+            "the only first-order relation trades the mass direction for the "
+            "expert's scale, which the gate's normalisation breaks; the rank is "
+            "certified"
+        )
     return verdicts, reasons, breaks
 
 
@@ -164,7 +182,7 @@ class Relation:
 def _term(u: sp.Symbol, name: str) -> sp.Expr:
     if name == "u":
         return u
-    names = name[len("Derivative(u, "):-1].split(", ")
+    names = name[len("Derivative(u, ") : -1].split(", ")
     return sp.Derivative(u, *(sp.Symbol(n, real=True) for n in names), evaluate=False)
 
 

@@ -132,8 +132,9 @@ class _Model:
     def derivative(self, term: tuple[int, ...]) -> sp.Expr:
         """∂^α u, computed by sympy from u (each from its parent: one diff per term)."""
         if term not in self._derivs:
-            self._derivs[term] = (self.u if not term else
-                                  sp.diff(self.derivative(term[:-1]), self.params[term[-1]]))
+            self._derivs[term] = (
+                self.u if not term else sp.diff(self.derivative(term[:-1]), self.params[term[-1]])
+            )
         return self._derivs[term]
 
     def kind(self, term: tuple[int, ...]) -> str:
@@ -164,8 +165,10 @@ def _read_model(root: Node) -> _Model:
         raise CertificateError("roles: gate parameters come first in the canonical order")
     order = root["order"].integer(1, MAX_ORDER)
     if math.comb(len(params) + order, order) > MAX_TERMS:
-        raise CertificateError(f"the Taylor family of {len(params)} parameters at order {order} "
-                               f"has more than {MAX_TERMS} terms")
+        raise CertificateError(
+            f"the Taylor family of {len(params)} parameters at order {order} "
+            f"has more than {MAX_TERMS} terms"
+        )
     try:
         scope = Scope.declare(scalars=every)
         u = parse_formula(root["u"].string(MAX_FORMULA_LENGTH), scope)
@@ -174,8 +177,12 @@ def _read_model(root: Node) -> _Model:
     factors = []
     for i, node in enumerate(root["factors"].each(2)):
         try:
-            factors.append((node["role"].choice(("gate", "expert")),
-                            parse_formula(node["formula"].string(MAX_FORMULA_LENGTH), scope)))
+            factors.append(
+                (
+                    node["role"].choice(("gate", "expert")),
+                    parse_formula(node["formula"].string(MAX_FORMULA_LENGTH), scope),
+                )
+            )
         except FormulaError as exc:
             raise CertificateError(f"factors[{i}].formula: {exc}") from None
     if [r for r, _ in factors] != ["gate", "expert"]:
@@ -187,14 +194,27 @@ def _read_model(root: Node) -> _Model:
     if output_node.value is not None and (output is None or output_node.value not in inputs):
         raise CertificateError("output: must be one of the inputs")
     n = len(params)
-    terms = [t for k in range(order + 1) for t in itertools.combinations_with_replacement(
-        range(n), k)]
-    names = ["u" if not t else "Derivative(u, " + ", ".join(params[i] for i in t) + ")"
-             for t in terms]
-    return _Model(scope, [sym[s] for s in inputs], [sym[s] for s in params],
-                  [sym[s] for s in masses], roles, variance, output, u, factors, order, terms,
-                  names,
-                  Scope.declare(scalars=params + masses))
+    terms = [
+        t for k in range(order + 1) for t in itertools.combinations_with_replacement(range(n), k)
+    ]
+    names = [
+        "u" if not t else "Derivative(u, " + ", ".join(params[i] for i in t) + ")" for t in terms
+    ]
+    return _Model(
+        scope,
+        [sym[s] for s in inputs],
+        [sym[s] for s in params],
+        [sym[s] for s in masses],
+        roles,
+        variance,
+        output,
+        u,
+        factors,
+        order,
+        terms,
+        names,
+        Scope.declare(scalars=params + masses),
+    )
 
 
 def _is_zero(expr: sp.Expr, values: list[dict]) -> bool:
@@ -225,38 +245,53 @@ def _check_labels(root: Node, m: _Model, report: VerifyReport) -> None:
     from moetheory.families import EXPERTS, ROUTERS
 
     dim = len(m.inputs) - (m.output is not None)
-    for (role, formula), key, table in ((m.factors[0], "gate", ROUTERS),
-                                        (m.factors[1], "expert", EXPERTS)):
+    for (role, formula), key, table in (
+        (m.factors[0], "gate", ROUTERS),
+        (m.factors[1], "expert", EXPERTS),
+    ):
         label = root[key].string(MAX_FORMULA_LENGTH + 100)
         if label in table:
             family = table[label].build(dim)  # |z| written with steps, as the engine's factors
             built = open_pieces(family.expr, tuple(family.params))
-            report.check(sp.sstr(built) == sp.sstr(formula),
-                         f"the {role} factor is the built-in {label!r} at d = {dim}")
+            report.check(
+                sp.sstr(built) == sp.sstr(formula),
+                f"the {role} factor is the built-in {label!r} at d = {dim}",
+            )
 
 
 def _own_points(m: _Model) -> list[dict]:
     """Deterministic exact points of verify's own (not the file's) for refuting identities."""
     syms = m.inputs + m.params + m.masses
-    return [{s: sp.Rational(3 + ((5 * k + 3 * i) % 11), 13 + 2 * k) for i, s in enumerate(syms)}
-            for k in range(4)]
+    return [
+        {s: sp.Rational(3 + ((5 * k + 3 * i) % 11), 13 + 2 * k) for i, s in enumerate(syms)}
+        for k in range(4)
+    ]
 
 
-def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport,
-                 scales: bool = True) -> list[Scale]:
+def _check_model(
+    m: _Model, root: Node, points: list[dict], report: VerifyReport, scales: bool = True
+) -> list[Scale]:
     """Factors, roles, labels, variances, masses and (with ``scales``) output scales, all
     re-derived; returns the verified output-scale positions."""
     points = points + _own_points(m)
     (_, gate_f), (_, expert_f) = m.factors
     report.check(_is_zero(m.u - gate_f * expert_f, points), "u = gate factor × expert factor")
     sides = {"gate": gate_f.free_symbols, "expert": expert_f.free_symbols}
-    derived = [next((r for r in sides if p in sides[r] and all(
-        p not in sides[o] for o in sides if o != r)), "both or neither") for p in m.params]
+    derived = [
+        next(
+            (r for r in sides if p in sides[r] and all(p not in sides[o] for o in sides if o != r)),
+            "both or neither",
+        )
+        for p in m.params
+    ]
     report.check(derived == m.roles, f"roles {m.roles} are the factors the parameters occur in")
     _check_labels(root, m, report)
     for v in m.variance:
-        ok = (v in sides["expert"] and m.output is not None
-              and _is_zero(sp.diff(m.u, v) - sp.diff(m.u, m.output, 2) / 2, points))
+        ok = (
+            v in sides["expert"]
+            and m.output is not None
+            and _is_zero(sp.diff(m.u, v) - sp.diff(m.u, m.output, 2) / 2, points)
+        )
         report.check(ok, f"variance {v}: ∂u/∂{v} = ½ ∂²u/∂{m.output}² (a Gaussian variance)")
     gate_side = sorted(sides["gate"] - set(m.inputs), key=str)
     masses = []
@@ -265,9 +300,11 @@ def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport
         first = ratio.xreplace({x: points[0][x] for x in m.inputs})
         if _is_zero(ratio - first, points):
             masses.append(q)
-    report.check(sorted(map(str, masses)) == sorted(map(str, m.masses)),
-                 f"masses {list(map(str, m.masses))} are exactly the gate parameters q with "
-                 "∂u/∂q / u free of the inputs")
+    report.check(
+        sorted(map(str, masses)) == sorted(map(str, m.masses)),
+        f"masses {list(map(str, m.masses))} are exactly the gate parameters q with "
+        "∂u/∂q / u free of the inputs",
+    )
     if not scales:
         report.check(not root["output_scales"].strings(0), "no output scale is claimed")
         return []
@@ -281,9 +318,11 @@ def _check_model(m: _Model, root: Node, points: list[dict], report: VerifyReport
             raise _Undecided
         found.append((i, k))
     claimed = root["output_scales"].strings(MAX_PARAMETERS)
-    report.check(claimed == [str(m.params[i]) for i, _ in found],
-                 f"output_scales {claimed} are exactly the parameters c with k·u = c ∂u/∂c "
-                 "for a rational k ≠ 0")
+    report.check(
+        claimed == [str(m.params[i]) for i, _ in found],
+        f"output_scales {claimed} are exactly the parameters c with k·u = c ∂u/∂c "
+        "for a rational k ≠ 0",
+    )
     return found
 
 
@@ -327,40 +366,54 @@ def _read_relation(node: Node, m: _Model) -> _Rel:
     coefficients = []
     for i, text in enumerate(texts):
         if len(text) > MAX_FORMULA_LENGTH:
-            raise CertificateError(f"{node.path}.coefficients[{i}]: longer than "
-                                   f"{MAX_FORMULA_LENGTH} characters")
+            raise CertificateError(
+                f"{node.path}.coefficients[{i}]: longer than {MAX_FORMULA_LENGTH} characters"
+            )
         try:
             coefficients.append(parse_formula(text, m.coefficient_scope))
         except FormulaError as exc:
             raise CertificateError(f"{node.path}.coefficients[{i}]: {exc}") from None
-    return _Rel(tuple(index[n] for n in names), tuple(coefficients),
-                node["class"].choice(CLASSES), node["verified"].choice(("symbolic", "numeric")))
+    return _Rel(
+        tuple(index[n] for n in names),
+        tuple(coefficients),
+        node["class"].choice(CLASSES),
+        node["verified"].choice(("symbolic", "numeric")),
+    )
 
 
 def _render(rel: _Rel, cls: str, m: _Model) -> dict:
     """The canonical JSON of a relation with these terms, coefficients and class."""
     used = sorted({i for t in rel.terms for i in t})
-    return Relation(rel.terms, tuple(m.names[m.terms.index(t)] for t in rel.terms),
-                    rel.coefficients, cls, rel.verified,
-                    tuple(str(m.params[i]) for i in used)).to_json()
+    return Relation(
+        rel.terms,
+        tuple(m.names[m.terms.index(t)] for t in rel.terms),
+        rel.coefficients,
+        cls,
+        rel.verified,
+        tuple(str(m.params[i]) for i in used),
+    ).to_json()
 
 
 def _balls(values: dict, bits: int = 128) -> BallEvaluator:
     return BallEvaluator(values, prec=bits)
 
 
-def _check_relation(rel: _Rel, m: _Model, theta: dict, points: list[dict], claim: str,
-                    report: VerifyReport) -> None:
+def _check_relation(
+    rel: _Rel, m: _Model, theta: dict, points: list[dict], claim: str, report: VerifyReport
+) -> None:
     try:
         at_theta = [_balls(theta)(c) for c in rel.coefficients]
     except BallError as exc:
         report.check(False, f"{claim}: coefficients cannot be evaluated at θ¹ ({exc})")
         return
-    if not report.check(any(not b.contains(0) for b in at_theta),
-                        f"{claim}: some coefficient is non-zero at θ¹ (non-trivial)"):
+    if not report.check(
+        any(not b.contains(0) for b in at_theta),
+        f"{claim}: some coefficient is non-zero at θ¹ (non-trivial)",
+    ):
         return
-    total = sum((c * m.derivative(t) for c, t in zip(rel.coefficients, rel.terms,
-                                                      strict=True)), sp.S.Zero)
+    total = sum(
+        (c * m.derivative(t) for c, t in zip(rel.coefficients, rel.terms, strict=True)), sp.S.Zero
+    )
     if rel.verified == "symbolic":
         at = [{**p, **theta} for p in points[:16]]
         report.check(_is_zero(total, at), f"{claim}: reduces exactly to 0")
@@ -369,16 +422,18 @@ def _check_relation(rel: _Rel, m: _Model, theta: dict, points: list[dict], claim
     for pt in points[:3]:
         try:
             ev = _balls({**pt, **theta})
-            parts = [ev(c * m.derivative(t)) for c, t in zip(rel.coefficients, rel.terms,
-                                                              strict=True)]
+            parts = [
+                ev(c * m.derivative(t)) for c, t in zip(rel.coefficients, rel.terms, strict=True)
+            ]
         except BallError:
             ok = False
             break
         size = sum(abs(float(p.mid())) for p in parts)
         total_ball = sum(parts, flint.arb(0))  # 0 + parts[0] + …, as sum(parts) adds them
         ok &= abs(float(total_ball.mid())) <= NUMERIC_TOLERANCE * max(size, 1e-300)
-    report.check(ok, f"{claim}: vanishes numerically at θ¹ on the first three points "
-                     "(evidence, not a proof)")
+    report.check(
+        ok, f"{claim}: vanishes numerically at θ¹ on the first three points (evidence, not a proof)"
+    )
 
 
 @dataclass
@@ -398,13 +453,18 @@ def _read_minor(node: Node, m: _Model, n_points: int, blocks: bool) -> _Minor:
     rows = [r.integer(0, max(n_points - 1, 0)) for r in node["rows"].each(2 * len(m.terms))]
     if len(set(rows)) != len(rows) or len(rows) != len(columns) or (rows and not n_points):
         raise CertificateError(f"{node.path}: distinct rows, one per column, expected")
-    block = (node["blocks"].each(len(columns)) if blocks else [])
+    block = node["blocks"].each(len(columns)) if blocks else []
     names = [b.choice(("point", "point2")) for b in block] or ["point"] * len(columns)
     if len(names) != len(columns):
         raise CertificateError(f"{node.path}.blocks: one block per column expected")
     node["precision_bits"].integer(0, 1 << 16)
-    return _Minor([index[c] for c in columns], names, rows, node["det"].string(2000),
-                  node["certified"].boolean())
+    return _Minor(
+        [index[c] for c in columns],
+        names,
+        rows,
+        node["det"].string(2000),
+        node["certified"].boolean(),
+    )
 
 
 def _nonsingular(entry: Callable[[int, int, int], flint.arb], n: int) -> tuple[bool, flint.arb]:
@@ -430,8 +490,9 @@ def _overlaps(det: flint.arb, saved: str) -> bool:
     return bool(ball.is_finite() and not ball.contains(0) and det.overlaps(ball))
 
 
-def _check_minor(minor: _Minor, name: str, m: _Model, points: list[dict], thetas: dict,
-                 report: VerifyReport) -> bool:
+def _check_minor(
+    minor: _Minor, name: str, m: _Model, points: list[dict], thetas: dict, report: VerifyReport
+) -> bool:
     """Recompute a minor claimed certified; True when the claim holds (False if not claimed)."""
     if not minor.certified:
         return False
@@ -442,13 +503,18 @@ def _check_minor(minor: _Minor, name: str, m: _Model, points: list[dict], thetas
 
     ok, det = _nonsingular(entry, len(minor.columns))
     report.check(ok, f"certificate {name}: determinant excludes 0 (recomputed {det})")
-    return report.check(ok and _overlaps(det, minor.det),
-                        f"certificate {name}: recomputed determinant {det} overlaps the saved "
-                        f"{minor.det}") and ok
+    return (
+        report.check(
+            ok and _overlaps(det, minor.det),
+            f"certificate {name}: recomputed determinant {det} overlaps the saved {minor.det}",
+        )
+        and ok
+    )
 
 
-def _check_independent(node: Node, rels: list[_Rel], theta: dict, m: _Model,
-                       report: VerifyReport) -> bool:
+def _check_independent(
+    node: Node, rels: list[_Rel], theta: dict, m: _Model, report: VerifyReport
+) -> bool:
     """The relations' coefficient vectors are independent at θ¹ (claimed: certified)."""
     index = {n: t for n, t in zip(m.names, m.terms, strict=True)}
     rows = [r.integer(0, max(len(rels) - 1, 0)) for r in node["relations"].each(len(m.terms))]
@@ -458,8 +524,10 @@ def _check_independent(node: Node, rels: list[_Rel], theta: dict, m: _Model,
     if not node["certified"].boolean():
         return False
     det_text = node["det"].string(2000)
-    if not report.check(sorted(rows) == list(range(len(rels))) and len(rows) == len(columns),
-                        "relations_independent: a square minor on every relation"):
+    if not report.check(
+        sorted(rows) == list(range(len(rels))) and len(rows) == len(columns),
+        "relations_independent: a square minor on every relation",
+    ):
         return False
 
     def entry(r: int, c: int, bits: int) -> flint.arb:
@@ -470,9 +538,13 @@ def _check_independent(node: Node, rels: list[_Rel], theta: dict, m: _Model,
 
     ok, det = _nonsingular(entry, len(rows))
     report.check(ok, f"relations are independent at the generic point (det {det})")
-    return report.check(ok and (not rows or _overlaps(det, det_text)),
-                        f"relations_independent: recomputed determinant {det} overlaps the "
-                        f"saved {det_text}") and ok
+    return (
+        report.check(
+            ok and (not rows or _overlaps(det, det_text)),
+            f"relations_independent: recomputed determinant {det} overlaps the saved {det_text}",
+        )
+        and ok
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,12 +562,15 @@ def _float(ev: BallEvaluator, expr: sp.Expr) -> float:
 def _data(rel: _Rel, m: _Model, theta: dict) -> RelationData:
     ev = _balls(theta)
     symbolic = rel.verified == "symbolic"
-    return RelationData(rel.terms, tuple(_float(ev, c) for c in rel.coefficients),
-                        rel.coefficients if symbolic else None, symbolic)
+    return RelationData(
+        rel.terms,
+        tuple(_float(ev, c) for c in rel.coefficients),
+        rel.coefficients if symbolic else None,
+        symbolic,
+    )
 
 
-def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[Scale],
-                   theta: dict) -> dict[str, str]:
+def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[Scale], theta: dict) -> dict[str, str]:
     """strong and interaction_free decided from the span of the relations, basis-free
     (``moetheory.identify.spans``), with the relation list complete and proved."""
     n, index = len(m.terms), {t: i for i, t in enumerate(m.terms)}
@@ -512,18 +587,31 @@ def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[Scale],
     rows = [exact(dict(zip(r.terms, r.coefficients, strict=True))) for r in rels]
     scale = [r for r in scale_relations(m.params, scales) if all(t in index for t in r)]
     scale_rows = [exact(r) for r in [*scale, *closure(scale, m.params, m.order)]]
-    first = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels
-             if all(len(t) <= 1 for t in r.terms)]
-    one_side = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels  # gate-only or
-                if any(all(side not in m.kind(t) for t in r.terms) for side in "ge")]  # expert-only
+    first = [
+        dict(zip(r.terms, r.coefficients, strict=True))
+        for r in rels
+        if all(len(t) <= 1 for t in r.terms)
+    ]
+    one_side = [
+        dict(zip(r.terms, r.coefficients, strict=True))
+        for r in rels  # gate-only or
+        if any(all(side not in m.kind(t) for t in r.terms) for side in "ge")
+    ]  # expert-only
     prolonged = [exact(p) for p in closure(first + one_side, m.params, m.order)]
-    swapped = [dict(zip(r.terms, r.coefficients, strict=True)) for r in rels  # rotated forms
-               if swapped_pairs(RelationData(r.terms, tuple(float(c.xreplace(theta))
-                                                           for c in r.coefficients),
-                                             None, True), m.params)]
+    swapped = [
+        dict(zip(r.terms, r.coefficients, strict=True))
+        for r in rels  # rotated forms
+        if swapped_pairs(
+            RelationData(
+                r.terms, tuple(float(c.xreplace(theta)) for c in r.coefficients), None, True
+            ),
+            m.params,
+        )
+    ]
     swapped_rows = [exact(p) for p in [*swapped, *closure(swapped, m.params, m.order)]]
-    domain = field_of([x for group in (rows, scale_rows, prolonged, swapped_rows)
-                       for r in group for x in r])
+    domain = field_of(
+        [x for group in (rows, scale_rows, prolonged, swapped_rows) for r in group for x in r]
+    )
     space = ExactSpace(rows, n, domain)
 
     def part(keep: Callable[[str], bool]) -> ExactSpace:
@@ -534,14 +622,21 @@ def _span_verdicts(m: _Model, rels: list[_Rel], scales: list[Scale],
     f_space = space.intersect([i for i, t in enumerate(m.terms) if len(t) <= 1])
     if f_space.rank() != ExactSpace([exact(r) for r in first], n, domain).rank():
         raise _Undecided("the listed first-order relations do not span all first-order ones")
+
     def spans(generators: list[list[sp.Expr]], vectors: list[list[sp.Expr]]) -> bool:
         return ExactSpace(generators, n, domain).contains(vectors)
 
     # D: closed, as ∂_k of a mixed term is mixed; with the rotated forms and their derivatives
     base = zero + scale_rows + part(mixed).rows + swapped_rows
     strong = not inert and spans(zero + scale_rows, f_space.rows) and spans(base, rows)
-    free = spans(base + f_space.rows + prolonged + part(lambda k: "g" not in k).rows
-                 + part(lambda k: "e" not in k).rows, rows)
+    free = spans(
+        base
+        + f_space.rows
+        + prolonged
+        + part(lambda k: "g" not in k).rows
+        + part(lambda k: "e" not in k).rows,
+        rows,
+    )
     return {"strong": "yes" if strong else "no", "interaction_free": "yes" if free else "no"}
 
 
@@ -556,21 +651,25 @@ def verify_json(data: object) -> VerifyReport:
     cert = root["certificate"]
     status = cert["status"].choice(("complete", "partial", "none"))
     root["seed"].integer(0, 2**63 - 1)
-    if isinstance(root["seconds"].value, bool) or not isinstance(root["seconds"].value,
-                                                                 (int, float)):
+    if isinstance(root["seconds"].value, bool) or not isinstance(
+        root["seconds"].value, (int, float)
+    ):
         raise CertificateError("verdict.seconds: expected a number")
     for key in ("notes", "cross_atom_relations"):
         root[key].strings(10_000)
     root["minimal_basis"].boolean()
     report.check(_same(root["counts"].value, COUNTS), "counts are the documented counted classes")
-    report.check(_same(root["definitions"].value, DEFINITIONS),
-                 "definitions are the documented ones")
+    report.check(
+        _same(root["definitions"].value, DEFINITIONS), "definitions are the documented ones"
+    )
     if status == "none":
         return _check_unanswered(root, m, report)
     cert["method"].string(200)
 
-    report.check(cert["terms"].strings(MAX_TERMS) == m.names,
-                 "certificate terms are the canonical Taylor family of the parameters")
+    report.check(
+        cert["terms"].strings(MAX_TERMS) == m.names,
+        "certificate terms are the canonical Taylor family of the parameters",
+    )
     theta1 = _point(cert["point"], m, m.params + m.masses)
     theta2 = _point(cert["point2"], m, m.params + m.masses)
     points = [_point(p, m, m.inputs) for p in cert["points"].each(MAX_POINTS)]
@@ -587,70 +686,98 @@ def verify_json(data: object) -> VerifyReport:
         for i, rel in enumerate(rels):
             claim = f"{group}[{i}] ({rel.verified})"
             if group == "weak_relations" and any(t not in weak_family for t in rel.terms):
-                report.check(False, f"{claim}: a weak relation has terms of the weak family "
-                                    "only (first-order, and u where the gate has a mass)")
+                report.check(
+                    False,
+                    f"{claim}: a weak relation has terms of the weak family "
+                    "only (first-order, and u where the gate has a mass)",
+                )
             _check_relation(rel, m, theta1, points, claim, report)
         groups[group] = rels
     rels, weak = groups["relations"], groups["weak_relations"]
 
-    family = Family(tuple(m.terms), m.kind,
-                    frozenset(i for i, p in enumerate(m.params) if p in m.variance),
-                    tuple(m.params), theta1)
+    family = Family(
+        tuple(m.terms),
+        m.kind,
+        frozenset(i for i, p in enumerate(m.params) if p in m.variance),
+        tuple(m.params),
+        theta1,
+    )
     classes, weak_classes = classify_all(
-        family, [_data(r, m, theta1) for r in rels], [_data(r, m, theta1) for r in weak],
-        scales)
-    for group, listed, expected in (("relations", rels, classes),
-                                    ("weak_relations", weak, weak_classes)):
+        family, [_data(r, m, theta1) for r in rels], [_data(r, m, theta1) for r in weak], scales
+    )
+    for group, listed, expected in (
+        ("relations", rels, classes),
+        ("weak_relations", weak, weak_classes),
+    ):
         for i, (rel, cls) in enumerate(zip(listed, expected, strict=True)):
             shown = str(root[group][i]["expression"].value)[:200]
-            report.check(_same(root[group][i].value, _render(rel, cls, m)),
-                         f"{group}[{i}] {shown} = 0 is the canonical rendering of its terms "
-                         f"and coefficients, class {cls!r} (file: {rel.cls!r})")
+            report.check(
+                _same(root[group][i].value, _render(rel, cls, m)),
+                f"{group}[{i}] {shown} = 0 is the canonical rendering of its terms "
+                f"and coefficients, class {cls!r} (file: {rel.cls!r})",
+            )
 
-    minors = {key: _read_minor(cert[key], m, len(points), blocks=key.endswith("k2"))
-              for key in ("k1", "k2", "weak_k1", "weak_k2")}
-    ok = {key: _check_minor(minor, key, m, points, thetas, report)
-          for key, minor in minors.items()}
+    minors = {
+        key: _read_minor(cert[key], m, len(points), blocks=key.endswith("k2"))
+        for key in ("k1", "k2", "weak_k1", "weak_k2")
+    }
+    ok = {key: _check_minor(minor, key, m, points, thetas, report) for key, minor in minors.items()}
     independent = _check_independent(cert["relations_independent"], rels, theta1, m, report)
     first_order = weak_terms(m.terms, bool(m.masses))
     for key in ("k1", "weak_k1"):
         cols = minors[key].columns
-        report.check(len(set(cols)) == len(cols)
-                     and (key == "k1" or all(c in first_order for c in cols)),
-                     f"certificate {key}: distinct columns"
-                     + (" of the weak family" if key == "weak_k1" else ""))
+        report.check(
+            len(set(cols)) == len(cols) and (key == "k1" or all(c in first_order for c in cols)),
+            f"certificate {key}: distinct columns"
+            + (" of the weak family" if key == "weak_k1" else ""),
+        )
     rank = cert["rank"].integer(0, len(m.terms))
     basis = minors["k1"].columns
     report.check(len(basis) == rank, "rank = the number of k1 columns")
-    report.check(cert["relations_count"].integer(0, len(m.terms)) == len(rels),
-                 "relations_count = the number of relations")
+    report.check(
+        cert["relations_count"].integer(0, len(m.terms)) == len(rels),
+        "relations_count = the number of relations",
+    )
     for key, first in (("k2", "k1"), ("weak_k2", "weak_k1")):
         cols, half = minors[key].columns, len(minors[first].columns)
         ok[key] &= report.check(
             cols == minors[first].columns * 2
             and minors[key].blocks == ["point"] * half + ["point2"] * half,
-            f"certificate {key}: the {first} columns at θ¹ and at θ²")
+            f"certificate {key}: the {first} columns at θ¹ and at θ²",
+        )
     complete = ok["k1"] and independent and rank + len(rels) == len(m.terms)
-    report.check(cert["complete"].boolean() == complete,
-                 f"certificate complete = {complete} (re-derived)")
+    report.check(
+        cert["complete"].boolean() == complete, f"certificate complete = {complete} (re-derived)"
+    )
     expected_status = "complete" if complete and ok["k2"] else "partial"
-    report.check(status == expected_status, f"certificate status {status!r} (re-derived "
-                                            f"{expected_status!r})")
-    found = [SimpleNamespace(cls=c, verified=r.verified) for c, r in zip(classes, rels,
-                                                                         strict=True)]
-    found_weak = [SimpleNamespace(cls=c, verified=r.verified)
-                  for c, r in zip(weak_classes, weak, strict=True)]
+    report.check(
+        status == expected_status, f"certificate status {status!r} (re-derived {expected_status!r})"
+    )
+    found = [
+        SimpleNamespace(cls=c, verified=r.verified) for c, r in zip(classes, rels, strict=True)
+    ]
+    found_weak = [
+        SimpleNamespace(cls=c, verified=r.verified) for c, r in zip(weak_classes, weak, strict=True)
+    ]
     cross = bool(root["cross_atom_relations"].value)
     verdicts, reasons, breaks = decide_verdicts(
-        found, found_weak, complete, ok["k2"] and not cross, ok["weak_k1"] and ok["weak_k2"],
+        found,
+        found_weak,
+        complete,
+        ok["k2"] and not cross,
+        ok["weak_k1"] and ok["weak_k2"],
         len(minors["weak_k1"].columns) + len(weak) == len(first_order),
-        mass_trade([r.terms for r in weak], m.kind))
+        mass_trade([r.terms for r in weak], m.kind),
+    )
     _compare_verdicts(root, verdicts, reasons, breaks, report)
     # strong is checked both ways; interaction_free's "yes" only: which relations among mixed
     # terms are duplicates (rather than an interaction combined with a prolongation) is the
     # engine's per-relation rule, not yet a span definition (issue 14 note)
-    decided = {k: v for k, v in verdicts.items()
-               if k in BY_CLASS and (v == "yes" or (k == "strong" and v == "no"))}
+    decided = {
+        k: v
+        for k, v in verdicts.items()
+        if k in BY_CLASS and (v == "yes" or (k == "strong" and v == "no"))
+    }
     if decided:
         try:
             by_span = _span_verdicts(m, rels, scales, theta1)
@@ -658,19 +785,25 @@ def verify_json(data: object) -> VerifyReport:
             report.check(False, f"the classes could not be re-derived from the span ({exc})")
         else:
             for key, value in decided.items():
-                report.check(by_span[key] == value, f"verdict {key} = {value} holds for the "
-                             f"span of the relations, not only for the listed basis "
-                             f"(span: {by_span[key]})")
+                report.check(
+                    by_span[key] == value,
+                    f"verdict {key} = {value} holds for the "
+                    f"span of the relations, not only for the listed basis "
+                    f"(span: {by_span[key]})",
+                )
     return report
 
 
-def _compare_verdicts(root: Node, verdicts: dict, reasons: dict, breaks: dict,
-                      report: VerifyReport) -> None:
+def _compare_verdicts(
+    root: Node, verdicts: dict, reasons: dict, breaks: dict, report: VerifyReport
+) -> None:
     given = dict(root["verdicts"].items())
     for key, expected in verdicts.items():
         found = given[key].value if key in given else None
-        report.check(_same(found, expected), f"verdict {key} = {found!r} (re-derived from the "
-                                        f"verified evidence: {expected!r})")
+        report.check(
+            _same(found, expected),
+            f"verdict {key} = {found!r} (re-derived from the verified evidence: {expected!r})",
+        )
     report.check(set(given) == set(verdicts), "verdicts name exactly the four notions")
     report.check(_same(root["reasons"].value, reasons), "reasons are the re-derived ones")
     report.check(_same(root["breaks"].value, breaks), "breaks list exactly the breaking relations")
@@ -686,11 +819,17 @@ def _check_unanswered(root: Node, m: _Model, report: VerifyReport) -> VerifyRepo
         _check_model(m, root, [], report, scales=False)
     except _Undecided:
         return report
-    report.check(set(cert.value) == {"status", "reason"}, "an unanswered certificate holds only "
-                                                          "its status and reason")
-    report.check(not root["relations"].list() and not root["weak_relations"].list()
-                 and not root["cross_atom_relations"].list(),
-                 "an unanswered verdict lists no relation")
-    _compare_verdicts(root, {k: "unknown" for k in keys}, {k: reason for k in keys},
-                      {k: [] for k in keys}, report)
+    report.check(
+        set(cert.value) == {"status", "reason"},
+        "an unanswered certificate holds only its status and reason",
+    )
+    report.check(
+        not root["relations"].list()
+        and not root["weak_relations"].list()
+        and not root["cross_atom_relations"].list(),
+        "an unanswered verdict lists no relation",
+    )
+    _compare_verdicts(
+        root, {k: "unknown" for k in keys}, {k: reason for k in keys}, {k: [] for k in keys}, report
+    )
     return report

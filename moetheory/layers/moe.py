@@ -59,9 +59,11 @@ class MoEMLP(nn.Module):
         self.router: Any = architecture.kind.module(architecture, generator)  # route, top
         sizes = architecture.layer_sizes()
         self.weights = nn.ParameterList(
-            _uniform((self.num_experts, o, i), i, generator) for i, o in sizes)
+            _uniform((self.num_experts, o, i), i, generator) for i, o in sizes
+        )
         self.biases = nn.ParameterList(
-            _uniform((self.num_experts, o), i, generator) for i, o in sizes)
+            _uniform((self.num_experts, o), i, generator) for i, o in sizes
+        )
         if architecture.activation == "prelu":
             for j, width in enumerate(architecture.hidden):
                 slope = torch.full((self.num_experts, width), DEFAULT_SLOPE)
@@ -113,8 +115,12 @@ class MoEMLP(nn.Module):
                 out[part] = self._one_expert(x[part], k)
             return out
         step = self.chunk_size
-        return torch.cat([self._expert_chunk(xs, ks)
-                          for xs, ks in zip(x.split(step), idx.split(step), strict=True)])
+        return torch.cat(
+            [
+                self._expert_chunk(xs, ks)
+                for xs, ks in zip(x.split(step), idx.split(step), strict=True)
+            ]
+        )
 
     def _one_expert(self, x: torch.Tensor, k: int) -> torch.Tensor:
         h = x
@@ -131,11 +137,15 @@ class MoEMLP(nn.Module):
         for j, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             # index_select, not weight[idx]: advanced indexing of a large stacked tensor can
             # take milliseconds even for a few rows
-            h = torch.baddbmm(bias.index_select(0, idx).unsqueeze(2), weight.index_select(0, idx),
-                              h.unsqueeze(2)).squeeze(2)
+            h = torch.baddbmm(
+                bias.index_select(0, idx).unsqueeze(2), weight.index_select(0, idx), h.unsqueeze(2)
+            ).squeeze(2)
             if j < self.architecture.depth:
-                h = (torch.relu(h) if not slopes
-                     else torch.where(h >= 0, h, slopes[j].index_select(0, idx) * h))
+                h = (
+                    torch.relu(h)
+                    if not slopes
+                    else torch.where(h >= 0, h, slopes[j].index_select(0, idx) * h)
+                )
         return h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,8 +162,9 @@ class MoEMLP(nn.Module):
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.architecture.dim:
-            raise SizeError(f"input must have shape (n, {self.architecture.dim}), "
-                            f"got {tuple(x.shape)}")
+            raise SizeError(
+                f"input must have shape (n, {self.architecture.dim}), got {tuple(x.shape)}"
+            )
         return x
 
 
@@ -207,8 +218,10 @@ def count_parameters(module: nn.Module) -> dict[str, int]:
         345
     """
     params = list(module.parameters())
-    counts = {"total": sum(p.numel() for p in params),
-              "nonzero": sum(int(p.count_nonzero()) for p in params)}
+    counts = {
+        "total": sum(p.numel() for p in params),
+        "nonzero": sum(int(p.count_nonzero()) for p in params),
+    }
     if isinstance(module, MoEMLP):
         arch = module.architecture
         router_active = arch.counts().router_active
@@ -216,5 +229,6 @@ def count_parameters(module: nn.Module) -> dict[str, int]:
             router=sum(p.numel() for p in module.router.parameters()),
             per_expert=module.expert_numel(),
             active=router_active + arch.top_k * module.expert_numel(),
-            active_nonzero=router_active + arch.top_k * int(module.expert_nonzero().max()))
+            active_nonzero=router_active + arch.top_k * int(module.expert_nonzero().max()),
+        )
     return counts

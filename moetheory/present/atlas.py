@@ -25,8 +25,19 @@ from moetheory.present.jsonio import dumps
 from moetheory.present.tables import TAGS, latex_escape, legend_latex, legend_markdown
 from moetheory.rates.atlas import AtlasRow
 
-COLUMNS = ("gate", "expert", "relations", "strong", "weak", "interaction-free", "exact",
-           "over-specified", "samples (over)", "source", "paper")
+COLUMNS = (
+    "gate",
+    "expert",
+    "relations",
+    "strong",
+    "weak",
+    "interaction-free",
+    "exact",
+    "over-specified",
+    "samples (over)",
+    "source",
+    "paper",
+)
 
 
 def _rates(row: AtlasRow, kind: str) -> str:
@@ -46,35 +57,62 @@ def _samples(row: AtlasRow) -> str:
 
 
 LEGEND: tuple[tuple[str, str], ...] = (
-    ("gate, expert", "the built-in router and expert families (`moetheory families` lists their "
-                     "formulas)"),
-    ("relations", "the relations found among the derivatives of u up to the order, by class "
-                  "with multiplicity: the classes the papers count first, the others in "
-                  "parentheses (README, Relation classes)"),
-    ("strong, weak, interaction-free", "the engine's verdicts: yes (proved, complete "
-                                       "certificate), no (a counted relation proved), unknown "
-                                       "(neither; `moetheory identify` gives the reason)"),
-    ("exact", "per-parameter estimation rate of the covering theorem when the number of atoms "
-              "is exactly specified"),
-    ("over-specified", "the same when it is over-specified; (M = 2), (M = 3): a Voronoi cell of "
-                       "M fitted atoms around one true atom, the rate evaluated with r̄(M) from "
-                       "the r̄ solver (`moetheory rbar --system r2 --m M --json` prints its "
-                       "certificate)"),
-    ("samples (over)", "samples needed for accuracy ε at the over-specified rate (a rate "
-                       "n^{-1/(2p)} needs ε^{-2p} samples)"),
-    ("source", "the covering theorem (paper, setting) with its tag; otherwise the nearest "
-               "catalogue entry and the hypotheses it fails"),
-    ("paper", "the papers' own claim about this pair set against the computation: agrees; "
-              "DISAGREES (the claim, what the paper assumes, what was computed); no paper "
-              "claim (the papers name no such example)"),
+    (
+        "gate, expert",
+        "the built-in router and expert families (`moetheory families` lists their formulas)",
+    ),
+    (
+        "relations",
+        "the relations found among the derivatives of u up to the order, by class "
+        "with multiplicity: the classes the papers count first, the others in "
+        "parentheses (README, Relation classes)",
+    ),
+    (
+        "strong, weak, interaction-free",
+        "the engine's verdicts: yes (proved, complete "
+        "certificate), no (a counted relation proved), unknown "
+        "(neither; `moetheory identify` gives the reason)",
+    ),
+    (
+        "exact",
+        "per-parameter estimation rate of the covering theorem when the number of atoms "
+        "is exactly specified",
+    ),
+    (
+        "over-specified",
+        "the same when it is over-specified; (M = 2), (M = 3): a Voronoi cell of "
+        "M fitted atoms around one true atom, the rate evaluated with r̄(M) from "
+        "the r̄ solver (`moetheory rbar --system r2 --m M --json` prints its "
+        "certificate)",
+    ),
+    (
+        "samples (over)",
+        "samples needed for accuracy ε at the over-specified rate (a rate "
+        "n^{-1/(2p)} needs ε^{-2p} samples)",
+    ),
+    (
+        "source",
+        "the covering theorem (paper, setting) with its tag; otherwise the nearest "
+        "catalogue entry and the hypotheses it fails",
+    ),
+    (
+        "paper",
+        "the papers' own claim about this pair set against the computation: agrees; "
+        "DISAGREES (the claim, what the paper assumes, what was computed); no paper "
+        "claim (the papers name no such example)",
+    ),
     ("n, ε", "sample size; accuracy of a parameter estimate"),
-    ("τ", "a positive constant the references leave unspecified: a rate as slow as "
-          "1/log^τ n, so exp(ε^{-1/τ}) samples — exponentially many"),
+    (
+        "τ",
+        "a positive constant the references leave unspecified: a rate as slow as "
+        "1/log^τ n, so exp(ε^{-1/τ}) samples — exponentially many",
+    ),
     ("[open] (in a rate)", "no reliable exponent is stated anywhere"),
     ("—", "no rate: no theorem covers the pair"),
     *((tag, TAGS[tag]) for tag in ("[P]", "[R]", "[open]")),
 )
 """What the atlas's columns, symbols and tags mean (under the Markdown and LaTeX tables)."""
+
 
 def _paper(row: AtlasRow) -> str:
     a = row.prediction.agrees_with_paper
@@ -94,21 +132,37 @@ def _source(row: AtlasRow) -> str:
 
 def cells(row: AtlasRow) -> list[str]:
     v = row.verdicts
-    return [row.gate, row.expert, row.relation_summary(), v.get("strong", ""),
-            v.get("weak", ""), v.get("interaction_free", ""), _rates(row, "exact"),
-            _rates(row, "over"), _samples(row), _source(row), _paper(row)]
+    return [
+        row.gate,
+        row.expert,
+        row.relation_summary(),
+        v.get("strong", ""),
+        v.get("weak", ""),
+        v.get("interaction_free", ""),
+        _rates(row, "exact"),
+        _rates(row, "over"),
+        _samples(row),
+        _source(row),
+        _paper(row),
+    ]
 
 
 @renders("atlas", "md")
 def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
-    lines = [f"# {title}", "",
-             "Rates are per-parameter estimation rates (exact-specified atoms, over-specified "
-             "atoms; r̄-dependent rates for Voronoi cells of M = 2 and 3 atoms); `[open]`: no "
-             "reliable exponent; "
-             "relations counted by the papers' convention come first.", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+
+    lines = [
+        f"# {title}",
+        "",
+        "Rates are per-parameter estimation rates (exact-specified atoms, over-specified "
+        "atoms; r̄-dependent rates for Voronoi cells of M = 2 and 3 atoms); `[open]`: no "
+        "reliable exponent; "
+        "relations counted by the papers' convention come first.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     lines += ["| " + " | ".join(esc(c) for c in cells(r)) + " |" for r in rows]
     return "\n".join(lines) + "\n\n" + legend_markdown(LEGEND)
 
@@ -149,12 +203,21 @@ def _latex_rates(row: AtlasRow, kind: str, samples: bool = False) -> str:
 def atlas_latex(rows: list[AtlasRow]) -> str:
     spec = "ll" + "p{3cm}" + "lll" + "p{2.2cm}" * 3 + "p{3.2cm}p{2.5cm}"
     head = " & ".join(latex_escape(c) for c in COLUMNS) + r" \\"
-    lines = [r"% requires \usepackage{booktabs,longtable}",
-             rf"\begin{{longtable}}{{{spec}}}", r"\toprule", head, r"\midrule", r"\endhead"]
+    lines = [
+        r"% requires \usepackage{booktabs,longtable}",
+        rf"\begin{{longtable}}{{{spec}}}",
+        r"\toprule",
+        head,
+        r"\midrule",
+        r"\endhead",
+    ]
     for r in rows:
         c = [latex_escape(x) for x in cells(r)]
-        c[6], c[7], c[8] = (_latex_rates(r, "exact"), _latex_rates(r, "over"),
-                            _latex_rates(r, "over", samples=True))
+        c[6], c[7], c[8] = (
+            _latex_rates(r, "exact"),
+            _latex_rates(r, "over"),
+            _latex_rates(r, "over", samples=True),
+        )
         lines.append(" & ".join(c) + r" \\")
     lines += [r"\bottomrule", r"\end{longtable}"]
     return "\n".join(lines) + "\n" + legend_latex(LEGEND)

@@ -55,19 +55,27 @@ def register(fmt: Format) -> Format:
     return fmt
 
 
-for _fmt in (Format("md", "md", False, "Markdown (GitHub tables)"),
-             Format("latex", "tex", False, "LaTeX (booktabs; longtable for tables)"),
-             Format("csv", "csv", False, "CSV, every digit kept"),
-             Format("json", "json", False, "JSON, every field and digit kept"),
-             Format("png", "png", True, "PNG figure (matplotlib)"),
-             Format("pdf", "pdf", True, "PDF figure (matplotlib)")):
+for _fmt in (
+    Format("md", "md", False, "Markdown (GitHub tables)"),
+    Format("latex", "tex", False, "LaTeX (booktabs; longtable for tables)"),
+    Format("csv", "csv", False, "CSV, every digit kept"),
+    Format("json", "json", False, "JSON, every field and digit kept"),
+    Format("png", "png", True, "PNG figure (matplotlib)"),
+    Format("pdf", "pdf", True, "PDF figure (matplotlib)"),
+):
     register(_fmt)
 
 _RENDERERS: dict[tuple[str, str], Callable[..., Any]] = {}
-_PROVIDERS = ("moetheory.present.tables", "moetheory.present.jsonio", "moetheory.present.atlas",
-              "moetheory.present.markdown", "moetheory.present.latex",
-              "moetheory.present.bounds", "moetheory.present.construct",
-              "moetheory.present.plots")
+_PROVIDERS = (
+    "moetheory.present.tables",
+    "moetheory.present.jsonio",
+    "moetheory.present.atlas",
+    "moetheory.present.markdown",
+    "moetheory.present.latex",
+    "moetheory.present.bounds",
+    "moetheory.present.construct",
+    "moetheory.present.plots",
+)
 """Modules that declare renderers, imported on first use (presentation stays lazy)."""
 
 
@@ -98,8 +106,11 @@ def formats_for(kind: str, binary: bool | None = None) -> tuple[str, ...]:
     """The formats ``kind`` can be rendered in, in declaration order of :data:`FORMATS`; only
     the text ones (``binary=False``) or the figures (``binary=True``) if asked."""
     _load()
-    return tuple(f for f, spec in FORMATS.items() if (kind, f) in _RENDERERS
-                 and binary in (None, spec.binary))
+    return tuple(
+        f
+        for f, spec in FORMATS.items()
+        if (kind, f) in _RENDERERS and binary in (None, spec.binary)
+    )
 
 
 def render(kind: str, fmt: str, *args: Any, **kwargs: Any) -> Any:
@@ -107,6 +118,7 @@ def render(kind: str, fmt: str, *args: Any, **kwargs: Any) -> Any:
     _load()
     fn = _RENDERERS.get((kind, fmt))
     if fn is None:
-        raise ValueError(f"no {fmt} output for {kind}; choose one of "
-                         f"{', '.join(formats_for(kind)) or 'none'}")
+        raise ValueError(
+            f"no {fmt} output for {kind}; choose one of {', '.join(formats_for(kind)) or 'none'}"
+        )
     return fn(*args, **kwargs)

@@ -59,8 +59,16 @@ def _seconds(value: float) -> str:
 
 def index_markdown(index: Index) -> str:
     """The index as Markdown: files (linked), plots, environment, seeds, run time, tags."""
-    lines = [f"# {index.title}", "", index.intro, "", "## Files", "",
-             "| file | what it holds |", "|---|---|"]
+    lines = [
+        f"# {index.title}",
+        "",
+        index.intro,
+        "",
+        "## Files",
+        "",
+        "| file | what it holds |",
+        "|---|---|",
+    ]
     lines += [f"| [{name}]({quote(name)}) | {what} |" for name, what in index.files]
     lines += ["", "## Plots", ""]
     for name, caption in index.figures:
@@ -77,16 +85,19 @@ def index_markdown(index: Index) -> str:
 def _inline(text: str) -> str:
     """Markdown text with `code` spans → HTML (everything else escaped)."""
     pieces = text.split("`")
-    return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p)
-                   for i, p in enumerate(pieces))
+    return "".join(
+        f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p) for i, p in enumerate(pieces)
+    )
 
 
-_STYLE = ("body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
-          "line-height:1.45;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}"
-          "td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;vertical-align:top}"
-          "th{background:#f3f3f3}code{background:#f3f3f3;padding:0 .2rem}"
-          "figure{margin:1rem 0 2rem}img{max-width:100%;border:1px solid #ddd}"
-          "figcaption{font-style:italic;margin-top:.3rem}")
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
+    "line-height:1.45;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}"
+    "td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;vertical-align:top}"
+    "th{background:#f3f3f3}code{background:#f3f3f3;padding:0 .2rem}"
+    "figure{margin:1rem 0 2rem}img{max-width:100%;border:1px solid #ddd}"
+    "figcaption{font-style:italic;margin-top:.3rem}"
+)
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -99,28 +110,55 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 def index_html(index: Index) -> str:
     """The index as one self-contained HTML page (inline style, relative links and images)."""
     title = html.escape(index.title)
-    lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f"<title>{title}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
-             f"<h1>{title}</h1>", f"<p>{_inline(index.intro)}</p>", "<h2>Files</h2>"]
-    lines += _table(["file", "what it holds"],
-                    [(f'<a href="{quote(name)}">{html.escape(name)}</a>', _inline(what))
-                     for name, what in index.files])
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{title}</title>",
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{title}</h1>",
+        f"<p>{_inline(index.intro)}</p>",
+        "<h2>Files</h2>",
+    ]
+    lines += _table(
+        ["file", "what it holds"],
+        [
+            (f'<a href="{quote(name)}">{html.escape(name)}</a>', _inline(what))
+            for name, what in index.files
+        ],
+    )
     lines.append("<h2>Plots</h2>")
     for name, caption in index.figures:
-        lines += [f'<figure><a href="{quote(name)}"><img src="{quote(name)}" '
-                  f'alt="{html.escape(caption)}"></a>',
-                  f"<figcaption>{html.escape(caption)}</figcaption></figure>"]
+        lines += [
+            f'<figure><a href="{quote(name)}"><img src="{quote(name)}" '
+            f'alt="{html.escape(caption)}"></a>',
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>",
+        ]
     lines.append("<h2>Environment</h2>")
-    lines += _table(["", ""], [(html.escape(k), html.escape(v))
-                               for k, v in index.environment.items()])
+    lines += _table(
+        ["", ""], [(html.escape(k), html.escape(v)) for k, v in index.environment.items()]
+    )
     lines.append("<h2>Seeds</h2>")
-    lines += ["<ul>"] + [f"<li>{_inline(what)}: {html.escape(value)}</li>"
-                         for what, value in index.seeds] + ["</ul>"]
+    lines += (
+        ["<ul>"]
+        + [f"<li>{_inline(what)}: {html.escape(value)}</li>" for what, value in index.seeds]
+        + ["</ul>"]
+    )
     lines.append("<h2>Run time</h2>")
-    lines += _table(["part", "seconds"], [(html.escape(part), _seconds(s))
-                                          for part, s in index.timings])
+    lines += _table(
+        ["part", "seconds"], [(html.escape(part), _seconds(s)) for part, s in index.timings]
+    )
     lines.append("<h2>Provenance tags</h2>")
-    lines += ["<ul>"] + [f"<li><code>{html.escape(tag)}</code>: {html.escape(what)}</li>"
-                         for tag, what in TAGS.items()] + ["</ul>"]
+    lines += (
+        ["<ul>"]
+        + [
+            f"<li><code>{html.escape(tag)}</code>: {html.escape(what)}</li>"
+            for tag, what in TAGS.items()
+        ]
+        + ["</ul>"]
+    )
     lines += ["</body>", "</html>"]
     return "\n".join(lines) + "\n"

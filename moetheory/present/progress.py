@@ -25,8 +25,12 @@ def shown() -> bool:
     return sys.stderr is not None and sys.stderr.isatty()
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "",
-             label: Callable[[T], str] | None = None) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T],
+    total: int | None = None,
+    desc: str = "",
+    label: Callable[[T], str] | None = None,
+) -> Iterator[T]:
     """The items of ``iterable``, with a tqdm bar on stderr while they are consumed.
 
     ``total`` is the number of items when ``iterable`` has no length; ``desc`` names the bar;
@@ -41,8 +45,15 @@ def progress(iterable: Iterable[T], total: int | None = None, desc: str = "",
     """
     from tqdm import tqdm
 
-    with tqdm(iterable, total=total, desc=desc, file=sys.stderr, disable=not shown(),
-              leave=False, dynamic_ncols=True) as bar:
+    with tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        file=sys.stderr,
+        disable=not shown(),
+        leave=False,
+        dynamic_ncols=True,
+    ) as bar:
         for item in bar:
             if label is not None:
                 bar.set_postfix_str(label(item))

@@ -41,19 +41,45 @@ TAGS: dict[str, str] = {
     "[P]": "stated in the cited paper",
     "[R]": "restated with equations in a later paper by the same group",
     "[open]": "not confirmed from a primary text (reconstructed or recalled): a hypothesis, "
-              "not a result",
+    "not a result",
     "[math]": "mathematics this package derives and checks itself, not a claim about any paper",
     "[ref]": "a published result whose asymptotic form was read from its abstract",
 }
 """Provenance tags (the reference files' legend), shared by every legend that uses them."""
 
 _LATEX = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
-    "β": r"$\beta$", "ν": r"$\nu$", "ε": r"$\varepsilon$", "τ": r"$\tau$", "σ": r"$\sigma$",
-    "₀": r"$_0$", "₁": r"$_1$", "₂": r"$_2$", "×": r"$\times$", "—": "---", "≥": r"$\geq$",
-    "′": "'", "ᵀ": r"$^\top$", "∂": r"$\partial$", "∇": r"$\nabla$", "‖": r"$\|$",
-    "·": r"$\cdot$", "≠": r"$\neq$", "Σ": r"$\Sigma$", "|": r"$|$", "<": r"$<$", ">": r"$>$",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+    "β": r"$\beta$",
+    "ν": r"$\nu$",
+    "ε": r"$\varepsilon$",
+    "τ": r"$\tau$",
+    "σ": r"$\sigma$",
+    "₀": r"$_0$",
+    "₁": r"$_1$",
+    "₂": r"$_2$",
+    "×": r"$\times$",
+    "—": "---",
+    "≥": r"$\geq$",
+    "′": "'",
+    "ᵀ": r"$^\top$",
+    "∂": r"$\partial$",
+    "∇": r"$\nabla$",
+    "‖": r"$\|$",
+    "·": r"$\cdot$",
+    "≠": r"$\neq$",
+    "Σ": r"$\Sigma$",
+    "|": r"$|$",
+    "<": r"$<$",
+    ">": r"$>$",
 }
 
 
@@ -69,8 +95,9 @@ def latex_escape(text: str) -> str:
 
 def legend_markdown(legend: Legend) -> str:
     """A legend block for under a Markdown table: one bullet per (term, meaning)."""
-    return "\n".join(["Legend:", ""] + [f"- `{term}`: {meaning}" for term, meaning in legend]) \
-        + "\n"
+    return (
+        "\n".join(["Legend:", ""] + [f"- `{term}`: {meaning}" for term, meaning in legend]) + "\n"
+    )
 
 
 def legend_latex(legend: Legend) -> str:
@@ -81,10 +108,14 @@ def legend_latex(legend: Legend) -> str:
     \\item[{$\\tau$}] see \\texttt{moetheory rbar}
     \\end{description}
     """
+
     def text(s: str) -> str:
         pieces = s.split("`")
-        return "".join(rf"\texttt{{{latex_escape(p)}}}" if i % 2 else latex_escape(p)
-                       for i, p in enumerate(pieces))
+        return "".join(
+            rf"\texttt{{{latex_escape(p)}}}" if i % 2 else latex_escape(p)
+            for i, p in enumerate(pieces)
+        )
+
     items = [rf"\item[{{{latex_escape(term)}}}] {text(meaning)}" for term, meaning in legend]
     return "\n".join([r"\begin{description}", *items, r"\end{description}"]) + "\n"
 
@@ -114,36 +145,56 @@ def _exact(value: object) -> str:
 
 
 @renders("table", "md")
-def table_markdown(rows: list[dict], columns: list[tuple[str, str]], title: str,
-                   notes: str = "", legend: Legend = ()) -> str:
+def table_markdown(
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    title: str,
+    notes: str = "",
+    legend: Legend = (),
+) -> str:
     """``columns`` are (key, header) pairs; ``notes`` go above the table, ``legend`` under it."""
     lines = [f"# {title}", ""] + ([notes, ""] if notes else [])
     lines += ["| " + " | ".join(h for _, h in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append("| " + " | ".join(compact(row.get(k)).replace("|", "\\|")
-                                       for k, _ in columns) + " |")
+        lines.append(
+            "| " + " | ".join(compact(row.get(k)).replace("|", "\\|") for k, _ in columns) + " |"
+        )
     return "\n".join(lines) + "\n" + ("\n" + legend_markdown(legend) if legend else "")
 
 
 @renders("table", "latex")
-def table_latex(rows: list[dict], columns: list[tuple[str, str]], caption: str,
-                notes: str = "", legend: Legend = ()) -> str:
+def table_latex(
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    caption: str,
+    notes: str = "",
+    legend: Legend = (),
+) -> str:
     """The table in booktabs/longtable with ``caption``; ``notes`` belong to the Markdown page."""
     spec = "l" * len(columns)
-    lines = [r"% requires \usepackage{booktabs,longtable}", rf"\begin{{longtable}}{{{spec}}}",
-             rf"\caption{{{latex_escape(caption)}}}\\", r"\toprule",
-             " & ".join(latex_escape(h) for _, h in columns) + r" \\", r"\midrule",
-             r"\endhead"]
+    lines = [
+        r"% requires \usepackage{booktabs,longtable}",
+        rf"\begin{{longtable}}{{{spec}}}",
+        rf"\caption{{{latex_escape(caption)}}}\\",
+        r"\toprule",
+        " & ".join(latex_escape(h) for _, h in columns) + r" \\",
+        r"\midrule",
+        r"\endhead",
+    ]
     for row in rows:
-        lines.append(" & ".join(latex_escape(compact(row.get(k))) for k, _ in columns)
-                     + r" \\")
+        lines.append(" & ".join(latex_escape(compact(row.get(k))) for k, _ in columns) + r" \\")
     lines += [r"\bottomrule", r"\end{longtable}"]
     return "\n".join(lines) + "\n" + (legend_latex(legend) if legend else "")
 
 
 @renders("table", "csv")
-def table_csv(rows: list[dict], columns: list[tuple[str, str]], title: str = "",
-              notes: str = "", legend: Legend = ()) -> str:
+def table_csv(
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    title: str = "",
+    notes: str = "",
+    legend: Legend = (),
+) -> str:
     """The ``columns`` of every row with every digit, a header of keys; data only (no title,
     notes or legend)."""
     buf = io.StringIO()
@@ -155,14 +206,25 @@ def table_csv(rows: list[dict], columns: list[tuple[str, str]], title: str = "",
 
 
 @renders("table", "json")
-def table_json(rows: list[dict], columns: list[tuple[str, str]], title: str = "",
-               notes: str = "", legend: Legend = ()) -> str:
+def table_json(
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    title: str = "",
+    notes: str = "",
+    legend: Legend = (),
+) -> str:
     """Every key of every row, not only ``columns``; data only."""
     return dumps(rows) + "\n"
 
 
-def render_table(rows: list[dict], columns: list[tuple[str, str]], fmt: str, title: str,
-                 notes: str = "", legend: Legend = ()) -> str:
+def render_table(
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    fmt: str,
+    title: str,
+    notes: str = "",
+    legend: Legend = (),
+) -> str:
     """One table in ``fmt`` (:func:`moetheory.present.formats.formats_for` ``("table")``); the
     ``legend`` goes under the Markdown and LaTeX tables (CSV and JSON stay plain data)."""
     return render("table", fmt, rows, columns, title, notes, legend)

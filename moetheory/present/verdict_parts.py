@@ -49,8 +49,11 @@ def show_weak(v: Verdict) -> bool:
 
 def unknown_reasons(v: Verdict) -> list[tuple[str, str]]:
     """(verdict key, reason) for every "unknown" verdict, in the verdicts' order."""
-    return [(k, v.reasons.get(k, "no reason recorded")) for k, val in v.verdicts.items()
-            if val == "unknown"]
+    return [
+        (k, v.reasons.get(k, "no reason recorded"))
+        for k, val in v.verdicts.items()
+        if val == "unknown"
+    ]
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,13 @@ class MinorView:
     lower: str | None
     """|det| lower bound (3 digits, rounded down) when the saved ball excludes 0, else None."""
 
-    def det_text(self, ball: str | None = None, bound: str | None = None,
-                 ne: str = "det ≠ 0", ge: str = "|det| ≥") -> str:
+    def det_text(
+        self,
+        ball: str | None = None,
+        bound: str | None = None,
+        ne: str = "det ≠ 0",
+        ge: str = "|det| ≥",
+    ) -> str:
         """The determinant in a form that says whether it excludes 0; ``ball`` and ``bound``
         are the saved ball and the lower bound as the output format writes them, ``ne`` and
         ``ge`` its "det ≠ 0" and "|det| ≥" (Markdown: the plain texts)."""
@@ -76,8 +84,10 @@ class MinorView:
         if self.det == "undefined":
             return "undefined (an entry could not be enclosed)"
         if self.certified:
-            return (f"marked certified, but the saved ball {ball} contains 0 (rounded when "
-                    f"saved), so it does not show {ne}")
+            return (
+                f"marked certified, but the saved ball {ball} contains 0 (rounded when "
+                f"saved), so it does not show {ne}"
+            )
         return f"not shown {ne.removeprefix('det ')}: ball {ball} contains 0"
 
 
@@ -111,7 +121,14 @@ def minors(v: Verdict) -> list[MinorView]:
         det = str(node["det"])
         certified = bool(node.get("certified"))
         bits = node.get("precision_bits")
-        out.append(MinorView(name, len(node.get("columns", [])),
-                             bits if isinstance(bits, int) else None, certified, det,
-                             det_lower_bound(det)))
+        out.append(
+            MinorView(
+                name,
+                len(node.get("columns", [])),
+                bits if isinstance(bits, int) else None,
+                certified,
+                det,
+                det_lower_bound(det),
+            )
+        )
     return out

@@ -109,9 +109,14 @@ Progress = Callable[[Iterator[Verdict], int], Iterable[Verdict]]
 (``functools.partial(moetheory.present.progress.progress, desc=...)`` draws a bar)."""
 
 
-def identify_all(pairs: Sequence[tuple[str, str]], dim: int = 2, seed: int = 0,
-                 seconds: float = 60.0, workers: int | None = None,
-                 progress: Progress | None = None) -> list[Verdict]:
+def identify_all(
+    pairs: Sequence[tuple[str, str]],
+    dim: int = 2,
+    seed: int = 0,
+    seconds: float = 60.0,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[Verdict]:
     """Verdicts of ``pairs`` in order, computed in ``workers`` processes (default: all cores).
 
     Workers ignore Ctrl-C; on ``KeyboardInterrupt`` (or any error) in the parent the queued
@@ -149,29 +154,49 @@ def identify_all(pairs: Sequence[tuple[str, str]], dim: int = 2, seed: int = 0,
 
 def _order(verdict: Verdict) -> list[tuple[str, str]]:
     rank = {c: i for i, c in enumerate(PAPERS_COUNT)}
-    rels = sorted(enumerate(verdict.relations),
-                  key=lambda ir: (ir[1].cls not in rank, rank.get(ir[1].cls, 0), ir[0]))
+    rels = sorted(
+        enumerate(verdict.relations),
+        key=lambda ir: (ir[1].cls not in rank, rank.get(ir[1].cls, 0), ir[0]),
+    )
     return [(r.cls, r.to_json()["expression"]) for _, r in rels]
 
 
-def atlas_rows(gates: Sequence[str] | None = None, experts: Sequence[str] | None = None,
-               dim: int = 2, seed: int = 0, workers: int | None = None,
-               rbar: Callable[[int], int | None] | None = None,
-               sizes: tuple[int, ...] = SIZES, progress: Progress | None = None
-               ) -> list[AtlasRow]:
+def atlas_rows(
+    gates: Sequence[str] | None = None,
+    experts: Sequence[str] | None = None,
+    dim: int = 2,
+    seed: int = 0,
+    workers: int | None = None,
+    rbar: Callable[[int], int | None] | None = None,
+    sizes: tuple[int, ...] = SIZES,
+    progress: Progress | None = None,
+) -> list[AtlasRow]:
     """Rows for every pair of ``gates`` × ``experts`` (default: all built-ins); ``progress``
     as in :func:`identify_all`."""
-    pairs = [(g, e) for g in (ROUTERS if gates is None else gates)
-             for e in (EXPERTS if experts is None else experts)]
+    pairs = [
+        (g, e)
+        for g in (ROUTERS if gates is None else gates)
+        for e in (EXPERTS if experts is None else experts)
+    ]
     verdicts = identify_all(pairs, dim=dim, seed=seed, workers=workers, progress=progress)
     return rows_from_verdicts(verdicts, dim, rbar, sizes)
 
 
-def rows_from_verdicts(verdicts: Sequence[Verdict], dim: int,
-                       rbar: Callable[[int], int | None] | None = None,
-                       sizes: tuple[int, ...] = SIZES) -> list[AtlasRow]:
+def rows_from_verdicts(
+    verdicts: Sequence[Verdict],
+    dim: int,
+    rbar: Callable[[int], int | None] | None = None,
+    sizes: tuple[int, ...] = SIZES,
+) -> list[AtlasRow]:
     """Atlas rows of already identified built-in pairs."""
-    return [AtlasRow(v.gate, v.expert, tuple(_order(v)), dict(v.verdicts),
-                     predict(pair_facts(v, dim), rbar=rbar, sizes=sizes),
-                     v.certificate.get("status", "none"))
-            for v in verdicts]
+    return [
+        AtlasRow(
+            v.gate,
+            v.expert,
+            tuple(_order(v)),
+            dict(v.verdicts),
+            predict(pair_facts(v, dim), rbar=rbar, sizes=sizes),
+            v.certificate.get("status", "none"),
+        )
+        for v in verdicts
+    ]

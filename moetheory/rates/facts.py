@@ -46,16 +46,21 @@ class PairFacts:
 
     def to_json(self) -> dict:
         return {
-            "normalisation": self.normalisation, "score": self.score,
-            "score_linear": self.score_linear, "setting": self.setting,
-            "mean_affine": self.mean_affine, "mean_activation": self.mean_activation,
+            "normalisation": self.normalisation,
+            "score": self.score,
+            "score_linear": self.score_linear,
+            "setting": self.setting,
+            "mean_affine": self.mean_affine,
+            "mean_activation": self.mean_activation,
             "verdicts": dict(self.verdicts),
-            "relation_classes": sorted(self.relation_classes), "complete": self.complete,
+            "relation_classes": sorted(self.relation_classes),
+            "complete": self.complete,
         }
 
 
-def affine_form(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
-                params: tuple[sp.Symbol, ...]) -> bool:
+def affine_form(
+    expr: sp.Expr, inputs: tuple[sp.Symbol, ...], params: tuple[sp.Symbol, ...]
+) -> bool:
     """True when expr = Σᵢ pᵢ xᵢ + c with distinct parameters pᵢ and c free of the inputs,
     affine in the parameters (computed exactly)."""
     e = sp.expand(expr)
@@ -67,14 +72,16 @@ def affine_form(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
         return False
     others = [p for p in params if p not in slopes]
     return not rest.free_symbols - set(others) and (
-        not others or sp.Poly(rest, *others).total_degree() <= 1)
+        not others or sp.Poly(rest, *others).total_degree() <= 1
+    )
 
 
 _ACTIVATION_ATOMS = {step: "relu", Phi: "gelu", sigmoid: "sigmoid", sp.tanh: "tanh"}
 
 
-def mean_activation(mean: sp.Expr, inputs: tuple[sp.Symbol, ...],
-                    params: tuple[sp.Symbol, ...]) -> str:
+def mean_activation(
+    mean: sp.Expr, inputs: tuple[sp.Symbol, ...], params: tuple[sp.Symbol, ...]
+) -> str:
     """The activation the expert mean applies, checked against its formula: "relu", "gelu",
     "sigmoid" or "tanh" when mean = c·σ(t) with σ that activation, t affine in the inputs
     (``affine_form``) and c free of them; "polynomial" when it is a polynomial; otherwise
@@ -103,8 +110,12 @@ def mean_activation(mean: sp.Expr, inputs: tuple[sp.Symbol, ...],
     return name if scale != 0 and not scale.free_symbols & set(inputs) else "other"
 
 
-def score_is_linear(expr: sp.Expr, inputs: tuple[sp.Symbol, ...],
-                    params: tuple[sp.Symbol, ...], masses: tuple[sp.Symbol, ...]) -> bool:
+def score_is_linear(
+    expr: sp.Expr,
+    inputs: tuple[sp.Symbol, ...],
+    params: tuple[sp.Symbol, ...],
+    masses: tuple[sp.Symbol, ...],
+) -> bool:
     """The gate numerator is exp(β₁ᵀx + β₀) (or σ(β₁ᵀx + β₀)) with β₁ its parameters."""
     if isinstance(expr, sigmoid):
         score, rest = expr.args[0], sp.S.One
@@ -121,7 +132,10 @@ def pair_facts(verdict: Verdict, dim: int | None = None) -> PairFacts:
     gb, eb = g.build(d), e.build(d)
     mean = eb.mean if eb.mean is not None else eb.expr
     return PairFacts(
-        gate=g.name, expert=e.name, normalisation=g.normalisation, score=g.score,
+        gate=g.name,
+        expert=e.name,
+        normalisation=g.normalisation,
+        score=g.score,
         score_linear=score_is_linear(gb.expr, gb.inputs, gb.params, gb.masses),
         setting="gaussian-likelihood" if e.kind == "gaussian" else "least-squares",
         mean_affine=affine_form(mean, eb.inputs, eb.params),
@@ -132,11 +146,18 @@ def pair_facts(verdict: Verdict, dim: int | None = None) -> PairFacts:
     )
 
 
-def formula_facts(verdict: Verdict, gate_expr: sp.Expr, gate_params: tuple[sp.Symbol, ...],
-                  expert_expr: sp.Expr, expert_params: tuple[sp.Symbol, ...],
-                  inputs: tuple[sp.Symbol, ...], output: sp.Symbol | None,
-                  variance: tuple[sp.Symbol, ...], normalisation: str | None = None,
-                  score: str | None = None) -> PairFacts:
+def formula_facts(
+    verdict: Verdict,
+    gate_expr: sp.Expr,
+    gate_params: tuple[sp.Symbol, ...],
+    expert_expr: sp.Expr,
+    expert_params: tuple[sp.Symbol, ...],
+    inputs: tuple[sp.Symbol, ...],
+    output: sp.Symbol | None,
+    variance: tuple[sp.Symbol, ...],
+    normalisation: str | None = None,
+    score: str | None = None,
+) -> PairFacts:
     """Facts of a user-written pair: nothing is declared except the normalisation (and, for a
     built-in gate written as a formula, its score class); otherwise the score class is computed
     ("linear" or "unclassified"). For a Gaussian expert N(y | m, v) the mean is recovered
@@ -146,18 +167,23 @@ def formula_facts(verdict: Verdict, gate_expr: sp.Expr, gate_params: tuple[sp.Sy
     linear = score_is_linear(gate_expr, xs, gate_params, masses)
     if output is not None and variance:
         v = variance[0]
-        mean = sp.expand(output + v * sp.diff(sp.expand_log(sp.log(expert_expr), force=True),
-                                              output))  # exact; no unbounded simplify
+        mean = sp.expand(
+            output + v * sp.diff(sp.expand_log(sp.log(expert_expr), force=True), output)
+        )  # exact; no unbounded simplify
     else:
         mean = expert_expr
     return PairFacts(
-        gate=verdict.gate, expert=verdict.expert, normalisation=normalisation,
-        score=score or ("linear" if linear else "unclassified"), score_linear=linear,
+        gate=verdict.gate,
+        expert=verdict.expert,
+        normalisation=normalisation,
+        score=score or ("linear" if linear else "unclassified"),
+        score_linear=linear,
         setting="gaussian-likelihood" if output is not None else "least-squares",
         mean_affine=affine_form(mean, xs, tuple(p for p in expert_params if p not in variance)),
         verdicts=dict(verdict.verdicts),
         relation_classes=frozenset(r.cls for r in verdict.relations if r.verified == "symbolic"),
         complete=verdict.certificate.get("complete", False),
-        mean_activation=mean_activation(mean, xs, tuple(p for p in expert_params
-                                                        if p not in variance)),
+        mean_activation=mean_activation(
+            mean, xs, tuple(p for p in expert_params if p not in variance)
+        ),
     )

@@ -29,9 +29,11 @@ from moetheory.rates.catalogue import THEOREMS, Theorem, claims_for, most_specif
 from moetheory.rates.facts import PairFacts
 from moetheory.rates.reading import Rate
 
-SIMULATION = ("measure it: fit over-specified mixtures (k = k* + 1) at n ∈ [10², 10⁵], 40 "
-              "replicates, and regress log Voronoi loss (D1) on log n (identifiability.md §7 "
-              "protocol)")
+SIMULATION = (
+    "measure it: fit over-specified mixtures (k = k* + 1) at n ∈ [10², 10⁵], 40 "
+    "replicates, and regress log Voronoi loss (D1) on log n (identifiability.md §7 "
+    "protocol)"
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,12 @@ class Check:
     found: str
 
     def to_json(self) -> dict:
-        return {"hypothesis": self.text, "kind": self.kind, "holds": self.holds,
-                "found": self.found}
+        return {
+            "hypothesis": self.text,
+            "kind": self.kind,
+            "holds": self.holds,
+            "found": self.found,
+        }
 
 
 @dataclass(frozen=True)
@@ -121,30 +127,36 @@ def _checks(theorem: Theorem, facts: PairFacts) -> tuple[Check, ...]:
     return tuple(out)
 
 
-def _nearest(evaluated: list[tuple[Theorem, tuple[Check, ...]]]
-             ) -> tuple[Theorem, tuple[Check, ...]]:
+def _nearest(
+    evaluated: list[tuple[Theorem, tuple[Check, ...]]],
+) -> tuple[Theorem, tuple[Check, ...]]:
     """Fewest failing declared hypotheses, then a gate score class that holds (the most
     specific match), then fewest failing computed conditions, then the lowest rank (then the
     id, should a catalogue repeat a rank)."""
+
     def cost(entry: tuple[Theorem, tuple[Check, ...]]) -> tuple[int, int, int, int, str]:
         theorem, checks = entry
         cls = [c.holds for c in checks if c.kind == "class"]
         declared = [c.holds for c in checks if c.kind in ("class", "declared")]
         computed_fail = sum(not c.holds for c in checks if c.kind == "computed")
         return declared.count(False), -cls.count(True), computed_fail, theorem.rank, theorem.id
+
     return min(evaluated, key=cost)
 
 
-def predict(facts: PairFacts, rbar: Callable[[int], int | None] | None = None,
-            sizes: tuple[int, ...] = (2,)) -> Prediction:
+def predict(
+    facts: PairFacts, rbar: Callable[[int], int | None] | None = None, sizes: tuple[int, ...] = (2,)
+) -> Prediction:
     """Rates for a pair from the most specific catalogue theorem whose hypotheses all hold.
 
     ``rbar(M)`` gives r̄(M) for r̄-dependent conclusions (the r̄ solver); over-specified rates
     are evaluated for Voronoi cells of each size M in ``sizes`` (M = 2: one extra atom).
     """
     evaluated = [(t, _checks(t, facts)) for t in THEOREMS]
-    holding = most_specific([t for t, checks in evaluated if all(c.holds for c in checks)],
-                            f"{facts.gate} × {facts.expert}")
+    holding = most_specific(
+        [t for t, checks in evaluated if all(c.holds for c in checks)],
+        f"{facts.gate} × {facts.expert}",
+    )
     theorem = holding[0] if holding else None
     if theorem is not None:
         checks = dict(evaluated)[theorem]
@@ -154,23 +166,37 @@ def predict(facts: PairFacts, rbar: Callable[[int], int | None] | None = None,
     rates: dict[str, tuple[Evaluated, ...]] = {"exact": (), "over": ()}
     values: dict[int, int | None] = {}
     if theorem is not None:
-        rates["exact"] = tuple(Evaluated(p.parameters, p.formula, p.rate(None))
-                               for p in theorem.exact)
+        rates["exact"] = tuple(
+            Evaluated(p.parameters, p.formula, p.rate(None)) for p in theorem.exact
+        )
         if theorem.uses_rbar:
             values = {m: (rbar(m) if rbar is not None else None) for m in sizes}
-            rates["over"] = tuple(Evaluated(f"{p.parameters} (M = {m})", p.formula,
-                                             p.rate(values[m]))
-                                  for m in sizes for p in theorem.over)
+            rates["over"] = tuple(
+                Evaluated(f"{p.parameters} (M = {m})", p.formula, p.rate(values[m]))
+                for m in sizes
+                for p in theorem.over
+            )
         else:
-            rates["over"] = tuple(Evaluated(p.parameters, p.formula, p.rate(None))
-                                  for p in theorem.over)
+            rates["over"] = tuple(
+                Evaluated(p.parameters, p.formula, p.rate(None)) for p in theorem.over
+            )
     agrees, paper = _agreement(facts, theorem, dict(evaluated))
-    return Prediction(facts, theorem, checks, nearest, tuple(t.id for t in holding[1:]), rates,
-                      values, agrees, paper)
+    return Prediction(
+        facts,
+        theorem,
+        checks,
+        nearest,
+        tuple(t.id for t in holding[1:]),
+        rates,
+        values,
+        agrees,
+        paper,
+    )
 
 
-def _agreement(facts: PairFacts, theorem: Theorem | None,
-               evaluated: dict[Theorem, tuple[Check, ...]]) -> tuple[bool | None, str]:
+def _agreement(
+    facts: PairFacts, theorem: Theorem | None, evaluated: dict[Theorem, tuple[Check, ...]]
+) -> tuple[bool | None, str]:
     claims = claims_for(facts.gate, facts.expert)
     if not claims:
         return None, ""
@@ -182,14 +208,16 @@ def _agreement(facts: PairFacts, theorem: Theorem | None,
         failing = [ch for ch in by_id[c.theorem] if not ch.holds]
         if failing and undecided:
             agree = None if agree is not False else agree
-            parts.append(f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation undecided "
-                         "(a verdict is unknown or the certificate incomplete)")
+            parts.append(
+                f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation undecided "
+                "(a verdict is unknown or the certificate incomplete)"
+            )
         elif failing:
             agree = False
-            why = "; ".join(f"the paper's result needs {ch.text}, found {ch.found}"
-                            for ch in failing)
-            parts.append(f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation disagrees: "
-                         f"{why}")
+            why = "; ".join(
+                f"the paper's result needs {ch.text}, found {ch.found}" for ch in failing
+            )
+            parts.append(f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation disagrees: {why}")
         else:
             parts.append(f"paper ({c.theorem}, [{c.tag}]): {c.text} — computation agrees")
     if theorem is not None and all(c.theorem != theorem.id for c in claims):

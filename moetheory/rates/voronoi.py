@@ -142,8 +142,9 @@ class MixingMeasure:
         t1 = ops.like(t1, self.beta1)
         t0 = ops.like(t0, self.beta0)
         if t1.ndim not in (1, 2) or t1.shape[-1] != self.dim:
-            raise LossInputError(f"t1 has shape {tuple(t1.shape)}; expected (d,) or (R, d) "
-                                 f"with d = {self.dim}")
+            raise LossInputError(
+                f"t1 has shape {tuple(t1.shape)}; expected (d,) or (R, d) with d = {self.dim}"
+            )
         if t0.ndim > 1:
             raise LossInputError(f"t0 has shape {tuple(t0.shape)}; expected () or (R,)")
         beta1 = self.beta1 + t1[..., None, :]
@@ -169,19 +170,24 @@ def _convert_fields(raw: dict[str, Any]) -> dict[str, Any]:
             except (ValueError, TypeError) as exc:
                 raise LossInputError(f"{name} is not a rectangular numeric array: {exc}") from exc
             if arr.dtype.kind not in "iuf":
-                raise LossInputError(f"{name} must be a real numeric array, got dtype {arr.dtype} "
-                                     f"and shape {arr.shape}")
+                raise LossInputError(
+                    f"{name} must be a real numeric array, got dtype {arr.dtype} "
+                    f"and shape {arr.shape}"
+                )
             out[name] = arr.astype(np.float64)
         return out
     floats = []
     for name, value in raw.items():
         if isinstance(value, torch.Tensor):
             if value.device != ref.device:
-                raise LossInputError(f"{name} is on device {value.device} but another field is "
-                                     f"on {ref.device}")
+                raise LossInputError(
+                    f"{name} is on device {value.device} but another field is on {ref.device}"
+                )
             if value.dtype == torch.bool or value.is_complex():
-                raise LossInputError(f"{name} must be a real numeric tensor, got dtype "
-                                     f"{value.dtype} and shape {tuple(value.shape)}")
+                raise LossInputError(
+                    f"{name} must be a real numeric tensor, got dtype "
+                    f"{value.dtype} and shape {tuple(value.shape)}"
+                )
             if value.is_floating_point():
                 floats.append(value.dtype)
     dtype = torch.get_default_dtype()
@@ -217,11 +223,11 @@ def _check_shapes(f: dict[str, Any]) -> None:
     for name, extra in (("beta1", "d"), ("eta", "p")):
         s = _shape(f[name])
         if len(s) != len(s0) + 1 or s[:-1] != s0:
-            raise LossInputError(f"{name} has shape {s}; expected ({lead}, {extra}) with "
-                                 f"({lead}) = {s0} from beta0")
+            raise LossInputError(
+                f"{name} has shape {s}; expected ({lead}, {extra}) with ({lead}) = {s0} from beta0"
+            )
     if f["nu"] is not None and _shape(f["nu"]) != s0:
-        raise LossInputError(f"nu has shape {_shape(f['nu'])}; expected ({lead}) = {s0} from "
-                             f"beta0")
+        raise LossInputError(f"nu has shape {_shape(f['nu'])}; expected ({lead}) = {s0} from beta0")
 
 
 def _check_values(f: dict[str, Any]) -> None:
@@ -236,8 +242,9 @@ def _check_values(f: dict[str, Any]) -> None:
             raise LossInputError(f"{name} (shape {_shape(value)}) has non-finite entries")
     nu = f["nu"]
     if nu is not None:
-        positive = bool((nu.detach() > 0).all()) if isinstance(nu, torch.Tensor) else bool(
-            (nu > 0).all())
+        positive = (
+            bool((nu.detach() > 0).all()) if isinstance(nu, torch.Tensor) else bool((nu > 0).all())
+        )
         if not positive:
             raise LossInputError(f"nu (shape {_shape(nu)}) holds variances and must be > 0")
 
@@ -384,8 +391,7 @@ class _TorchOps:
     def like(x: Any, ref: torch.Tensor) -> torch.Tensor:
         if isinstance(x, torch.Tensor):
             return x.to(device=ref.device, dtype=ref.dtype)
-        return torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=ref.dtype,
-                               device=ref.device)
+        return torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=ref.dtype, device=ref.device)
 
     @staticmethod
     def sum(x: torch.Tensor, axis: int) -> torch.Tensor:
@@ -404,7 +410,8 @@ class _TorchOps:
         axis = axis % x.ndim
         shape = torch.broadcast_shapes(
             tuple(s for a, s in enumerate(x.shape) if a != axis),
-            tuple(s for a, s in enumerate(idx.shape) if a != axis))
+            tuple(s for a, s in enumerate(idx.shape) if a != axis),
+        )
         shape_x = list(shape)
         shape_x.insert(axis, x.shape[axis])
         shape_i = list(shape)
@@ -492,7 +499,7 @@ def _spow(ops: _Ops, s: Any, e: Any) -> Any:
     """``s**e`` for ``s >= 0``, ``e > 0``, with value and gradient 0 at ``s == 0`` (no NaN)."""
     pos = s > 0
     base = ops.where(pos, s, ops.ones_like(s))
-    return ops.where(pos, base ** e, ops.zeros_like(s))
+    return ops.where(pos, base**e, ops.zeros_like(s))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,21 +530,29 @@ def _fields_as(m: MixingMeasure, ref: torch.Tensor | None) -> list[Any]:
 
 def _prepare(fit: MixingMeasure, truth: MixingMeasure) -> _Pair:
     if not isinstance(fit, MixingMeasure) or not isinstance(truth, MixingMeasure):
-        raise LossInputError(f"fit and truth must be MixingMeasure instances, got "
-                             f"{type(fit).__name__} and {type(truth).__name__}")
+        raise LossInputError(
+            f"fit and truth must be MixingMeasure instances, got "
+            f"{type(fit).__name__} and {type(truth).__name__}"
+        )
     if fit.dim != truth.dim:
-        raise LossInputError(f"fit.beta1 has shape {_shape(fit.beta1)} and truth.beta1 "
-                             f"{_shape(truth.beta1)}: gate dimensions d differ")
+        raise LossInputError(
+            f"fit.beta1 has shape {_shape(fit.beta1)} and truth.beta1 "
+            f"{_shape(truth.beta1)}: gate dimensions d differ"
+        )
     if fit.n_expert_params != truth.n_expert_params:
-        raise LossInputError(f"fit.eta has shape {_shape(fit.eta)} and truth.eta "
-                             f"{_shape(truth.eta)}: numbers of expert parameters p differ")
+        raise LossInputError(
+            f"fit.eta has shape {_shape(fit.eta)} and truth.eta "
+            f"{_shape(truth.eta)}: numbers of expert parameters p differ"
+        )
     if (fit.nu is None) != (truth.nu is None):
         which = "fit" if fit.nu is None else "truth"
         raise LossInputError(f"{which}.nu is None but the other measure has variances nu")
     bf, bt = fit.batch_shape, truth.batch_shape
     if bf and bt and bf != bt and 1 not in (bf[0], bt[0]):
-        raise LossInputError(f"fit.beta0 has shape {_shape(fit.beta0)} and truth.beta0 "
-                             f"{_shape(truth.beta0)}: replicate axes R differ")
+        raise LossInputError(
+            f"fit.beta0 has shape {_shape(fit.beta0)} and truth.beta0 "
+            f"{_shape(truth.beta0)}: replicate axes R differ"
+        )
     out_shape: tuple[int, ...] = ()
     if bf or bt:
         out_shape = (max(bf[0] if bf else 1, bt[0] if bt else 1),)
@@ -545,8 +560,7 @@ def _prepare(fit: MixingMeasure, truth: MixingMeasure) -> _Pair:
     fit_b0, truth_b0 = fit.beta0, truth.beta0
     if isinstance(fit_b0, torch.Tensor) and isinstance(truth_b0, torch.Tensor):  # both is_torch
         if fit_b0.device != truth_b0.device:
-            raise LossInputError(f"fit is on device {fit_b0.device}, truth on "
-                                 f"{truth_b0.device}")
+            raise LossInputError(f"fit is on device {fit_b0.device}, truth on {truth_b0.device}")
         dtype = torch.promote_types(fit_b0.dtype, truth_b0.dtype)
         ref = fit_b0.to(dtype)
     elif isinstance(fit_b0, torch.Tensor):
@@ -628,8 +642,15 @@ def voronoi_cells(fit: MixingMeasure, truth: MixingMeasure) -> Array:
 class _Brackets:
     """Per-atom brackets of D1 or D2 (the factor multiplying exp(β_{0i}))."""
 
-    def __init__(self, kind: str, p: int, k: int, rbar: RBar | None = None,
-                 slope: list[int] | None = None, intercept: int | None = None):
+    def __init__(
+        self,
+        kind: str,
+        p: int,
+        k: int,
+        rbar: RBar | None = None,
+        slope: list[int] | None = None,
+        intercept: int | None = None,
+    ):
         self.kind = kind
         self.p = p
         self.k = k
@@ -648,14 +669,20 @@ class _Brackets:
         value: Any
         try:
             value = rbar[m] if isinstance(rbar, Mapping) else rbar(m)
-        except (LookupError, ValueError, TypeError, ArithmeticError, NotImplementedError,
-                MoetheoryError) as exc:
+        except (
+            LookupError,
+            ValueError,
+            TypeError,
+            ArithmeticError,
+            NotImplementedError,
+            MoetheoryError,
+        ) as exc:
             self._cache[m] = None
             self._errors[m] = f"rbar has no value for cell size {m} ({type(exc).__name__}: {exc})"
             return None
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             self._cache[m] = None
-            self._errors[m] = (f"rbar({m}) = {value!r}; r̄ must be a positive integer")
+            self._errors[m] = f"rbar({m}) = {value!r}; r̄ must be a positive integer"
             return None
         self._cache[m] = float(value)
         return self._cache[m]
@@ -676,8 +703,9 @@ class _Brackets:
                 vals[m] = v
         return ops.table(vals, ref)[count], ops.table(missing, ref)[count] > 0
 
-    def __call__(self, ops: _Ops, d_b1: Any, d_eta: Any, d_nu: Any, count: Any,
-                 strict: bool) -> tuple[Any, Any]:
+    def __call__(
+        self, ops: _Ops, d_b1: Any, d_eta: Any, d_nu: Any, count: Any, strict: bool
+    ) -> tuple[Any, Any]:
         """Bracket per atom (leading..., k) and a per-atom 'missing r̄' mask (or None)."""
         sq_b1 = ops.sum(d_b1 * d_b1, -1)
         sq_nu = d_nu * d_nu
@@ -692,16 +720,35 @@ class _Brackets:
         d_b = d_eta[..., self.intercept]
         sq_a = ops.sum(d_a * d_a, -1)
         sq_b = d_b * d_b
-        first = (_spow(ops, sq_b1, 0.5) + _spow(ops, sq_a, 0.5) + _spow(ops, sq_b, 0.5)
-                 + _spow(ops, sq_nu, 0.5))
+        first = (
+            _spow(ops, sq_b1, 0.5)
+            + _spow(ops, sq_a, 0.5)
+            + _spow(ops, sq_b, 0.5)
+            + _spow(ops, sq_nu, 0.5)
+        )
         r, missing = self.exponents(ops, count, d_nu, strict)
-        second = (_spow(ops, sq_b1, r / 2) + _spow(ops, sq_b, r / 2) + _spow(ops, sq_a, r / 4)
-                  + _spow(ops, sq_nu, r / 4))
+        second = (
+            _spow(ops, sq_b1, r / 2)
+            + _spow(ops, sq_b, r / 2)
+            + _spow(ops, sq_a, r / 4)
+            + _spow(ops, sq_nu, r / 4)
+        )
         return ops.where(single, first, second), missing
 
 
-def _parts(ops: _Ops, brackets: _Brackets, fb0: Any, fb1: Any, feta: Any, fnu: Any, tb0: Any,
-           tb1: Any, teta: Any, tnu: Any, strict: bool) -> tuple[Any, Any, Any, Any]:
+def _parts(
+    ops: _Ops,
+    brackets: _Brackets,
+    fb0: Any,
+    fb1: Any,
+    feta: Any,
+    fnu: Any,
+    tb0: Any,
+    tb1: Any,
+    teta: Any,
+    tnu: Any,
+    strict: bool,
+) -> tuple[Any, Any, Any, Any]:
     """Cell masses W (…, k*), true masses m (…, k*), C = Σ_i exp(β_0i)·bracket_i (…) and a
     per-row 'missing r̄' mask (or None). All inputs share their leading shape.
 
@@ -735,14 +782,16 @@ def _best_scale(ops: _Ops, W: Any, m: Any, C: Any) -> tuple[Any, Any]:
     cand = ops.where(pos, m / ops.where(pos, W, ops.ones_like(W)), ops.zeros_like(W))
     cand = ops.concat([ops.zeros_like(W[..., :1]), cand], -1)  # (…, k*+1)
     vals = ops.sum(ops.abs(cand[..., :, None] * W[..., None, :] - m[..., None, :]), -1) + (
-        cand * C[..., None])
+        cand * C[..., None]
+    )
     best = ops.argmin(vals, -1)
     s = ops.take(cand, best[..., None], -1)[..., 0]
     return ops.min(vals, -1), s
 
 
-def _evaluate(fit: MixingMeasure, truth: MixingMeasure, brackets: _Brackets, translation: str,
-              max_iter: int) -> Array:
+def _evaluate(
+    fit: MixingMeasure, truth: MixingMeasure, brackets: _Brackets, translation: str, max_iter: int
+) -> Array:
     if translation not in _TRANSLATIONS:
         raise LossInputError(f"translation={translation!r}; expected one of {_TRANSLATIONS}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 0:
@@ -764,15 +813,17 @@ def _evaluate(fit: MixingMeasure, truth: MixingMeasure, brackets: _Brackets, tra
         B, k, d = fb1.shape
         align = (tb1[:, None, :, :] - fb1[:, :, None, :]).reshape(B, -1, d)
         t1 = ops.where(snap[:, None], ops.take(align, which[:, None, None], 1)[:, 0], t1)
-    W, m, C, _ = _parts(ops, brackets, fb0, fb1 + t1[..., None, :], feta, fnu, tb0, tb1, teta,
-                        tnu, True)
+    W, m, C, _ = _parts(
+        ops, brackets, fb0, fb1 + t1[..., None, :], feta, fnu, tb0, tb1, teta, tnu, True
+    )
     # exact minimum over t0, with the minimising e^{t0} = m_j / W_j kept in the graph
     value, _ = _best_scale(ops, W, m, C)
     return _finish(pair, value)
 
 
-def _search_translation(ops: _Ops, brackets: _Brackets, pair: _Pair,
-                        max_iter: int) -> tuple[Any, Any, Any]:
+def _search_translation(
+    ops: _Ops, brackets: _Brackets, pair: _Pair, max_iter: int
+) -> tuple[Any, Any, Any]:
     """Best t_1 (B, d) found by batched compass search of g(t_1) = min_{t_0} loss(t_1, t_0).
 
     Starts: t_1 = 0 and every alignment β*_{1j} − β_{1i} (which includes the fix-last one,
@@ -794,16 +845,30 @@ def _search_translation(ops: _Ops, brackets: _Brackets, pair: _Pair,
             def bc(x: Any) -> Any:
                 return ops.broadcast_to(x, lead + tuple(x.shape[1:]))
 
-            W, m, C, miss = _parts(ops, brackets, bc(fb0), bc(fb1) + t[..., None, :], bc(feta),
-                                   bc(fnu), bc(tb0), bc(tb1), bc(teta), bc(tnu), False)
+            W, m, C, miss = _parts(
+                ops,
+                brackets,
+                bc(fb0),
+                bc(fb1) + t[..., None, :],
+                bc(feta),
+                bc(fnu),
+                bc(tb0),
+                bc(tb1),
+                bc(teta),
+                bc(tnu),
+                False,
+            )
             val, _ = _best_scale(ops, W, m, C)
             if miss is not None:
                 val = ops.where(miss, math.inf * ops.ones_like(val), val)
             return val
 
         starts = [ops.zeros_like(fb1[:, 0, :])]
-        starts += [tb1[:, j, :] - fb1[:, i, :] for j in range(kstar - 1, -1, -1)
-                   for i in range(k - 1, -1, -1)]
+        starts += [
+            tb1[:, j, :] - fb1[:, i, :]
+            for j in range(kstar - 1, -1, -1)
+            for i in range(k - 1, -1, -1)
+        ]
         t = ops.stack(starts, 0)  # (S, B, d)
         val = g(t)
         scale = 1.0 + ops.max(ops.abs(ops.concat([fb1, tb1], 1)).reshape(B, -1), -1)
@@ -840,8 +905,13 @@ def _search_translation(ops: _Ops, brackets: _Brackets, pair: _Pair,
 # ---------------------------------------------------------------------------------------------
 
 
-def d1_loss(fit: MixingMeasure, truth: MixingMeasure, *, translation: Translation = "none",
-            max_iter: int = 200) -> Array:
+def d1_loss(
+    fit: MixingMeasure,
+    truth: MixingMeasure,
+    *,
+    translation: Translation = "none",
+    max_iter: int = 200,
+) -> Array:
     """Voronoi loss D1 for strongly identifiable experts (2505.10860 eq. 4), batched.
 
     With cells ``A_j`` from :func:`voronoi_cells`, ``Δβ_{1ij} = β_{1i} − β*_{1j}``,
@@ -900,17 +970,19 @@ def d1_loss(fit: MixingMeasure, truth: MixingMeasure, *, translation: Translatio
 
     Reference: Nguyen et al., arXiv 2505.10860, eq. (4); identifiability.md §5.
     """
-    return _evaluate(fit, truth, _Brackets("d1", fit.n_expert_params, fit.k), translation,
-                     max_iter)
+    return _evaluate(fit, truth, _Brackets("d1", fit.n_expert_params, fit.k), translation, max_iter)
 
 
-def _expert_split(p: int, slope_index: Sequence[int] | int | slice | None,
-                  intercept_index: int) -> tuple[list[int], int]:
+def _expert_split(
+    p: int, slope_index: Sequence[int] | int | slice | None, intercept_index: int
+) -> tuple[list[int], int]:
     if isinstance(intercept_index, bool) or not isinstance(intercept_index, numbers.Integral):
         raise LossInputError(f"intercept_index={intercept_index!r}; expected an integer")
     if not -p <= intercept_index < p:
-        raise LossInputError(f"intercept_index={intercept_index} is out of range for eta with "
-                             f"p = {p} expert parameters")
+        raise LossInputError(
+            f"intercept_index={intercept_index} is out of range for eta with "
+            f"p = {p} expert parameters"
+        )
     b = int(intercept_index) % p
     if slope_index is None:
         slope = [i for i in range(p) if i != b]
@@ -924,21 +996,33 @@ def _expert_split(p: int, slope_index: Sequence[int] | int | slice | None,
         slope = []
         for i in raw:
             if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not -p <= i < p:
-                raise LossInputError(f"slope_index entry {i!r} is out of range for eta with "
-                                     f"p = {p} expert parameters")
+                raise LossInputError(
+                    f"slope_index entry {i!r} is out of range for eta with "
+                    f"p = {p} expert parameters"
+                )
             slope.append(int(i) % p)
     if len(set(slope)) != len(slope) or b in slope:
-        raise LossInputError(f"slope_index {slope} repeats an index or contains the "
-                             f"intercept_index {b}")
+        raise LossInputError(
+            f"slope_index {slope} repeats an index or contains the intercept_index {b}"
+        )
     if sorted(slope + [b]) != list(range(p)):
-        raise LossInputError(f"slope_index {slope} and intercept_index {b} do not cover eta's "
-                             f"p = {p} components: D2 is defined for linear experts aᵀx + b")
+        raise LossInputError(
+            f"slope_index {slope} and intercept_index {b} do not cover eta's "
+            f"p = {p} components: D2 is defined for linear experts aᵀx + b"
+        )
     return slope, b
 
 
-def d2_loss(fit: MixingMeasure, truth: MixingMeasure, *, rbar: RBar,
-            slope_index: Sequence[int] | int | slice | None = None, intercept_index: int = -1,
-            translation: Translation = "none", max_iter: int = 200) -> Array:
+def d2_loss(
+    fit: MixingMeasure,
+    truth: MixingMeasure,
+    *,
+    rbar: RBar,
+    slope_index: Sequence[int] | int | slice | None = None,
+    intercept_index: int = -1,
+    translation: Translation = "none",
+    max_iter: int = 200,
+) -> Array:
     """Voronoi loss D2 for linear Gaussian experts under a softmax gate (2305.03288), batched.
 
     The expert of atom i is ``N(y | a_iᵀx + b_i, ν_i)``, with ``η_i`` holding a_i at
@@ -984,12 +1068,14 @@ def d2_loss(fit: MixingMeasure, truth: MixingMeasure, *, rbar: RBar,
     (github Trung-TinNGUYEN/CRPE-SGaME); identifiability.md §4–§5.
     """
     if not (callable(rbar) or isinstance(rbar, Mapping)):
-        raise LossInputError(f"rbar must be a mapping or a callable from cell size to r̄, got "
-                             f"{type(rbar).__name__}")
+        raise LossInputError(
+            f"rbar must be a mapping or a callable from cell size to r̄, got {type(rbar).__name__}"
+        )
     p = fit.n_expert_params
     if p < 2:
-        raise LossInputError(f"fit.eta has shape {_shape(fit.eta)}: a linear expert needs a "
-                             f"slope and an intercept (p >= 2)")
+        raise LossInputError(
+            f"fit.eta has shape {_shape(fit.eta)}: a linear expert needs a "
+            f"slope and an intercept (p >= 2)"
+        )
     slope, b = _expert_split(p, slope_index, intercept_index)
-    return _evaluate(fit, truth, _Brackets("d2", p, fit.k, rbar, slope, b), translation,
-                     max_iter)
+    return _evaluate(fit, truth, _Brackets("d2", p, fit.k, rbar, slope, b), translation, max_iter)

@@ -28,5 +28,15 @@ from moetheory.rbar.solver import (
     verify_rbar_json,
 )
 
-__all__ = ["SCHEMA", "RbarError", "RbarResult", "RbarSystem", "compare_r2_r1", "numeric_search",
-           "rbar_value", "solve_rbar", "system", "verify_rbar_json"]
+__all__ = [
+    "SCHEMA",
+    "RbarError",
+    "RbarResult",
+    "RbarSystem",
+    "compare_r2_r1",
+    "numeric_search",
+    "rbar_value",
+    "solve_rbar",
+    "system",
+    "verify_rbar_json",
+]

@@ -79,8 +79,9 @@ def upoly_from_sympy(expr: sp.Expr, x: sp.Symbol) -> fmpq_poly:
 
 
 def upoly_to_sympy(p: fmpq_poly, x: sp.Symbol) -> sp.Expr:
-    return sum((sp.Rational(int(c.p), int(c.q)) * x**k for k, c in enumerate(p.coeffs())),
-               sp.Integer(0))
+    return sum(
+        (sp.Rational(int(c.p), int(c.q)) * x**k for k, c in enumerate(p.coeffs())), sp.Integer(0)
+    )
 
 
 def mpoly_json(poly: sp.Poly) -> dict:
@@ -92,17 +93,23 @@ def mpoly_json(poly: sp.Poly) -> dict:
 def mpoly_from_json(obj: dict, gens: list[sp.Symbol] | None = None) -> sp.Poly:
     """Inverse of :func:`mpoly_json` (exponents and rational strings only; 'str' is ignored)."""
     names = obj["gens"]
-    if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier()
-                                              for n in names):
+    if not isinstance(names, list) or not all(
+        isinstance(n, str) and n.isidentifier() for n in names
+    ):
         raise ValueError("gens: a list of names expected")
     syms = gens if gens is not None else [sp.Symbol(n) for n in names]
     if [str(s) for s in syms] != names:
         raise ValueError(f"generator mismatch: {names} vs {[str(s) for s in syms]}")
     d: dict[tuple[int, ...], sp.Rational] = {}
     for exps, c in obj["terms"]:
-        if (not isinstance(exps, list) or len(exps) != len(syms)
-                or any(isinstance(e, bool) or not isinstance(e, int) or not 0 <= e <= MAX_DEGREE
-                       for e in exps)):
+        if (
+            not isinstance(exps, list)
+            or len(exps) != len(syms)
+            or any(
+                isinstance(e, bool) or not isinstance(e, int) or not 0 <= e <= MAX_DEGREE
+                for e in exps
+            )
+        ):
             raise ValueError(f"bad exponent vector (integers from 0 to {MAX_DEGREE} expected)")
         f = to_fraction(c)
         key = tuple(exps)
@@ -189,8 +196,9 @@ def cauchy_bound(p: fmpq_poly) -> Fraction:
     return 1 + max((abs(to_fraction(c)) for c in cs[:-1]), default=Fraction(0)) / lc
 
 
-def isolate_real_roots(p: fmpq_poly,
-                       width: Fraction = Fraction(1, 1000)) -> list[tuple[Fraction, Fraction]]:
+def isolate_real_roots(
+    p: fmpq_poly, width: Fraction = Fraction(1, 1000)
+) -> list[tuple[Fraction, Fraction]]:
     """Disjoint intervals (lo, hi], increasing, each holding exactly one real root of p, of
     width ≤ ``width`` (p is made squarefree first; rational roots get a tiny interval too)."""
     if p.degree() <= 0:
@@ -234,8 +242,9 @@ def check_isolating(p: fmpq_poly, lo: Fraction, hi: Fraction) -> bool:
     return (not p.is_zero()) and lo < hi and count_roots(p, lo, hi) == 1
 
 
-def sign_at_root(f: fmpq_poly, p: fmpq_poly, lo: Fraction, hi: Fraction,
-                 max_steps: int = 400) -> int:
+def sign_at_root(
+    f: fmpq_poly, p: fmpq_poly, lo: Fraction, hi: Fraction, max_steps: int = 400
+) -> int:
     """Sign of f at the unique root θ of p in (lo, hi] (exact; raises if (lo, hi] does not
     isolate a root of p)."""
     ps = _squarefree(p)

@@ -103,8 +103,10 @@ def _sign(x: _ComparesWithZero) -> int:
 def gaussian_moment_poly(ell: int) -> sp.Expr:
     """m_ℓ(a, u): the ℓ-th moment of N(a, v) with v = u − a² (so m_1 = a, m_2 = u)."""
     v = U_ - A_**2
-    expr = sum(comb(ell, 2 * k) * sp.factorial2(2 * k - 1) * A_**(ell - 2 * k) * v**k
-               for k in range(ell // 2 + 1))
+    expr = sum(
+        comb(ell, 2 * k) * sp.factorial2(2 * k - 1) * A_ ** (ell - 2 * k) * v**k
+        for k in range(ell // 2 + 1)
+    )
     return sp.expand(expr)
 
 
@@ -187,8 +189,9 @@ def _domain_sign(c: fmpq_poly, domain: dict) -> int:
     return _sign(c(q(sample_point(lo, hi))))
 
 
-def make_definite(expr: sp.Expr, p0_sign: int, domain: dict,
-                  divisors: dict[int, sp.Expr] | None = None) -> dict:
+def make_definite(
+    expr: sp.Expr, p0_sign: int, domain: dict, divisors: dict[int, sp.Expr] | None = None
+) -> dict:
     """Build a definite-sign claim for expr on the domain (ProofNotFoundError if not definite).
 
     ``divisors`` (pivot index → pivot) may be divided out of a coefficient as even powers (the
@@ -212,12 +215,24 @@ def make_definite(expr: sp.Expr, p0_sign: int, domain: dict,
         if s == 0:
             raise ProofNotFoundError(f"coefficient p0^{i} p1^{j} of a claim has no fixed sign")
         signs.add(s * p0_sign**i)
-        claims.append({"p0_exp": i, "p1_exp": j, "reduced": upoly_json(cpoly),
-                       "divisor": {str(k): e for k, e in div.items()}, "sign": s})
+        claims.append(
+            {
+                "p0_exp": i,
+                "p1_exp": j,
+                "reduced": upoly_json(cpoly),
+                "divisor": {str(k): e for k, e in div.items()},
+                "sign": s,
+            }
+        )
     if len(signs) != 1 or not any(c["p1_exp"] == 0 for c in claims):
         raise ProofNotFoundError(f"not a same-sign form: {expr}")
-    return {"poly": mpoly_json(_poly(expr, *PGENS)), "p0_sign": p0_sign, "domain": domain,
-            "coeffs": claims, "sign": signs.pop()}
+    return {
+        "poly": mpoly_json(_poly(expr, *PGENS)),
+        "p0_sign": p0_sign,
+        "domain": domain,
+        "coeffs": claims,
+        "sign": signs.pop(),
+    }
 
 
 def check_definite(claim: dict, pivots: dict[int, fmpq_poly], where: str) -> tuple[int, list[str]]:
@@ -248,11 +263,13 @@ def check_definite(claim: dict, pivots: dict[int, fmpq_poly], where: str) -> tup
             total += P0**i * P1**j * upoly_to_sympy(full, P2)
             s = _domain_sign(red, claim["domain"])
             if s == 0 or s != c["sign"]:
-                bad.append(f"{where}: coefficient p0^{i} p1^{j} has no fixed sign {c['sign']} "
-                           "on the domain")
+                bad.append(
+                    f"{where}: coefficient p0^{i} p1^{j} has no fixed sign {c['sign']} "
+                    "on the domain"
+                )
                 continue
             signs.add(s * p0s**i)
-            has_pure |= (j == 0 and not red.is_zero())
+            has_pure |= j == 0 and not red.is_zero()
         if _poly(total, *PGENS) != poly:
             bad.append(f"{where}: the coefficient decomposition does not add up to the polynomial")
         if len(signs) != 1 or not has_pure or signs != {claim["sign"]}:
@@ -265,8 +282,9 @@ def check_definite(claim: dict, pivots: dict[int, fmpq_poly], where: str) -> tup
 # ---------------------------------------------------------------------------------------------
 # the parabola machinery
 # ---------------------------------------------------------------------------------------------
-def solve_moments(rows: list[list[sp.Expr]], pivots: dict[int, sp.Expr], upto: int,
-                  sub: dict | None = None) -> tuple[list[sp.Expr], list[sp.Expr]]:
+def solve_moments(
+    rows: list[list[sp.Expr]], pivots: dict[int, sp.Expr], upto: int, sub: dict | None = None
+) -> tuple[list[sp.Expr], list[sp.Expr]]:
     """μ_0 = 1, μ_1 = 0 and μ_k = N_k / D_k from rows 2..upto (D_k = Π_{j=2}^k L_j)."""
     sub = sub or {}
     N = [sp.Integer(1), sp.Integer(0)]
@@ -285,8 +303,11 @@ _FCTX = fmpq_mpoly_ctx.get(("p0", "p1", "p2"), "lex")
 
 def _to_flint(expr: sp.Expr):
     p = sp.Poly(sp.expand(expr), *PGENS, domain="QQ")
-    return _FCTX.from_dict({e: q(sp.Rational(c)) for e, c in p.terms()}) if not p.is_zero \
+    return (
+        _FCTX.from_dict({e: q(sp.Rational(c)) for e, c in p.terms()})
+        if not p.is_zero
         else _FCTX.from_dict({})
+    )
 
 
 def _from_flint(f) -> sp.Expr:
@@ -304,14 +325,13 @@ def _det_flint(M: list[list]):
     for j in range(n):
         if M[0][j] == 0:
             continue
-        minor = [row[:j] + row[j + 1:] for row in M[1:]]
+        minor = [row[:j] + row[j + 1 :] for row in M[1:]]
         term = M[0][j] * _det_flint(minor)
         total = total + term if j % 2 == 0 else total - term
     return total
 
 
-def hankel_det_numerator(N: list[sp.Expr], D: list[sp.Expr],
-                         size: int) -> tuple[sp.Expr, sp.Expr]:
+def hankel_det_numerator(N: list[sp.Expr], D: list[sp.Expr], size: int) -> tuple[sp.Expr, sp.Expr]:
     """det (μ_{i+j})_{i,j<size} as numerator / Q^size with Q = D_{2 size − 2} (exact, flint)."""
     top = 2 * size - 2
     Q = D[top]
@@ -320,8 +340,9 @@ def hankel_det_numerator(N: list[sp.Expr], D: list[sp.Expr],
     return _from_flint(_det_flint(M)), Q
 
 
-def _classify(expr: sp.Expr, pivots: dict[int, sp.Expr]) -> tuple[sp.Rational, int, sp.Expr,
-                                                                dict[int, int]]:
+def _classify(
+    expr: sp.Expr, pivots: dict[int, sp.Expr]
+) -> tuple[sp.Rational, int, sp.Expr, dict[int, int]]:
     """expr = c · p0^a · core · Π L_j^{e_j} (core: the product of the remaining factors)."""
     c, facs = sp.factor_list(sp.expand(expr), *PGENS)
     a, core = 0, sp.Integer(1)
@@ -348,8 +369,16 @@ def _classify(expr: sp.Expr, pivots: dict[int, sp.Expr]) -> tuple[sp.Rational, i
     return sp.Rational(c), a, sp.expand(core), ex
 
 
-def _det_identity_ok(num: sp.Expr, Q: sp.Expr, size: int, c: sp.Rational, a: int, core: sp.Expr,
-                     ex: dict[int, int], pivots: dict[int, sp.Expr]) -> bool:
+def _det_identity_ok(
+    num: sp.Expr,
+    Q: sp.Expr,
+    size: int,
+    c: sp.Rational,
+    a: int,
+    core: sp.Expr,
+    ex: dict[int, int],
+    pivots: dict[int, sp.Expr],
+) -> bool:
     """num / Q^size == c p0^a core Π L^e  (cross-multiplied)."""
     lhs, rhs = sp.expand(num), sp.expand(c * P0**a * core * Q**size)
     for k, e in ex.items():
@@ -372,8 +401,9 @@ def _rows_identity_ok(rows, N, D, upto) -> bool:
 def _row_constraint(rows, N, D, j: int, sub: dict | None = None) -> sp.Expr:
     """Numerator of row j without its pivot term: Σ_{k<j} A_jk μ_k · D_{j−1}."""
     sub = sub or {}
-    return sp.expand(sum(rows[j - 1][k].subs(sub) * N[k] * sp.cancel(D[j - 1] / D[k])
-                         for k in range(j)))
+    return sp.expand(
+        sum(rows[j - 1][k].subs(sub) * N[k] * sp.cancel(D[j - 1] / D[k]) for k in range(j))
+    )
 
 
 def _rem_p2(expr: sp.Expr, L: sp.Expr) -> sp.Expr:
@@ -388,8 +418,11 @@ def _line_rows(rows) -> tuple[sp.Expr, sp.Expr]:
     sub = {P0: 0, P2: 0}
     R = []
     for ell in (3, 4):
-        R.append(sp.expand(sum(rows[ell - 1][k].subs(sub) * MU[k] for k in range(len(rows[0])))
-                           .subs(MU[1], 0)))
+        R.append(
+            sp.expand(
+                sum(rows[ell - 1][k].subs(sub) * MU[k] for k in range(len(rows[0]))).subs(MU[1], 0)
+            )
+        )
     return R[0], R[1]
 
 
@@ -403,11 +436,13 @@ def make_line(rows) -> dict:
     kappa = sp.cancel(-rem.as_expr() / (P1**2 * MU[2] ** 2))
     if not (kappa.is_Rational and kappa > 0):
         raise ProofNotFoundError("the line identity has no positive κ")
-    return {"R3": mpoly_json(_poly(R3, P1, MU[2], MU[3], MU[4])),
-            "R4": mpoly_json(_poly(R4, P1, MU[2], MU[3], MU[4])),
-            "kappa": qstr(kappa),
-            "c3": mpoly_json(_poly(c3.as_expr(), P1, MU[2], MU[3], MU[4])),
-            "c4": mpoly_json(_poly(c4, P1, MU[2], MU[3], MU[4]))}
+    return {
+        "R3": mpoly_json(_poly(R3, P1, MU[2], MU[3], MU[4])),
+        "R4": mpoly_json(_poly(R4, P1, MU[2], MU[3], MU[4])),
+        "kappa": qstr(kappa),
+        "c3": mpoly_json(_poly(c3.as_expr(), P1, MU[2], MU[3], MU[4])),
+        "c4": mpoly_json(_poly(c4, P1, MU[2], MU[3], MU[4])),
+    }
 
 
 def check_line(data: dict, rows) -> list[str]:
@@ -415,8 +450,9 @@ def check_line(data: dict, rows) -> list[str]:
     g = [P1, MU[2], MU[3], MU[4]]
     try:
         R3, R4 = _line_rows(rows)
-        if _poly(R3, *g) != mpoly_from_json(data["R3"], g) or \
-                _poly(R4, *g) != mpoly_from_json(data["R4"], g):
+        if _poly(R3, *g) != mpoly_from_json(data["R3"], g) or _poly(R4, *g) != mpoly_from_json(
+            data["R4"], g
+        ):
             bad.append("line: rows 3/4 on p0 = p2 = 0 differ from the recomputed ones")
         kappa = q(data["kappa"])
         if not kappa > 0:
@@ -458,9 +494,13 @@ def make_two_lines(mpolys) -> dict:
     lam = sp.cancel(sp.Poly(E[4], U2).coeff_monomial(U2) / sp.Poly(E[3], U2).coeff_monomial(U2))
     comb5 = sp.expand(E[4] - lam * E[3])
     qq, h = sp.div(sp.Poly(comb5, V_), sp.Poly(f, V_))
-    return {"f": mpoly_json(_poly(f, OM, V_)), "g": mpoly_json(_poly(g, OM, V_)),
-            "lambda": qstr(sp.Rational(lam)), "q": mpoly_json(_poly(qq.as_expr(), OM, V_)),
-            "h": mpoly_json(_poly(h.as_expr(), OM, V_))}
+    return {
+        "f": mpoly_json(_poly(f, OM, V_)),
+        "g": mpoly_json(_poly(g, OM, V_)),
+        "lambda": qstr(sp.Rational(lam)),
+        "q": mpoly_json(_poly(qq.as_expr(), OM, V_)),
+        "h": mpoly_json(_poly(h.as_expr(), OM, V_)),
+    }
 
 
 def _positive_on_positive_axis(p: sp.Poly, sign: int) -> bool:
@@ -483,8 +523,10 @@ def check_two_lines(data: dict, mpolys) -> list[str]:
             bad.append("two lines: rows 1, 2 do not give β = −Ω, U1 = −v")
         if sp.expand(E[2] - g * f) != 0:
             bad.append("two lines: Ê3 ≠ g·f")
-        if sp.Poly(g, V_).degree() > 0 or not (_positive_on_positive_axis(sp.Poly(g, OM), 1) or
-                                                 _positive_on_positive_axis(sp.Poly(g, OM), -1)):
+        if sp.Poly(g, V_).degree() > 0 or not (
+            _positive_on_positive_axis(sp.Poly(g, OM), 1)
+            or _positive_on_positive_axis(sp.Poly(g, OM), -1)
+        ):
             bad.append("two lines: g has no fixed sign for Ω > 0")
         elif sp.Poly(g, OM).eval(0) == 0:
             bad.append("two lines: g vanishes at Ω = 0 (sign not strict)")
@@ -552,8 +594,11 @@ def make_parabola(mpolys, deadline=None) -> dict:
         need = _region_need(c3, a3, kclaim["sign"], ex3.get(2, 0), p0s)
         if _sign(Lr(q(0))) != -need:
             raise ProofNotFoundError("det H3 > 0 does not exclude a neighbourhood of p2 = 0")
-        side = [iv for iv in isolate_real_roots(Lr, Fraction(1, 64))
-                if (iv[0] >= 0 if p2s > 0 else iv[1] <= 0)]
+        side = [
+            iv
+            for iv in isolate_real_roots(Lr, Fraction(1, 64))
+            if (iv[0] >= 0 if p2s > 0 else iv[1] <= 0)
+        ]
         if not side:
             raise ProofNotFoundError("the region pivot keeps its sign on a whole half-line")
         r_ = min(iv[0] for iv in side) if p2s > 0 else -max(iv[1] for iv in side)
@@ -562,8 +607,9 @@ def make_parabola(mpolys, deadline=None) -> dict:
         rho[p0s] = r_
         dom = {"interval": [qstr(r_), None] if p2s > 0 else [None, qstr(-r_)]}
         gclaim = make_definite(G, p0s, dom, divs)
-        charts.append({"p0_sign": p0s, "K": kclaim, "region_sign": need, "rho": qstr(r_),
-                       "G": gclaim})
+        charts.append(
+            {"p0_sign": p0s, "K": kclaim, "region_sign": need, "rho": qstr(r_), "G": gclaim}
+        )
     if deadline:
         deadline.check()
     kdivs = {int(k) for ch in charts for c in ch["K"]["coeffs"] for k in c["divisor"]}
@@ -583,14 +629,27 @@ def make_parabola(mpolys, deadline=None) -> dict:
             specials.append(entry)
             if deadline:
                 deadline.check()
-    return {"pivots": {str(k): upoly_json(_p2_upoly(v)) for k, v in pivots.items()},
-            "mu": [[mpoly_json(_poly(N[k], *PGENS)), mpoly_json(_poly(D[k], *PGENS))]
-                   for k in range(7)],
-            "detH3": {"c": qstr(c3), "p0_exp": a3, "core": mpoly_json(_poly(K, *PGENS)),
-                      "pivot_exps": {str(k): e for k, e in ex3.items()}, "region_pivot": rp},
-            "detH4": {"c": qstr(c4), "p0_exp": a4, "core": mpoly_json(_poly(G, *PGENS)),
-                      "pivot_exps": {str(k): e for k, e in ex4.items()}},
-            "charts": charts, "specials": specials}
+    return {
+        "pivots": {str(k): upoly_json(_p2_upoly(v)) for k, v in pivots.items()},
+        "mu": [
+            [mpoly_json(_poly(N[k], *PGENS)), mpoly_json(_poly(D[k], *PGENS))] for k in range(7)
+        ],
+        "detH3": {
+            "c": qstr(c3),
+            "p0_exp": a3,
+            "core": mpoly_json(_poly(K, *PGENS)),
+            "pivot_exps": {str(k): e for k, e in ex3.items()},
+            "region_pivot": rp,
+        },
+        "detH4": {
+            "c": qstr(c4),
+            "p0_exp": a4,
+            "core": mpoly_json(_poly(G, *PGENS)),
+            "pivot_exps": {str(k): e for k, e in ex4.items()},
+        },
+        "charts": charts,
+        "specials": specials,
+    }
 
 
 def _region_applies(j: int, ex3: dict[int, int], kdivs: set[int]) -> bool:
@@ -636,8 +695,9 @@ def _special_row(rows, pivots, N, D, j, lo, hi) -> dict:
     if _rem_p2(rows[j][j].subs(sub), Lj) != 0:
         raise ProofNotFoundError("the free moment still enters row j+1 at p1 = 0")
     Nb, Db = solve_moments(rows, pivots, j - 1, sub)
-    acc = sp.expand(sum(rows[j][k].subs(sub) * Nb[k] * sp.cancel(Db[j - 1] / Db[k])
-                        for k in range(j)))
+    acc = sp.expand(
+        sum(rows[j][k].subs(sub) * Nb[k] * sp.cancel(Db[j - 1] / Db[k]) for k in range(j))
+    )
     W = _rem_p2(pivots[j + 1] * Db[j - 1], Lj)
     Vn = _rem_p2(-acc, Lj)
     vclaim = make_definite(Vn, p0s, dom, None)
@@ -667,13 +727,25 @@ def make_r1_proof(m: int, r: int, deadline=None) -> dict:
         raise ProofNotFoundError(f"no proof template for r1 with m = {m} at order {r}")
     used = template_order(m)
     if m == 1:
-        return {"type": "proof", "template": "r1-single", "kind": "r1", "m": 1, "order": r,
-                "order_used": used}
+        return {
+            "type": "proof",
+            "template": "r1-single",
+            "kind": "r1",
+            "m": 1,
+            "order": r,
+            "order_used": used,
+        }
     mp = _mpolys(used)
     rows = moment_rows(mp, used)
-    cert = {"type": "proof", "kind": "r1", "m": m, "order": r, "order_used": used,
-            "moment_polys": [mpoly_json(_poly(e, A_, U_)) for e in mp],
-            "line": make_line(rows)}
+    cert = {
+        "type": "proof",
+        "kind": "r1",
+        "m": m,
+        "order": r,
+        "order_used": used,
+        "moment_polys": [mpoly_json(_poly(e, A_, U_)) for e in mp],
+        "line": make_line(rows),
+    }
     if m == 2:
         return {"template": "r1-line"} | cert
     cert = {"template": "r1-parabola"} | cert
@@ -698,8 +770,13 @@ def verify_r1_proof(cert: dict, m: int, r: int) -> list[str]:
     try:
         tpl = cert["template"]
         used = int(cert["order_used"])
-        if (cert.get("type") != "proof" or cert.get("kind") != "r1" or cert["m"] != m
-                or cert["order"] != r or not isinstance(cert["order_used"], int)):
+        if (
+            cert.get("type") != "proof"
+            or cert.get("kind") != "r1"
+            or cert["m"] != m
+            or cert["order"] != r
+            or not isinstance(cert["order_used"], int)
+        ):
             return ["proof: header does not match (type/kind/m/order)"]
         if used > r:
             return [f"proof: uses order {used} > {r}"]
@@ -713,8 +790,9 @@ def verify_r1_proof(cert: dict, m: int, r: int) -> list[str]:
             return bad
         if tpl not in ("r1-line", "r1-parabola"):
             return [f"unknown proof template {tpl!r}"]
-        if (tpl == "r1-line" and (m > 2 or used < 4)) or (tpl == "r1-parabola" and
-                                                          (m > 3 or used < 6)):
+        if (tpl == "r1-line" and (m > 2 or used < 4)) or (
+            tpl == "r1-parabola" and (m > 3 or used < 6)
+        ):
             return [f"{tpl}: does not cover m = {m} with order_used = {used}"]
         mp = _read_mpolys(cert, used)
         for ell in range(1, used + 1):
@@ -736,8 +814,11 @@ def verify_r1_proof(cert: dict, m: int, r: int) -> list[str]:
 
 def _check_first_rows(rows) -> list[str]:
     n = len(rows[0])
-    if any(sp.expand(rows[ell - 1][k]) != 0 for ell in range(1, len(rows) + 1)
-           for k in range(ell + 1, n)):
+    if any(
+        sp.expand(rows[ell - 1][k]) != 0
+        for ell in range(1, len(rows) + 1)
+        for k in range(ell + 1, n)
+    ):
         return ["the moment rows are not lower-triangular (A_lk ≠ 0 for k > l)"]
     want1 = [0, 1] + [0] * (n - 2)
     want2 = [P0, P1, P2] + [0] * (n - 3)
@@ -760,8 +841,11 @@ def check_parabola(data: dict, rows) -> list[str]:
             bad.append(f"parabola: pivot {k} differs from the recomputed one")
     for i in range(1, 7):
         for j in range(i + 1, 7):
-            if piv_u[i].degree() > 0 and piv_u[j].degree() > 0 and \
-                    piv_u[i].gcd(piv_u[j]).degree() > 0:
+            if (
+                piv_u[i].degree() > 0
+                and piv_u[j].degree() > 0
+                and piv_u[i].gcd(piv_u[j]).degree() > 0
+            ):
                 bad.append(f"parabola: pivots {i} and {j} share a root")
     N = [mpoly_from_json(x[0], list(PGENS)).as_expr() for x in data["mu"]]
     D = [mpoly_from_json(x[1], list(PGENS)).as_expr() for x in data["mu"]]
@@ -769,7 +853,7 @@ def check_parabola(data: dict, rows) -> list[str]:
         bad.append("parabola: μ0 = 1, μ1 = 0 expected")
     for k in range(2, 7):
         if sp.expand(D[k] - D[k - 1] * pivots[k]) != 0:
-            bad.append(f"parabola: D_{k} is not D_{k-1}·L_{k}")
+            bad.append(f"parabola: D_{k} is not D_{k - 1}·L_{k}")
     if not _rows_identity_ok(rows, N, D, 6):
         bad.append("parabola: μ = N/D does not solve rows 1..6")
     if bad:
@@ -805,8 +889,10 @@ def check_parabola(data: dict, rows) -> list[str]:
         kc = ch["K"]
         if mpoly_from_json(kc["poly"], list(PGENS)) != _poly(K, *PGENS):
             bad.append("parabola: the K claim is about another polynomial")
-        if kc["p0_sign"] != p0s or kc["domain"] != {"interval": [None, "0"] if p2s < 0 else
-                                                    ["0", None], "open": True}:
+        if kc["p0_sign"] != p0s or kc["domain"] != {
+            "interval": [None, "0"] if p2s < 0 else ["0", None],
+            "open": True,
+        }:
             bad.append("parabola: the K claim has the wrong chart")
         ks, b = check_definite(kc, nonzero_piv, f"K (p0 sign {p0s})")
         kdivs |= {int(k) for c in kc["coeffs"] for k in c["divisor"]}
@@ -838,11 +924,15 @@ def check_parabola(data: dict, rows) -> list[str]:
         Lj = piv_u[j]
         entries = by_pivot.get(j, [])
         if len(entries) != count_roots(Lj, None, None):
-            bad.append(f"parabola: pivot {j} has {count_roots(Lj, None, None)} real roots but "
-                       f"{len(entries)} special entries")
+            bad.append(
+                f"parabola: pivot {j} has {count_roots(Lj, None, None)} real roots but "
+                f"{len(entries)} special entries"
+            )
             continue
-        ivs = sorted((to_fraction(e["root_interval"][0]), to_fraction(e["root_interval"][1]))
-                     for e in entries)
+        ivs = sorted(
+            (to_fraction(e["root_interval"][0]), to_fraction(e["root_interval"][1]))
+            for e in entries
+        )
         for (_, b_), (c_, _) in zip(ivs, ivs[1:], strict=False):
             if b_ > c_:
                 bad.append(f"parabola: overlapping root intervals for pivot {j}")
@@ -894,8 +984,9 @@ def _check_special(e, j, rows, pivots, piv_u, N, D, ex3, rho, kdivs) -> list[str
     if _rem_p2(rows[j][j].subs(sub), pivots[j]) != 0:
         bad.append(f"{where}: the free μ_{j} still enters row {j + 1} at p1 = 0")
     Nb, Db = solve_moments(rows, pivots, j - 1, sub)
-    acc = sp.expand(sum(rows[j][kk].subs(sub) * Nb[kk] * sp.cancel(Db[j - 1] / Db[kk])
-                        for kk in range(j)))
+    acc = sp.expand(
+        sum(rows[j][kk].subs(sub) * Nb[kk] * sp.cancel(Db[j - 1] / Db[kk]) for kk in range(j))
+    )
     V = mpoly_from_json(br["V"]["poly"], list(PGENS)).as_expr()
     W = mpoly_from_json(br["W"]["poly"], list(PGENS)).as_expr()
     # μ_{j+1} = V / W with L_{j+1} μ_{j+1} Db[j−1] + acc = 0 (modulo L_j)
@@ -927,23 +1018,40 @@ def make_r2_proof(m: int, r: int, d: int, variant: str, deadline=None) -> dict:
             continue
     if r1_proof is None:
         raise ProofNotFoundError(f"no r1 proof for m = {m} at order ≤ {r}")
-    out = {"type": "proof", "template": "r2-restriction", "kind": "r2", "m": m, "order": r,
-           "d": d, "nontrivial": variant, "r1_proof": r1_proof}
+    out = {
+        "type": "proof",
+        "template": "r2-restriction",
+        "kind": "r2",
+        "m": m,
+        "order": r,
+        "d": d,
+        "nontrivial": variant,
+        "r1_proof": r1_proof,
+    }
     if variant == "t4":
         k = 2 if m == 1 else 4  # E_(0,2) = t5² t4 (one component), E_(0,4) = Σ t5² t4²/2 (SOS)
         if k > r:
             raise ProofNotFoundError("the t4 step needs order 4 (2 when m = 1)")
-        out["t4_step"] = {"equation": r2_label(tuple([0] * d), k), "power": k // 2,
-                          "coefficient": qstr(Fraction(1, factorial(k // 2)))}
+        out["t4_step"] = {
+            "equation": r2_label(tuple([0] * d), k),
+            "power": k // 2,
+            "coefficient": qstr(Fraction(1, factorial(k // 2))),
+        }
     return out
 
 
 def verify_r2_proof(cert: dict, m: int, r: int, d: int, variant: str) -> list[str]:
     bad: list[str] = []
     try:
-        if (cert.get("template") != "r2-restriction" or cert.get("type") != "proof"
-                or cert.get("kind") != "r2" or cert["m"] != m or cert["order"] != r
-                or cert["d"] != d or cert["nontrivial"] != variant):
+        if (
+            cert.get("template") != "r2-restriction"
+            or cert.get("type") != "proof"
+            or cert.get("kind") != "r2"
+            or cert["m"] != m
+            or cert["order"] != r
+            or cert["d"] != d
+            or cert["nontrivial"] != variant
+        ):
             return ["r2 proof: header does not match"]
         r1c = cert["r1_proof"]
         r1o = r1c["order"]
@@ -960,8 +1068,11 @@ def verify_r2_proof(cert: dict, m: int, r: int, d: int, variant: str) -> list[st
             ren[sp.Symbol(f"s3_{i}")] = sp.Symbol(f"t5_{i}")
         zero = tuple([0] * d)
         for ell in range(1, r1o + 1):
-            e1 = sp.Poly(sys1.equations[ell - 1].as_expr().subs(ren, simultaneous=True),
-                         *sys2.gens, domain="QQ")
+            e1 = sp.Poly(
+                sys1.equations[ell - 1].as_expr().subs(ren, simultaneous=True),
+                *sys2.gens,
+                domain="QQ",
+            )
             if e1 != sys2.equation(r2_label(zero, ell)):
                 bad.append(f"r2 proof: E_(0,{ell}) of r2 is not E_{ell} of r1 in (t3, t4, t5)")
         bad += ["r1 part: " + x for x in verify_r1_proof(r1c, m, r1o)]
@@ -975,8 +1086,10 @@ def verify_r2_proof(cert: dict, m: int, r: int, d: int, variant: str) -> list[st
             c = sp.Rational(str(to_fraction(st["coefficient"])))
             eq = sys2.equation(r2_label(zero, k)).as_expr()
             at0 = sp.expand(eq.subs({sp.Symbol(f"t3_{i}"): 0 for i in range(1, m + 1)}))
-            want = sum(c * sp.Symbol(f"t5_{i}") ** 2 * sp.Symbol(f"t4_{i}") ** (k // 2)
-                       for i in range(1, m + 1))
+            want = sum(
+                c * sp.Symbol(f"t5_{i}") ** 2 * sp.Symbol(f"t4_{i}") ** (k // 2)
+                for i in range(1, m + 1)
+            )
             if not c > 0 or sp.expand(at0 - want) != 0:
                 bad.append("r2 proof: E_(0,k) at t3 = 0 is not c Σ t5² t4^(k/2) with c > 0")
     except (KeyError, ValueError, TypeError) as exc:

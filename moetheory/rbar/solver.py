@@ -69,8 +69,16 @@ from moetheory.rbar.system import (
 )
 from moetheory.rbar.witness import gauss_hermite_witness, pure_t4_witness, verify_witness
 
-__all__ = ["RbarError", "RbarResult", "RbarSystem", "compare_r2_r1", "rbar_value", "solve_rbar",
-           "system", "verify_rbar_json"]
+__all__ = [
+    "RbarError",
+    "RbarResult",
+    "RbarSystem",
+    "compare_r2_r1",
+    "rbar_value",
+    "solve_rbar",
+    "system",
+    "verify_rbar_json",
+]
 
 SCHEMA = "moetheory.rbar/1"
 
@@ -147,16 +155,28 @@ class RbarResult:
     def to_json(self) -> dict:
         """JSON-serialisable record (polynomials as exponent/coefficient tables plus sympy
         strings, numbers as exact strings) that :func:`verify_rbar_json` re-checks."""
-        return {"schema": SCHEMA, "kind": self.kind, "m": self.m, "d": self.d,
-                "nontrivial": self.nontrivial, "value": self.value,
-                "lower_bound": self.lower_bound, "upper_bound": self.upper_bound,
-                "status": self.status, "max_order": self.max_order,
-                "certificate": {str(k): v for k, v in sorted(self.certificates.items())},
-                "seconds": round(self.seconds, 3), "seed": self.seed, "notes": list(self.notes),
-                "evidence": self.evidence,
-                "definition": ("lower_bound = 1 + largest order with a verified witness (1 if "
-                               "none); upper_bound = order of a verified proof; value = r̄ "
-                               "when they meet")}
+        return {
+            "schema": SCHEMA,
+            "kind": self.kind,
+            "m": self.m,
+            "d": self.d,
+            "nontrivial": self.nontrivial,
+            "value": self.value,
+            "lower_bound": self.lower_bound,
+            "upper_bound": self.upper_bound,
+            "status": self.status,
+            "max_order": self.max_order,
+            "certificate": {str(k): v for k, v in sorted(self.certificates.items())},
+            "seconds": round(self.seconds, 3),
+            "seed": self.seed,
+            "notes": list(self.notes),
+            "evidence": self.evidence,
+            "definition": (
+                "lower_bound = 1 + largest order with a verified witness (1 if "
+                "none); upper_bound = order of a verified proof; value = r̄ "
+                "when they meet"
+            ),
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,8 +207,9 @@ def _verify_cert(cert: dict, kind: str, m: int, r: int, d: int, nontrivial: str)
         return [f"order {r}: a certificate object expected"]
     if cert.get("type") == "witness":
         hdr = [cert.get("kind"), cert.get("m"), cert.get("order"), cert.get("d", 1)]
-        if (json.dumps(hdr) != json.dumps([kind, m, r, d])
-                or (kind == "r2" and cert.get("nontrivial") != nontrivial)):
+        if json.dumps(hdr) != json.dumps([kind, m, r, d]) or (
+            kind == "r2" and cert.get("nontrivial") != nontrivial
+        ):
             return [f"order {r}: the witness is for another system {hdr}"]
         return verify_witness(cert)
     if cert.get("type") == "proof":
@@ -198,9 +219,17 @@ def _verify_cert(cert: dict, kind: str, m: int, r: int, d: int, nontrivial: str)
     return [f"order {r}: unknown certificate type {cert.get('type')!r}"]
 
 
-def solve_rbar(kind: str, m: int, *, seconds: float = 300.0, d: int = 1,
-               max_order: int | None = None, seed: int = 0, nontrivial: str = "t4",
-               numeric_restarts: int = 0) -> RbarResult:
+def solve_rbar(
+    kind: str,
+    m: int,
+    *,
+    seconds: float = 300.0,
+    d: int = 1,
+    max_order: int | None = None,
+    seed: int = 0,
+    nontrivial: str = "t4",
+    numeric_restarts: int = 0,
+) -> RbarResult:
     """Compute r̄(m) of the r1 or r2 system with certificates (see the module docstring).
 
     For every order r ≤ min(max_order, 2m − 1) an exact Gauss–Hermite witness is exhibited and
@@ -256,24 +285,49 @@ def solve_rbar(kind: str, m: int, *, seconds: float = 300.0, d: int = 1,
             except ProofNotFoundError as exc:
                 notes.append(f"order {lower}: no proof ({exc})")
         if upper is None and numeric_restarts > 0 and lower <= max_order:
-            evidence[str(lower)] = numeric_search(kind, m, lower, d, nontrivial, seed,
-                                                  numeric_restarts, dl)
+            evidence[str(lower)] = numeric_search(
+                kind, m, lower, d, nontrivial, seed, numeric_restarts, dl
+            )
     except _DeadlineExceededError:
         notes.append(f"time limit of {seconds} s reached")
     value = lower if upper == lower else None
     status = "exact" if value is not None else ("bound" if certs else "unknown")
     if upper is None and kind == "r1" and m >= 4:
-        notes.append("no machine-checked proof template for m ≥ 4; mathematically r1(m) = 2m "
-                     "(see the module docstring), which this result does not certify")
-    return RbarResult(kind, m, d, nontrivial, value, lower, upper, status, certs,
-                      dl.elapsed(), seed, max_order, notes, evidence)
+        notes.append(
+            "no machine-checked proof template for m ≥ 4; mathematically r1(m) = 2m "
+            "(see the module docstring), which this result does not certify"
+        )
+    return RbarResult(
+        kind,
+        m,
+        d,
+        nontrivial,
+        value,
+        lower,
+        upper,
+        status,
+        certs,
+        dl.elapsed(),
+        seed,
+        max_order,
+        notes,
+        evidence,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # numerical evidence (never a certificate)
 # ---------------------------------------------------------------------------------------------
-def numeric_search(kind: str, m: int, r: int, d: int, nontrivial: str, seed: int,
-                   restarts: int, deadline: Deadline | None = None) -> dict:
+def numeric_search(
+    kind: str,
+    m: int,
+    r: int,
+    d: int,
+    nontrivial: str,
+    seed: int,
+    restarts: int,
+    deadline: Deadline | None = None,
+) -> dict:
     """Seeded random-restart least squares for an admissible real solution at order r.
 
     Unknowns: the non-squared families and log-weights (s3² = e^{2z} > 0). Each residual is
@@ -291,8 +345,8 @@ def numeric_search(kind: str, m: int, r: int, d: int, nontrivial: str, seed: int
     rng = np.random.default_rng(seed)
 
     def point(x: np.ndarray) -> list[float]:
-        vals = dict(zip(free, x[:len(free)], strict=True))
-        vals |= {n: float(np.exp(z)) for n, z in zip(sq, x[len(free):], strict=True)}
+        vals = dict(zip(free, x[: len(free)], strict=True))
+        vals |= {n: float(np.exp(z)) for n, z in zip(sq, x[len(free) :], strict=True)}
         return [vals[n] for n in names]
 
     comp = {n: int(n.split("_")[1]) for n in names}
@@ -325,9 +379,14 @@ def numeric_search(kind: str, m: int, r: int, d: int, nontrivial: str, seed: int
         val = float(np.linalg.norm(sol.fun))
         if val < best[0]:
             best = (val, sol.x)
-    return {"seed": seed, "restarts": done, "best_residual": best[0],
-            "best_point": None if best[1] is None else
-            dict(zip(names, map(float, point(best[1])), strict=True))}
+    return {
+        "seed": seed,
+        "restarts": done,
+        "best_residual": best[0],
+        "best_point": None
+        if best[1] is None
+        else dict(zip(names, map(float, point(best[1])), strict=True)),
+    }
 
 
 def _order_of(label: str) -> int:
@@ -426,13 +485,20 @@ def compare_r2_r1(ms: tuple[int, ...] = (1, 2, 3), seconds: float = 300.0) -> di
     rows = {}
     for m in ms:
         row = {}
-        for key, (kind, var) in {"r1": ("r1", "t4"), "r2_t4": ("r2", "t4"),
-                                 "r2_t3": ("r2", "t3")}.items():
+        for key, (kind, var) in {
+            "r1": ("r1", "t4"),
+            "r2_t4": ("r2", "t4"),
+            "r2_t3": ("r2", "t3"),
+        }.items():
             left = max(dl.left(), 1.0)
             res = solve_rbar(kind, m, seconds=left, nontrivial=var)
             ok, _ = verify_rbar_json(res.to_json())
-            row[key] = {"value": res.value, "lower_bound": res.lower_bound,
-                        "status": res.status, "verified": ok}
+            row[key] = {
+                "value": res.value,
+                "lower_bound": res.lower_bound,
+                "status": res.status,
+                "verified": ok,
+            }
         rows[m] = row
     return rows
 

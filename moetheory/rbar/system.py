@@ -82,17 +82,23 @@ class RbarSystem:
     def to_json(self) -> dict:
         from moetheory.rbar.exact import mpoly_json
 
-        return {"kind": self.kind, "m": self.m, "r": self.r, "d": self.d,
-                "nontrivial": self.nontrivial, "gens": [str(g) for g in self.gens],
-                "labels": list(self.labels),
-                "equations": [mpoly_json(e) for e in self.equations],
-                "nonzero": list(itertools.chain.from_iterable(self.families[self.nonzero_family])),
-                "some_nonzero": list(itertools.chain.from_iterable(
-                    self.families[self.some_family]))}
+        return {
+            "kind": self.kind,
+            "m": self.m,
+            "r": self.r,
+            "d": self.d,
+            "nontrivial": self.nontrivial,
+            "gens": [str(g) for g in self.gens],
+            "labels": list(self.labels),
+            "equations": [mpoly_json(e) for e in self.equations],
+            "nonzero": list(itertools.chain.from_iterable(self.families[self.nonzero_family])),
+            "some_nonzero": list(itertools.chain.from_iterable(self.families[self.some_family])),
+        }
 
 
-def check_args(kind: object, m: object, r: object | None = None, d: object = 1,
-               nontrivial: object = "t4") -> None:
+def check_args(
+    kind: object, m: object, r: object | None = None, d: object = 1, nontrivial: object = "t4"
+) -> None:
     if kind not in KINDS:
         raise RbarError(f"unknown r̄ system kind {kind!r}; expected one of {', '.join(KINDS)}")
     if not isinstance(m, int) or isinstance(m, bool) or m < 1:
@@ -102,8 +108,9 @@ def check_args(kind: object, m: object, r: object | None = None, d: object = 1,
     if not isinstance(d, int) or isinstance(d, bool) or d < 1:
         raise RbarError(f"d must be an integer ≥ 1, got {d!r}")
     if nontrivial not in VARIANTS + ("s1",):
-        raise RbarError(f"unknown non-triviality variant {nontrivial!r}; expected 't4' (as "
-                        "printed) or 't3'")
+        raise RbarError(
+            f"unknown non-triviality variant {nontrivial!r}; expected 't4' (as printed) or 't3'"
+        )
 
 
 def _r1(m: int, r: int) -> RbarSystem:
@@ -121,7 +128,8 @@ def _r1(m: int, r: int) -> RbarSystem:
                 e[idx[f"s2_{i}"]] += n2
                 e[idx[f"s3_{i}"]] += 2
                 terms[tuple(e)] = terms.get(tuple(e), 0) + sp.Rational(
-                    1, factorial(n1) * factorial(n2))
+                    1, factorial(n1) * factorial(n2)
+                )
         eqs.append(sp.Poly.from_dict(terms, *gens, domain="QQ"))
         labels.append(f"l={ell}")
     return RbarSystem("r1", m, r, 1, "s1", gens, tuple(eqs), tuple(labels), names, "s3", "s1")
@@ -135,10 +143,13 @@ def _r2(m: int, r: int, d: int, nontrivial: str) -> RbarSystem:
     def vec(f: str, i: int) -> list[str]:
         return [f"{f}_{i}"] if d == 1 else [f"{f}_{i}_{k}" for k in range(1, d + 1)]
 
-    names = {f: [vec(f, i) if f in ("t1", "t2") else [f"{f}_{i}"] for i in range(1, m + 1)]
-             for f in ("t1", "t2", "t3", "t4", "t5")}
-    gens = tuple(sp.Symbol(n) for f in ("t1", "t2", "t3", "t4", "t5")
-                 for comp in names[f] for n in comp)
+    names = {
+        f: [vec(f, i) if f in ("t1", "t2") else [f"{f}_{i}"] for i in range(1, m + 1)]
+        for f in ("t1", "t2", "t3", "t4", "t5")
+    }
+    gens = tuple(
+        sp.Symbol(n) for f in ("t1", "t2", "t3", "t4", "t5") for comp in names[f] for n in comp
+    )
     idx = {str(g): k for k, g in enumerate(gens)}
     keys = []
     for total in range(1, r + 1):
@@ -172,8 +183,9 @@ def _r2(m: int, r: int, d: int, nontrivial: str) -> RbarSystem:
         eqs.append(sp.Poly.from_dict(terms, *gens, domain="QQ"))
         l1s = str(l1[0]) if d == 1 else "(" + ",".join(map(str, l1)) + ")"
         labels.append(f"l1={l1s},l2={l2}")
-    return RbarSystem("r2", m, r, d, nontrivial, gens, tuple(eqs), tuple(labels), names, "t5",
-                      nontrivial)
+    return RbarSystem(
+        "r2", m, r, d, nontrivial, gens, tuple(eqs), tuple(labels), names, "t5", nontrivial
+    )
 
 
 def build_system(kind: str, m: int, r: int, d: int = 1, nontrivial: str = "t4") -> RbarSystem:

@@ -73,8 +73,11 @@ def _r1_orbit(m: int) -> tuple[fmpq_poly, dict[str, list[tuple[fmpq_poly, fmpq_p
     P = hermite_prob(m)
     h = hermite_prob(m - 1)
     one = fmpq_poly([1])
-    maps = {"s1": [(fmpq_poly([0, 1]), one)], "s2": [(fmpq_poly([fmpq(-1, 2)]), one)],
-            "s3": [(one, h * h)]}
+    maps = {
+        "s1": [(fmpq_poly([0, 1]), one)],
+        "s2": [(fmpq_poly([fmpq(-1, 2)]), one)],
+        "s3": [(one, h * h)],
+    }
     return P, maps
 
 
@@ -82,8 +85,10 @@ def _rational_points(m: int) -> dict[str, list[Fraction]] | None:
     """The Gauss–Hermite point scaled to rationals when the nodes are rational multiples of one
     √c (true for m = 2, 3), else None."""
     x = sp.Symbol("x")
-    P = sum((sp.Rational(int(c.p), int(c.q)) * x**k for k, c in
-             enumerate(hermite_prob(m).coeffs())), sp.Integer(0))
+    P = sum(
+        (sp.Rational(int(c.p), int(c.q)) * x**k for k, c in enumerate(hermite_prob(m).coeffs())),
+        sp.Integer(0),
+    )
     roots = sp.Poly(P, x).all_roots()
     r0 = max(roots, key=lambda r: abs(sp.N(r)))
     c = sp.nsimplify(sp.simplify(r0**2))
@@ -92,8 +97,13 @@ def _rational_points(m: int) -> dict[str, list[Fraction]] | None:
     ys = [sp.nsimplify(sp.simplify(r / r0)) for r in roots]
     if not all(y.is_Rational for y in ys):
         return None
-    h = sum((sp.Rational(int(cc.p), int(cc.q)) * x**k for k, cc in
-             enumerate(hermite_prob(m - 1).coeffs())), sp.Integer(0))
+    h = sum(
+        (
+            sp.Rational(int(cc.p), int(cc.q)) * x**k
+            for k, cc in enumerate(hermite_prob(m - 1).coeffs())
+        ),
+        sp.Integer(0),
+    )
     ws = [sp.nsimplify(sp.simplify(1 / h.subs(x, r) ** 2)) for r in roots]
     if not all(w.is_Rational and w > 0 for w in ws):
         return None
@@ -102,41 +112,54 @@ def _rational_points(m: int) -> dict[str, list[Fraction]] | None:
     g = sp.gcd([sp.Rational(w).p for w in ws])
     ws = [w / g for w in ws]
     order = sorted(range(m), key=lambda i: ys[i])
-    return {"s1": [to_fraction(sp.Rational(ys[i])) for i in order],
-            "s2": [Fraction(-1, 2) / to_fraction(sp.Rational(c))] * m,
-            "w": [to_fraction(sp.Rational(ws[i])) for i in order]}
+    return {
+        "s1": [to_fraction(sp.Rational(ys[i])) for i in order],
+        "s2": [Fraction(-1, 2) / to_fraction(sp.Rational(c))] * m,
+        "w": [to_fraction(sp.Rational(ws[i])) for i in order],
+    }
 
 
 def _square_root_if_rational(w: Fraction) -> Fraction | None:
     import math
+
     n, d = w.numerator, w.denominator
     rn, rd = math.isqrt(n), math.isqrt(d)
     return Fraction(rn, rd) if rn * rn == n and rd * rd == d else None
 
 
 def _header(sysm: RbarSystem) -> dict:
-    return {"type": "witness", "kind": sysm.kind, "m": sysm.m, "order": sysm.r, "d": sysm.d,
-            "nontrivial": sysm.nontrivial}
+    return {
+        "type": "witness",
+        "kind": sysm.kind,
+        "m": sysm.m,
+        "order": sysm.r,
+        "d": sysm.d,
+        "nontrivial": sysm.nontrivial,
+    }
 
 
-def rational_witness(sysm: RbarSystem, values: dict[str, Fraction],
-                     squares: dict[str, Fraction]) -> dict:
+def rational_witness(
+    sysm: RbarSystem, values: dict[str, Fraction], squares: dict[str, Fraction]
+) -> dict:
     disp = {k: qstr(v) for k, v in values.items()}
     for k, w in squares.items():
         r = _square_root_if_rational(w)
         disp[k] = qstr(r) if r is not None else f"sqrt({qstr(w)})"
-    return _header(sysm) | {"format": "rational",
-                            "values": {k: qstr(v) for k, v in values.items()},
-                            "squares": {k: qstr(v) for k, v in squares.items()},
-                            "display": disp}
+    return _header(sysm) | {
+        "format": "rational",
+        "values": {k: qstr(v) for k, v in values.items()},
+        "squares": {k: qstr(v) for k, v in squares.items()},
+        "display": disp,
+    }
 
 
-def _embed_r2(values1: dict[str, Fraction], squares1: dict[str, Fraction], m: int,
-              d: int) -> tuple[dict, dict]:
+def _embed_r2(
+    values1: dict[str, Fraction], squares1: dict[str, Fraction], m: int, d: int
+) -> tuple[dict, dict]:
     vals, sq = {}, {}
     for i in range(1, m + 1):
         for f in ("t1", "t2"):
-            for name in ([f"{f}_{i}"] if d == 1 else [f"{f}_{i}_{k}" for k in range(1, d + 1)]):
+            for name in [f"{f}_{i}"] if d == 1 else [f"{f}_{i}_{k}" for k in range(1, d + 1)]:
                 vals[name] = Fraction(0)
         vals[f"t3_{i}"] = values1[f"s1_{i}"]
         vals[f"t4_{i}"] = values1[f"s2_{i}"]
@@ -161,19 +184,34 @@ def gauss_hermite_witness(kind: str, m: int, r: int, d: int = 1, nontrivial: str
     P, maps = _r1_orbit(m)
     if kind == "r2":
         zero, one = fmpq_poly([]), fmpq_poly([1])
-        maps = {"t1": [(zero, one)] * d, "t2": [(zero, one)] * d, "t3": maps["s1"],
-                "t4": maps["s2"], "t5": maps["s3"]}
+        maps = {
+            "t1": [(zero, one)] * d,
+            "t2": [(zero, one)] * d,
+            "t3": maps["s1"],
+            "t4": maps["s2"],
+            "t5": maps["s3"],
+        }
     roots = isolate_real_roots(P, Fraction(1, 1024))
     return _header(sysm) | {
-        "format": "root_orbit", "construction": "gauss-hermite",
-        "poly": upoly_json(P), "roots": [[qstr(lo), qstr(hi)] for lo, hi in roots],
-        "maps": {f: [{"num": upoly_json(n), "den": upoly_json(dd)} for n, dd in lst]
-                 for f, lst in maps.items()},
-        "display": {"P": str(sp.Poly(list(reversed([sp.Rational(int(c.p), int(c.q))
-                                                   for c in P.coeffs()])),
-                                     sp.Symbol("x")).as_expr()),
-                    "note": "component i uses the i-th real root x_i of P (CRootOf(P, i-1)); "
-                            "the map of the squared family gives its square"}}
+        "format": "root_orbit",
+        "construction": "gauss-hermite",
+        "poly": upoly_json(P),
+        "roots": [[qstr(lo), qstr(hi)] for lo, hi in roots],
+        "maps": {
+            f: [{"num": upoly_json(n), "den": upoly_json(dd)} for n, dd in lst]
+            for f, lst in maps.items()
+        },
+        "display": {
+            "P": str(
+                sp.Poly(
+                    list(reversed([sp.Rational(int(c.p), int(c.q)) for c in P.coeffs()])),
+                    sp.Symbol("x"),
+                ).as_expr()
+            ),
+            "note": "component i uses the i-th real root x_i of P (CRootOf(P, i-1)); "
+            "the map of the squared family gives its square",
+        },
+    }
 
 
 def pure_t4_witness(m: int, d: int = 1) -> dict:
@@ -199,8 +237,13 @@ def verify_witness(obj: dict) -> list[str]:
     try:
         if obj.get("type") != "witness":
             return ["witness: type must be 'witness'"]
-        sysm = build_system(obj["kind"], int(obj["m"]), int(obj["order"]), int(obj.get("d", 1)),
-                            obj.get("nontrivial", "t4") if obj["kind"] == "r2" else "t4")
+        sysm = build_system(
+            obj["kind"],
+            int(obj["m"]),
+            int(obj["order"]),
+            int(obj.get("d", 1)),
+            obj.get("nontrivial", "t4") if obj["kind"] == "r2" else "t4",
+        )
         fmt = obj["format"]
         if fmt == "rational":
             return _verify_rational(obj, sysm)
@@ -250,8 +293,9 @@ def _verify_rational(obj: dict, sysm: RbarSystem) -> list[str]:
         for k, w in sq.items():
             r = shown[k]
             if r != f"sqrt({qstr(w)})" and not _is_root(r, w):
-                bad.append(f"witness: displayed {k} = {r!r} is not a positive square root of "
-                           f"{qstr(w)}")
+                bad.append(
+                    f"witness: displayed {k} = {r!r} is not a positive square root of {qstr(w)}"
+                )
     return bad
 
 
@@ -273,8 +317,11 @@ def _verify_orbit(obj: dict, sysm: RbarSystem) -> list[str]:
     if count_roots(P, None, None) != m:
         return ["witness: P must have m distinct real roots"]
     ivs = [(to_fraction(a), to_fraction(b)) for a, b in obj["roots"]]
-    if len(ivs) != m or any(not check_isolating(P, a, b) for a, b in ivs) or \
-            any(b1 > a2 for (_, b1), (a2, _) in zip(ivs, ivs[1:], strict=False)):
+    if (
+        len(ivs) != m
+        or any(not check_isolating(P, a, b) for a, b in ivs)
+        or any(b1 > a2 for (_, b1), (a2, _) in zip(ivs, ivs[1:], strict=False))
+    ):
         bad.append("witness: the root intervals do not isolate the m roots in order")
     maps: dict[str, list[tuple[fmpq_poly, fmpq_poly]]] = {}
     for f, lst in obj["maps"].items():
@@ -309,9 +356,14 @@ def _verify_orbit(obj: dict, sysm: RbarSystem) -> list[str]:
         else:
             # φ_i must be φ_1 renamed
             def key(i: int, e: tuple[int, ...]) -> tuple:
-                return tuple(sorted((names[k].split("_")[0] + "_" +
-                                     "_".join(names[k].split("_")[2:]), ex)
-                                    for k, ex in enumerate(e) if ex))
+                return tuple(
+                    sorted(
+                        (names[k].split("_")[0] + "_" + "_".join(names[k].split("_")[2:]), ex)
+                        for k, ex in enumerate(e)
+                        if ex
+                    )
+                )
+
             forms = {i: {key(i, e): c for e, c in t.items()} for i, t in comp_terms.items()}
             if set(forms) != set(range(1, m + 1)) or any(forms[i] != forms[1] for i in forms):
                 bad.append(f"witness: {label} is not symmetric over the components")

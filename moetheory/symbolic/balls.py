@@ -183,8 +183,9 @@ class BallEvaluator:
         raise BallError(f"unsupported node {e.func.__name__} in ball evaluation")
 
 
-def certified_nonsingular(matrix: Sequence[Sequence[flint.arb]],
-                          prec: int) -> tuple[bool, flint.arb]:
+def certified_nonsingular(
+    matrix: Sequence[Sequence[flint.arb]], prec: int
+) -> tuple[bool, flint.arb]:
     """(det excludes 0, det ball) for a square matrix of balls, the determinant taken at ``prec``
     bits (python-flint's arithmetic runs at its context precision, 53 bits unless set)."""
     if not matrix:

@@ -973,8 +973,7 @@ class _Builder:
         result = components[0]
         for other in components[1:]:
             gap = result - other
-            result = (other + gap * fn.step(gap) if name == "max"
-                      else result - gap * fn.step(gap))
+            result = other + gap * fn.step(gap) if name == "max" else result - gap * fn.step(gap)
         return result
 
     def derivative(self, node: ast.Call, name: str, depth: int) -> sp.Expr:

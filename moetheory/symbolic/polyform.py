@@ -95,8 +95,7 @@ class Atomizer:
             for w, q, base in self.rules:
                 if e.has(w):
                     p = sp.Poly(e, w)
-                    e = sp.expand(sum(c * base ** (k // q) * w ** (k % q)
-                                      for (k,), c in p.terms()))
+                    e = sp.expand(sum(c * base ** (k // q) * w ** (k % q) for (k,), c in p.terms()))
             for s in self.idempotent:
                 if e.has(s):
                     p = sp.Poly(e, s)

@@ -19,5 +19,10 @@ from moetheory.testing.families import (
     parametrize_with_checks,
 )
 
-__all__ = ["FamilyCheck", "check_family", "check_router_kind", "family_checks",
-           "parametrize_with_checks"]
+__all__ = [
+    "FamilyCheck",
+    "check_family",
+    "check_router_kind",
+    "family_checks",
+    "parametrize_with_checks",
+]

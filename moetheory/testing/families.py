@@ -107,8 +107,9 @@ def _points(b: Built, seed: int, n: int = 3) -> list[dict[sp.Symbol, sp.Rational
     return points
 
 
-def _floats(expr: sp.Expr, symbols: tuple[sp.Symbol, ...],
-            points: list[dict[sp.Symbol, sp.Rational]]) -> np.ndarray:
+def _floats(
+    expr: sp.Expr, symbols: tuple[sp.Symbol, ...], points: list[dict[sp.Symbol, sp.Rational]]
+) -> np.ndarray:
     rows = np.array([[float(p.get(s, 0)) for s in symbols] for p in points])
     return evaluate(expr, symbols, rows)
 
@@ -124,8 +125,9 @@ def check_builds(family: Family) -> None:
             family.build(d)
         except FamilyError:
             continue
-        raise AssertionError(f"build({d}) below min_dim = {family.min_dim} did not raise "
-                             "FamilyError")
+        raise AssertionError(
+            f"build({d}) below min_dim = {family.min_dim} did not raise FamilyError"
+        )
 
 
 def check_symbols(family: Family) -> None:
@@ -134,19 +136,24 @@ def check_symbols(family: Family) -> None:
     for d, b in _builds(family):
         declared = _symbols(b)
         for s in declared:
-            assert isinstance(s, sp.Symbol) and s.is_real, f"d = {d}: {s!r} is not a real " \
+            assert isinstance(s, sp.Symbol) and s.is_real, (
+                f"d = {d}: {s!r} is not a real "
                 "symbol (make it with moetheory.symbolic.parser.make_symbol)"
+            )
             try:
                 check_name(s.name)
             except FormulaError as exc:
                 raise AssertionError(f"d = {d}: symbol name {s.name!r}: {exc}") from None
         names = [s.name for s in declared]
         repeated = sorted({n for n in names if names.count(n) > 1})
-        assert not repeated, f"d = {d}: {repeated[0]!r} declared twice (inputs, parameters, " \
-                             "masses and response must differ)"
-        assert b.expr.free_symbols == set(declared), \
-            f"d = {d}: formula symbols {sorted(map(str, b.expr.free_symbols))} != declared " \
+        assert not repeated, (
+            f"d = {d}: {repeated[0]!r} declared twice (inputs, parameters, "
+            "masses and response must differ)"
+        )
+        assert b.expr.free_symbols == set(declared), (
+            f"d = {d}: formula symbols {sorted(map(str, b.expr.free_symbols))} != declared "
             f"{sorted(names)}"
+        )
 
 
 def check_masses(family: Family) -> None:
@@ -154,15 +161,20 @@ def check_masses(family: Family) -> None:
     enter as exp(m)); an expert declares none."""
     for d, b in _builds(family):
         if isinstance(family, ExpertFamily):
-            assert not b.masses, f"d = {d}: an expert declares masses {b.masses} (masses are " \
-                                 "gate parameters)"
+            assert not b.masses, (
+                f"d = {d}: an expert declares masses {b.masses} (masses are gate parameters)"
+            )
             continue
         detected = detect_masses(b.expr, b.inputs, b.masses)
-        assert detected == b.masses, f"d = {d}: declared masses {b.masses}, but only " \
+        assert detected == b.masses, (
+            f"d = {d}: declared masses {b.masses}, but only "
             f"{detected} have ∂ log g/∂m free of the inputs"
+        )
         undeclared = detect_masses(b.expr, b.inputs, b.params)
-        assert not undeclared, f"d = {d}: parameters {undeclared} enter as masses (∂ log g/∂p " \
-                               "free of the inputs): declare them in masses"
+        assert not undeclared, (
+            f"d = {d}: parameters {undeclared} enter as masses (∂ log g/∂p "
+            "free of the inputs): declare them in masses"
+        )
 
 
 def check_scales_and_variance(family: Family) -> None:
@@ -171,45 +183,52 @@ def check_scales_and_variance(family: Family) -> None:
     for d, b in _builds(family):
         for c in b.scales:
             assert c in b.params, f"d = {d}: scale {c} is not a parameter"
-            assert sp.simplify(c * sp.diff(b.expr, c) - b.expr) == 0, \
+            assert sp.simplify(c * sp.diff(b.expr, c) - b.expr) == 0, (
                 f"d = {d}: u ≠ {c}·∂u/∂{c}, so {c} is not an output scale"
+            )
         stray = set(b.positive) - set(b.params) - set(b.masses)
-        assert not stray, f"d = {d}: positive symbols {sorted(map(str, stray))} are not " \
-                          "parameters"
+        assert not stray, f"d = {d}: positive symbols {sorted(map(str, stray))} are not parameters"
         if b.variance is not None:
-            assert b.variance in b.params and b.variance in b.positive, \
+            assert b.variance in b.params and b.variance in b.positive, (
                 f"d = {d}: variance {b.variance} must be a positive parameter"
+            )
 
 
 def check_declared_class(family: Family) -> None:
     """A router's normalisation and score class are known and "linear" is truthful; an expert
     is a regression mean, or a Gaussian N(y | mean, ν) with its mean and variance declared."""
     if isinstance(family, RouterFamily):
-        assert family.normalisation in NORMALISATIONS, \
+        assert family.normalisation in NORMALISATIONS, (
             f"normalisation {family.normalisation!r} not in {NORMALISATIONS}"
+        )
         assert family.score in SCORES, f"score class {family.score!r} not in {SCORES}"
         for d, b in _builds(family):
             linear = score_is_linear(b.expr, b.inputs, b.params, b.masses)
-            assert linear == (family.score == "linear"), \
-                f"d = {d}: declared score class {family.score!r}, but the score is " \
+            assert linear == (family.score == "linear"), (
+                f"d = {d}: declared score class {family.score!r}, but the score is "
                 f"{'' if linear else 'not '}β₁ᵀx + β₀"
+            )
         return
-    assert isinstance(family, ExpertFamily), f"{type(family).__name__} is neither a " \
-                                             "RouterFamily nor an ExpertFamily"
+    assert isinstance(family, ExpertFamily), (
+        f"{type(family).__name__} is neither a RouterFamily nor an ExpertFamily"
+    )
     assert family.kind in ("regression", "gaussian"), f"expert kind {family.kind!r}"
     for d, b in _builds(family):
         gaussian = (b.output, b.variance, b.mean)
         if family.kind == "regression":
-            assert gaussian == (None, None, None), \
+            assert gaussian == (None, None, None), (
                 f"d = {d}: a regression expert declares a response, variance or mean"
+            )
             continue
-        assert None not in gaussian, f"d = {d}: a Gaussian expert declares its response, " \
-                                     "variance and mean"
+        assert None not in gaussian, (
+            f"d = {d}: a Gaussian expert declares its response, variance and mean"
+        )
         density = gaussian_density(b.output, b.mean, b.variance)
         points = _points(b, d)
         symbols = _symbols(b)
-        assert np.allclose(_floats(b.expr, symbols, points), _floats(density, symbols, points),
-                           rtol=1e-9, atol=0), f"d = {d}: expr is not N(y | mean, variance)"
+        assert np.allclose(
+            _floats(b.expr, symbols, points), _floats(density, symbols, points), rtol=1e-9, atol=0
+        ), f"d = {d}: expr is not N(y | mean, variance)"
 
 
 def check_values(family: Family) -> None:
@@ -222,18 +241,21 @@ def check_values(family: Family) -> None:
             value = evaluate(b.expr, symbols, row)[0]
             assert np.isfinite(value), f"d = {d}: formula is {value} at {point}"
             exact = float(BallEvaluator(point, prec=128)(b.expr).mid())
-            assert abs(value - exact) < 1e-9 * (1 + abs(exact)), \
+            assert abs(value - exact) < 1e-9 * (1 + abs(exact)), (
                 f"d = {d}: float {value} ≠ ball arithmetic {exact} at {point}"
+            )
             for p in b.params[:3]:
                 h, j = 1e-6, symbols.index(p)
                 plus, minus = row.copy(), row.copy()
                 plus[0, j] += h
                 minus[0, j] -= h
-                difference = (evaluate(b.expr, symbols, plus) -
-                              evaluate(b.expr, symbols, minus))[0] / (2 * h)
+                difference = (evaluate(b.expr, symbols, plus) - evaluate(b.expr, symbols, minus))[
+                    0
+                ] / (2 * h)
                 derivative = evaluate(sp.diff(b.expr, p), symbols, row)[0]
-                assert abs(difference - derivative) < 1e-5 * (1 + abs(derivative)), \
+                assert abs(difference - derivative) < 1e-5 * (1 + abs(derivative)), (
                     f"d = {d}: ∂/∂{p} is {derivative}, central difference {difference}"
+                )
 
 
 def check_parser_round_trip(family: Family) -> None:
@@ -245,13 +267,17 @@ def check_parser_round_trip(family: Family) -> None:
         try:
             back = parse_formula(written["formula"], scope)
         except FormulaError as exc:
-            raise AssertionError(f"d = {d}: the parser refuses {written['formula']!r}: "
-                                 f"{exc}") from None
+            raise AssertionError(
+                f"d = {d}: the parser refuses {written['formula']!r}: {exc}"
+            ) from None
         original = b.mean if b.mean is not None else b.expr
         points, symbols = _points(b, d), _symbols(b)
-        assert np.allclose(_floats(back, symbols, points), _floats(original, symbols, points),
-                           rtol=1e-9, atol=1e-12), \
-            f"d = {d}: {written['formula']!r} reads back as {back}, not {original}"
+        assert np.allclose(
+            _floats(back, symbols, points),
+            _floats(original, symbols, points),
+            rtol=1e-9,
+            atol=1e-12,
+        ), f"d = {d}: {written['formula']!r} reads back as {back}, not {original}"
 
 
 def check_engine(family: Family) -> None:
@@ -263,14 +289,22 @@ def check_engine(family: Family) -> None:
     else:
         v = identify("softmax", family, dim=d, seconds=ENGINE_SECONDS)
     assert set(v.verdicts.values()) <= {"yes", "no", "unknown"}, v.verdicts
-    assert v.certificate.get("complete") is True, \
-        f"{v.gate} × {v.expert}, d = {d}: certificate {v.certificate.get('status')!r}; " \
+    assert v.certificate.get("complete") is True, (
+        f"{v.gate} × {v.expert}, d = {d}: certificate {v.certificate.get('status')!r}; "
         f"{'; '.join(f'{k}: {r}' for k, r in v.reasons.items())}"
+    )
 
 
 CHECKS: tuple[Callable[[Family], None], ...] = (
-    check_builds, check_symbols, check_masses, check_scales_and_variance, check_declared_class,
-    check_values, check_parser_round_trip, check_engine)
+    check_builds,
+    check_symbols,
+    check_masses,
+    check_scales_and_variance,
+    check_declared_class,
+    check_values,
+    check_parser_round_trip,
+    check_engine,
+)
 """The contract, in the order ``check_family`` runs it (the engine last: the slowest)."""
 
 
@@ -289,8 +323,9 @@ def check_family(family: Family) -> None:
         try:
             check()
         except Exception as exc:
-            raise AssertionError(f"{family.name} fails {check.name}: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+            raise AssertionError(
+                f"{family.name} fails {check.name}: {type(exc).__name__}: {exc}"
+            ) from exc
 
 
 def parametrize_with_checks(families: Iterable[Family]) -> Any:
@@ -306,5 +341,6 @@ def parametrize_with_checks(families: Iterable[Family]) -> Any:
     import pytest  # a test-time dependency, imported where it is needed
 
     checks = [c for f in families for c in family_checks(f)]
-    return pytest.mark.parametrize("check", checks,
-                                   ids=[f"{c.family.name}-{c.name}" for c in checks])
+    return pytest.mark.parametrize(
+        "check", checks, ids=[f"{c.family.name}-{c.name}" for c in checks]
+    )

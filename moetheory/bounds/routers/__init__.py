@@ -27,5 +27,12 @@ from moetheory.bounds.routers.registry import (
     unregister,
 )
 
-__all__ = ["ROUTER_KINDS", "RouterKind", "kind_names", "kinds_table", "register",
-           "router_kind", "unregister"]
+__all__ = [
+    "ROUTER_KINDS",
+    "RouterKind",
+    "kind_names",
+    "kinds_table",
+    "register",
+    "router_kind",
+    "unregister",
+]

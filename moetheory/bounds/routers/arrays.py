@@ -53,8 +53,7 @@ def nearest(x: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     return ((x[:, None, :] - candidates) ** 2).sum(-1).argmin(-1)
 
 
-def chunked(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-            row_elements: int) -> np.ndarray:
+def chunked(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, row_elements: int) -> np.ndarray:
     """``fn`` applied to chunks of rows of ``x`` and concatenated, each chunk small enough that
     chunk·``row_elements`` ≤ :data:`CHUNK_ELEMENTS` (``fn(x)`` itself when x has no rows).
 
@@ -64,7 +63,7 @@ def chunked(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
         [3.0, 3.0, 3.0, 3.0, 3.0]
     """
     step = max(1, CHUNK_ELEMENTS // max(1, row_elements))
-    parts = [fn(x[i:i + step]) for i in range(0, len(x), step)]
+    parts = [fn(x[i : i + step]) for i in range(0, len(x), step)]
     return np.concatenate(parts) if parts else fn(x)
 
 

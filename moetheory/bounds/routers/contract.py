@@ -57,8 +57,8 @@ def check_router_kind(kind: RouterKind) -> None:
             _check_growth(kind, arch)
     formula = kind.growth_formula(sizes.m)
     assert isinstance(formula, sp.Expr) and formula.free_symbols <= SYMBOLS, (
-        f"{kind.name}: growth_formula must be a sympy expression in m, d, E, K, e; got "
-        f"{formula!r}")
+        f"{kind.name}: growth_formula must be a sympy expression in m, d, E, K, e; got {formula!r}"
+    )
     if kind.approximates:
         for dim in (1, 2):
             for cells in sorted({kind.round_cells(k) for k in (2, 3, 4)}):
@@ -68,13 +68,15 @@ def check_router_kind(kind: RouterKind) -> None:
 def _check_registration(kind: RouterKind) -> None:
     assert isinstance(kind, RouterKind), f"{kind!r} is not a RouterKind"
     assert ROUTER_KINDS.get(kind.name) is kind, (
-        f"{kind.name}: not registered under its name (register(kind) once)")
+        f"{kind.name}: not registered under its name (register(kind) once)"
+    )
     others = [name for name, k in ROUTER_KINDS.items() if k is kind and name != kind.name]
     assert not others, f"{kind.name}: also registered as {others}"
     for fact in ("summary", "total_rule", "read_rule"):
         text = getattr(kind, fact, None)
         assert isinstance(text, str) and text.strip() and "\n" not in text, (
-            f"{kind.name}: {fact} must be one non-empty line")
+            f"{kind.name}: {fact} must be one non-empty line"
+        )
 
 
 def _accepted(kind: RouterKind) -> list[Architecture]:
@@ -85,12 +87,14 @@ def _accepted(kind: RouterKind) -> list[Architecture]:
         for experts in EXPERTS:
             for top_k in (1, 2):
                 try:
-                    arch = Architecture(dim=dim, experts=experts, hidden=(2,),
-                                        router=kind.name, top_k=top_k)
+                    arch = Architecture(
+                        dim=dim, experts=experts, hidden=(2,), router=kind.name, top_k=top_k
+                    )
                 except SizeError:
                     continue
                 assert top_k == 1 or kind.mixes, (
-                    f"{kind.name}: accepted top-k = {top_k} but does not mix experts")
+                    f"{kind.name}: accepted top-k = {top_k} but does not mix experts"
+                )
                 found.append(arch)
     assert found, f"{kind.name}: accepts none of d ∈ {DIMS}, E ∈ {EXPERTS}"
     return found
@@ -99,7 +103,8 @@ def _accepted(kind: RouterKind) -> list[Architecture]:
 def _check_counts(kind: RouterKind, arch: Architecture) -> None:
     total, read = kind.parameters(arch)
     assert all(isinstance(v, int) and not isinstance(v, bool) for v in (total, read)), (
-        f"{kind.name}: parameters must be ints, got {(total, read)!r}")
+        f"{kind.name}: parameters must be ints, got {(total, read)!r}"
+    )
     assert 0 <= read <= total, f"{kind.name}: need 0 ≤ read ≤ total, got {(total, read)}"
     counts = arch.counts()
     assert (counts.router, counts.router_active) == (total, read)
@@ -111,26 +116,34 @@ def _check_module(kind: RouterKind, arch: Architecture) -> None:
     module: Any = kind.module(arch, torch.Generator().manual_seed(0))  # route, top: duck-typed
     shapes = {name: tuple(p.shape) for name, p in module.named_parameters()}
     assert shapes == kind.shapes(arch), (
-        f"{kind.name}: module parameters {shapes} differ from shapes() {kind.shapes(arch)}")
+        f"{kind.name}: module parameters {shapes} differ from shapes() {kind.shapes(arch)}"
+    )
     numel = sum(p.numel() for p in module.parameters())
     assert numel == kind.parameters(arch)[0], (
-        f"{kind.name}: module has {numel} parameters, the kind counts "
-        f"{kind.parameters(arch)[0]}")
+        f"{kind.name}: module has {numel} parameters, the kind counts {kind.parameters(arch)[0]}"
+    )
     generator = torch.Generator().manual_seed(1)
-    x = torch.cat([torch.rand(64, arch.dim, generator=generator),
-                   3 * torch.randn(16, arch.dim, generator=generator)])
+    x = torch.cat(
+        [
+            torch.rand(64, arch.dim, generator=generator),
+            3 * torch.randn(16, arch.dim, generator=generator),
+        ]
+    )
     with torch.no_grad():
         index = module.route(x)
     assert index.shape == (len(x),) and index.dtype == torch.long, (
         f"{kind.name}: route must give one long index per row, got {index.dtype} "
-        f"{tuple(index.shape)}")
+        f"{tuple(index.shape)}"
+    )
     assert bool(((index >= 0) & (index < arch.experts)).all()), (
-        f"{kind.name}: route gave an index outside 0..{arch.experts - 1}")
+        f"{kind.name}: route gave an index outside 0..{arch.experts - 1}"
+    )
     if kind.mixes:
         with torch.no_grad():
             top, scores = module.top(x)
         assert top.shape == scores.shape == (len(x), arch.top_k), (
-            f"{kind.name}: top must give (n, top_k) indices and scores")
+            f"{kind.name}: top must give (n, top_k) indices and scores"
+        )
         assert bool(((top >= 0) & (top < arch.experts)).all())
 
 
@@ -138,27 +151,32 @@ def _check_growth(kind: RouterKind, arch: Architecture) -> None:
     growth = kind.growth(arch)
     values = [growth.at(points) for points in POINTS]
     assert all(math.isfinite(v) and v >= -1e-9 for v in values), (
-        f"{kind.name}: growth must be finite and ≥ 0, got {values}")
+        f"{kind.name}: growth must be finite and ≥ 0, got {values}"
+    )
     assert all(a <= b + 1e-9 for a, b in zip(values, values[1:], strict=False)), (
-        f"{kind.name}: growth must be non-decreasing in m, got {values}")
-    assert all(v <= p * math.log2(arch.experts) + 1e-9 for v, p in zip(values, POINTS,
-                                                                       strict=True)), (
-        f"{kind.name}: growth above m·log₂ E (a partition into E cells), got {values}")
+        f"{kind.name}: growth must be non-decreasing in m, got {values}"
+    )
+    assert all(
+        v <= p * math.log2(arch.experts) + 1e-9 for v, p in zip(values, POINTS, strict=True)
+    ), f"{kind.name}: growth above m·log₂ E (a partition into E cells), got {values}"
 
 
 def _check_cells(kind: RouterKind, cells: int, dim: int) -> None:
     import torch
 
-    arch = Architecture(dim=dim, experts=cells**dim, hidden=(), router=kind.name,
-                        **kind.cell_fields(cells, dim))
+    arch = Architecture(
+        dim=dim, experts=cells**dim, hidden=(), router=kind.name, **kind.cell_fields(cells, dim)
+    )
     params = kind.cell_parameters(cells, dim)
     got = [np.shape(p) for p in params]
     assert got == list(kind.shapes(arch).values()), (
-        f"{kind.name}: cell_parameters shapes {got} differ from shapes()")
+        f"{kind.name}: cell_parameters shapes {got} differ from shapes()"
+    )
     x = centres(cells, dim)
     expected = np.arange(cells**dim)
     assert np.array_equal(kind.route_array(params, x), expected), (
-        f"{kind.name}: route_array does not send the cell centres of K = {cells} to their cells")
+        f"{kind.name}: route_array does not send the cell centres of K = {cells} to their cells"
+    )
     module: Any = kind.module(arch).to(torch.float64)
     with torch.no_grad():
         for name, values in zip(kind.shapes(arch), params, strict=True):
@@ -166,9 +184,11 @@ def _check_cells(kind: RouterKind, cells: int, dim: int) -> None:
         index = module.route(torch.from_numpy(x))
     assert np.array_equal(index.numpy(), expected), (
         f"{kind.name}: the torch module does not send the cell centres of K = {cells} to "
-        "their cells")
+        "their cells"
+    )
     if dim == 1:
         spans = kind.intervals(params)
         edges = [(k / cells, (k + 1) / cells) for k in range(cells)]
         assert np.allclose(spans, edges), (
-            f"{kind.name}: intervals {spans} differ from the cells {edges}")
+            f"{kind.name}: intervals {spans} differ from the cells {edges}"
+        )

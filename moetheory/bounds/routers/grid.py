@@ -52,20 +52,26 @@ class GridKind(RouterKind):
 
     def check(self, arch: Architecture) -> dict[str, Any]:
         if arch.dim > MAX_GRID_AXES:
-            raise SizeError(f"a grid router keeps thresholds per axis: at most {MAX_GRID_AXES} "
-                            f"axes, got dim = {arch.dim}")
+            raise SizeError(
+                f"a grid router keeps thresholds per axis: at most {MAX_GRID_AXES} "
+                f"axes, got dim = {arch.dim}"
+            )
         if arch.grid is None:
             k = integer_root(arch.experts, arch.dim)
             if k is None:
-                raise SizeError(f"experts = {arch.experts} is not a {arch.dim}-th power; a grid "
-                                "router needs K per axis with K^d = E (or give the cells per axis)")
+                raise SizeError(
+                    f"experts = {arch.experts} is not a {arch.dim}-th power; a grid "
+                    "router needs K per axis with K^d = E (or give the cells per axis)"
+                )
             return {"grid": (k,) * arch.dim}
         cells = tuple(check_count("grid cells per axis", k) for k in arch.grid)
         if len(cells) != arch.dim:
             raise SizeError(f"grid has {len(cells)} axes, dim is {arch.dim}")
         if math.prod(cells) != arch.experts:
-            raise SizeError(f"grid cells {'x'.join(map(str, cells))} make {math.prod(cells)} "
-                            f"experts, not {arch.experts}")
+            raise SizeError(
+                f"grid cells {'x'.join(map(str, cells))} make {math.prod(cells)} "
+                f"experts, not {arch.experts}"
+            )
         return {"grid": cells}
 
     def parameters(self, arch: Architecture) -> tuple[int, int]:
@@ -102,7 +108,8 @@ class GridKind(RouterKind):
         index = np.zeros(len(x), dtype=np.int64)
         for i, thresholds in enumerate(params):
             index = index * (len(thresholds) + 1) + np.searchsorted(
-                np.sort(thresholds), x[:, i], side="right")
+                np.sort(thresholds), x[:, i], side="right"
+            )
         return index
 
     def intervals(self, params: tuple[np.ndarray, ...]) -> list[tuple[float, float]]:

@@ -33,8 +33,9 @@ from moetheory.bounds.monotone import integer_root
 from moetheory.bounds.routers.arrays import CHUNK_ELEMENTS, multi_indices
 
 
-def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-            row_elements: int) -> torch.Tensor:
+def chunked(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, row_elements: int
+) -> torch.Tensor:
     """``fn`` applied to chunks of rows of ``x`` and concatenated, each chunk small enough that
     chunk·``row_elements`` ≤ :data:`CHUNK_ELEMENTS` (at least one row per chunk).
 
@@ -56,8 +57,7 @@ def grid_centres(cells: int, dim: int) -> torch.Tensor:
         >>> grid_centres(2, 1).tolist()
         [[0.25], [0.75]]
     """
-    return (torch.from_numpy(multi_indices(cells, dim)).to(torch.get_default_dtype())
-            + 0.5) / cells
+    return (torch.from_numpy(multi_indices(cells, dim)).to(torch.get_default_dtype()) + 0.5) / cells
 
 
 def flatten_index(multi: torch.Tensor, cells: int) -> torch.Tensor:
@@ -106,8 +106,9 @@ class GridRouter(nn.Module):
         self.cells = tuple(cells)
         self.thresholds = nn.ParameterList(
             nn.Parameter(torch.arange(1, k, dtype=torch.get_default_dtype()) / k)
-            for k in self.cells)
-        self.strides = [math.prod(self.cells[i + 1:]) for i in range(len(self.cells))]
+            for k in self.cells
+        )
+        self.strides = [math.prod(self.cells[i + 1 :]) for i in range(len(self.cells))]
 
     def route(self, x: torch.Tensor) -> torch.Tensor:
         """Expert index per row of ``x`` (n, d)."""
@@ -154,8 +155,9 @@ class TreeRouter(nn.Module):
         super().__init__()
         self.dim = dim
         self.depth = depth
-        self.levels = nn.ParameterList(nn.Parameter(grid_centres(1 << level, dim))
-                                       for level in range(1, depth + 1))
+        self.levels = nn.ParameterList(
+            nn.Parameter(grid_centres(1 << level, dim)) for level in range(1, depth + 1)
+        )
 
     def route(self, x: torch.Tensor) -> torch.Tensor:
         """Leaf (expert) index per row of ``x`` (n, d)."""
@@ -178,8 +180,9 @@ class LinearRouter(nn.Module):
     Initialised like ``nn.Linear`` (uniform ±1/√d) but from ``generator``.
     """
 
-    def __init__(self, dim: int, experts: int, top_k: int = 1,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, dim: int, experts: int, top_k: int = 1, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.top_k = top_k
         self.linear = nn.utils.skip_init(nn.Linear, dim, experts)

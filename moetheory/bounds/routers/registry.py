@@ -41,8 +41,9 @@ def register(kind: RouterKind) -> RouterKind:
         raise TypeError(f"a router kind must be a RouterKind instance, got {type(kind).__name__}")
     name = getattr(kind, "name", None)
     if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
-        raise ValueError(f"a router kind's name must be one word (letters, digits, - or _), "
-                         f"got {name!r}")
+        raise ValueError(
+            f"a router kind's name must be one word (letters, digits, - or _), got {name!r}"
+        )
     if name in ROUTER_KINDS:
         raise ValueError(f"a router kind named {name!r} is already registered")
     ROUTER_KINDS[name] = kind
@@ -91,8 +92,10 @@ def kinds_table() -> str:
     rows += [(f"``{k.name}``", k.total_rule, k.read_rule) for k in ROUTER_KINDS.values()]
     widths = [max(len(row[c]) for row in rows) for c in range(3)]
     rule = "  ".join("=" * w for w in widths)
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     return "\n".join([rule, lines[0], rule, *lines[1:], rule])
 
 

@@ -57,8 +57,10 @@ class TreeKind(RouterKind):
         """s with E = 2^{d·s}, or a :class:`SizeError`."""
         s, rem = divmod(arch.experts.bit_length() - 1, arch.dim)
         if rem or 1 << (arch.dim * s) != arch.experts:
-            raise SizeError(f"experts = {arch.experts} is not 2^(d·s) for d = {arch.dim}; a "
-                            "2^d-ary tree router needs E = 2^(d·s)")
+            raise SizeError(
+                f"experts = {arch.experts} is not 2^(d·s) for d = {arch.dim}; a "
+                "2^d-ary tree router needs E = 2^(d·s)"
+            )
         return s
 
     def check(self, arch: Architecture) -> dict[str, Any]:
@@ -77,8 +79,10 @@ class TreeKind(RouterKind):
         return 1 + variables * sp.log(EULER * points * (2**d - 1) / (d + 1), 2)
 
     def shapes(self, arch: Architecture) -> dict[str, tuple[int, ...]]:
-        return {f"levels.{level - 1}": (1 << (arch.dim * level), arch.dim)
-                for level in range(1, self.depth(arch) + 1)}
+        return {
+            f"levels.{level - 1}": (1 << (arch.dim * level), arch.dim)
+            for level in range(1, self.depth(arch) + 1)
+        }
 
     def module(self, arch: Architecture, generator: torch.Generator | None = None) -> nn.Module:
         from moetheory.bounds.routers.modules import TreeRouter
@@ -107,8 +111,11 @@ class TreeKind(RouterKind):
         spans = [(0.0, 1.0)]
         for level in params:
             points = level[:, 0]
-            spans = [sub for j, span in enumerate(spans)
-                     for sub in voronoi_1d(points[2 * j:2 * j + 2], *span)]
+            spans = [
+                sub
+                for j, span in enumerate(spans)
+                for sub in voronoi_1d(points[2 * j : 2 * j + 2], *span)
+            ]
         return spans
 
 

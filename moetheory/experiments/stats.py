@@ -1,0 +1,200 @@
+"""Log-log slope fits with bootstrap intervals, and the verdict against a predicted slope.
+
+:func:`loglog_fit` fits ``log y = intercept + slope · log x`` by ordinary least squares (natural
+logarithms), so ``y ≈ exp(intercept) · x^slope``::
+
+    slope = Σ (u_i − ū)(v_i − v̄) / Σ (u_i − ū)²,   u = log x,  v = log y,
+    intercept = v̄ − slope · ū.
+
+Its interval is a percentile bootstrap (the 2.5 % and 97.5 % percentiles of the bootstrap
+slopes, ``numpy.percentile`` with linear interpolation, for ``level=0.95``). The resampling
+protocol is fixed, so anyone can reproduce an interval from the data and the seed:
+
+- ``rng = numpy.random.default_rng(seed)``;
+- without groups: ``idx = rng.integers(0, n, size=(n_boot, n))``; resample ``b`` is the points
+  ``idx[b]``;
+- with groups (e.g. the seed of each point, so that the points of one training seed stay
+  together): the groups are numbered ``0 … G−1`` in order of first appearance,
+  ``idx = rng.integers(0, G, size=(n_boot, G))``, and resample ``b`` is every point of every
+  group in ``idx[b]``, with multiplicity;
+- a resample whose ``log x`` values are all equal has no slope and is dropped; the interval is
+  ``(nan, nan)`` when none is left, or when there are fewer than 2 groups (with one group every
+  resample is the data itself, and a zero-width interval would claim a certainty the data does
+  not have).
+
+:func:`slope_verdict` compares the interval with a predicted slope: ``"inconclusive"`` when there
+is no prediction, fewer than ``min_points`` points or a non-finite interval; ``"consistent"``
+when the prediction lies in the interval (ends included, with a relative tolerance of 1e-9);
+``"inconsistent"`` otherwise.
+
+Example
+-------
+>>> import numpy as np
+>>> x = np.array([1.0, 2, 4, 8, 16, 32])
+>>> rng = np.random.default_rng(1)
+>>> y = 3 * x**-0.5 * np.exp(rng.normal(0, 0.05, x.size))
+>>> fit = loglog_fit(x, y, seed=0)
+>>> round(fit.slope, 2), fit.ci[0] < -0.5 < fit.ci[1], fit.n_points
+(-0.5, True, 6)
+>>> slope_verdict(fit, -0.5), slope_verdict(fit, -1.0), slope_verdict(fit, None)
+('consistent', 'inconsistent', 'inconclusive')
+
+Reference: ``shared/reference/experiments.md`` §4 (fit log ε on log E and on log(E·P), bootstrap
+over seeds for the interval); Efron & Tibshirani, *An Introduction to the Bootstrap* (1993),
+ch. 13 (percentile intervals) — a cluster (group) bootstrap resamples whole groups.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+VERDICTS = ("consistent", "inconsistent", "inconclusive")
+"""The values :func:`slope_verdict` returns."""
+
+
+@dataclass(frozen=True)
+class SlopeFit:
+    """A log-log least-squares fit: ``slope``, ``intercept`` (natural log of the prefactor),
+    the bootstrap interval ``ci`` of the slope, the number of points and of groups (each point
+    is its own group when no groups are given)."""
+
+    slope: float
+    intercept: float
+    ci: tuple[float, float]
+    n_points: int
+    n_groups: int
+
+    def to_json(self) -> dict:
+        """Plain JSON data; a non-finite interval end becomes ``None``.
+
+        >>> SlopeFit(-1.0, 0.5, (float("nan"), float("nan")), 2, 2).to_json()["ci"]
+        [None, None]
+        """
+
+        def finite(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        return {
+            "slope": finite(self.slope),
+            "intercept": finite(self.intercept),
+            "ci": [finite(self.ci[0]), finite(self.ci[1])],
+            "n_points": self.n_points,
+            "n_groups": self.n_groups,
+        }
+
+
+def _slopes(counts: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """OLS slopes of weighted samples: ``counts`` (B × G) multiplicities of the groups,
+    ``sums`` (G × 5) per-group sums of 1, u, v, u², uv. Degenerate samples give nan."""
+    s = counts @ sums
+    n, su, sv, suu, suv = s.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sxx = suu - su * su / n
+        sxy = suv - su * sv / n
+        scale = np.maximum(suu, 1.0)
+        slope = np.where(sxx > 1e-12 * scale, sxy / np.where(sxx > 0, sxx, 1.0), np.nan)
+    return slope
+
+
+def loglog_fit(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    groups: Sequence[object] | np.ndarray | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    *,
+    level: float = 0.95,
+) -> SlopeFit:
+    """OLS fit of ``log y`` on ``log x`` with a percentile-bootstrap interval of the slope.
+
+    ``x`` and ``y`` must be positive and finite (``ValueError`` otherwise), of equal length, with
+    at least two distinct ``x``. ``groups`` (one label per point) makes the bootstrap resample
+    whole groups. ``level`` is the interval's coverage. Deterministic given ``seed``; the
+    protocol is in the module docstring.
+
+    >>> x, y = [1, 2, 4, 1, 2, 4], [1, 0.5, 0.25, 1.1, 0.55, 0.27]
+    >>> fit = loglog_fit(x, y, groups=[0, 0, 0, 1, 1, 1])
+    >>> round(fit.slope, 3), fit.n_groups
+    (-1.007, 2)
+    """
+    xs = np.asarray(x, dtype=float).ravel()
+    ys = np.asarray(y, dtype=float).ravel()
+    if xs.size != ys.size:
+        raise ValueError(f"x has {xs.size} values and y has {ys.size}")
+    for name, values in (("x", xs), ("y", ys)):
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{name}[{i}] = {float(values[i])!r}: a log-log fit needs positive finite values"
+            )
+    if np.unique(xs).size < 2:
+        raise ValueError("a log-log fit needs at least two distinct x values")
+    if not 0 < level < 1:
+        raise ValueError(f"level {level!r}: expected a number in (0, 1)")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise ValueError(f"n_boot {n_boot!r}: expected a positive integer")
+    u, v = np.log(xs), np.log(ys)
+    n = xs.size
+    du = u - u.mean()
+    slope = float(np.dot(du, v - v.mean()) / np.dot(du, du))
+    intercept = float(v.mean() - slope * u.mean())
+
+    if groups is None:
+        labels = np.arange(n)
+        n_groups = n
+    else:
+        group_list = list(np.asarray(groups, dtype=object).ravel())
+        if len(group_list) != n:
+            raise ValueError(f"groups has {len(group_list)} labels for {n} points")
+        number: dict[object, int] = {}
+        labels = np.array([number.setdefault(g, len(number)) for g in group_list])
+        n_groups = len(number)
+
+    ci: tuple[float, float] = (math.nan, math.nan)
+    if n_groups >= 2:
+        sums = np.zeros((n_groups, 5))
+        np.add.at(sums, labels, np.stack([np.ones(n), u, v, u * u, u * v], axis=1))
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, n_groups, size=(int(n_boot), n_groups))
+        block = max(1, 2**20 // n_groups)  # rows per block: counts stay ~8 MB
+        parts = []
+        for start in range(0, int(n_boot), block):
+            rows = idx[start : start + block]
+            flat = (np.arange(rows.shape[0])[:, None] * n_groups + rows).ravel()
+            counts = np.bincount(flat, minlength=rows.size).reshape(rows.shape).astype(float)
+            parts.append(_slopes(counts, sums))
+        boot = np.concatenate(parts)
+        boot = boot[np.isfinite(boot)]
+        if boot.size:
+            tail = 100 * (1 - level) / 2
+            lo, hi = np.percentile(boot, [tail, 100 - tail])
+            ci = (float(lo), float(hi))
+    return SlopeFit(slope, intercept, ci, int(n), int(n_groups))
+
+
+def slope_verdict(fit: SlopeFit, predicted: float | None, *, min_points: int = 3) -> str:
+    """``"consistent"``, ``"inconsistent"`` or ``"inconclusive"`` for ``predicted`` against
+    ``fit``.
+
+    Rule: ``"inconclusive"`` if ``predicted`` is ``None``, ``fit.n_points < min_points`` or
+    ``fit.ci`` is not finite; ``"consistent"`` if ``ci[0] ≤ predicted ≤ ci[1]`` (each end widened
+    by ``1e-9 · max(1, |predicted|)`` against rounding); ``"inconsistent"`` otherwise.
+
+    >>> fit = SlopeFit(-0.9, 0.0, (-1.1, -0.7), 10, 5)
+    >>> [slope_verdict(fit, p) for p in (-1.0, -2.0, None)]
+    ['consistent', 'inconsistent', 'inconclusive']
+    """
+    if predicted is None or fit.n_points < min_points:
+        return "inconclusive"
+    lo, hi = fit.ci
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "inconclusive"
+    if not math.isfinite(predicted):
+        return "inconsistent"
+    tol = 1e-9 * max(1.0, abs(predicted))
+    return "consistent" if lo - tol <= predicted <= hi + tol else "inconsistent"

@@ -23,6 +23,10 @@ from moetheory.rbar import SCHEMA as RBAR
 from moetheory.rbar import verify_rbar_json
 from moetheory.schema import Node
 
+SHATTER = "moetheory.shatter/1"
+"""Schema of a shattering certificate (``moetheory shatter``; verified by
+:func:`moetheory.experiments.shatter.certificate.verify_shatter_json`)."""
+
 MAX_DOCUMENTS = 10_000
 """Most verdicts in one list."""
 
@@ -52,4 +56,16 @@ def verify_document(data: object) -> VerifyReport:
             report.check(False, claim)
         report.check(ok, "r̄ record: every certificate verified and the claimed values follow")
         return report
-    raise CertificateError(f"file.schema: {schema!r} is neither {VERDICT!r} nor {RBAR!r}")
+    if schema == SHATTER:
+        from moetheory.experiments.shatter.certificate import verify_shatter_json
+
+        ok, lines = verify_shatter_json(data)
+        report = VerifyReport()
+        for line in lines:
+            status, _, claim = line.partition(": ")
+            report.check(status != "FAIL", claim if status in ("PASS", "FAIL") else line)
+        report.check(ok, "shattering certificate: every exact claim re-checked")
+        return report
+    raise CertificateError(
+        f"file.schema: {schema!r} is not one of {VERDICT!r}, {RBAR!r}, {SHATTER!r}"
+    )

@@ -74,9 +74,42 @@ BASES = {  # valid, fast invocations; an option's value is replaced in place or 
         "20",
     ],
     "report": ["--gates", "softmax", "--experts", "linear", "--out", "{out}", "--seconds", "2"],
+    "shatter": [
+        "--model",
+        "halfspace",
+        "--dim",
+        "2",
+        "--points",
+        "3",
+        "--out",
+        "{out}",
+        "--seconds",
+        "20",
+    ],
+    "approx-experiment": [
+        "--budgets",
+        "60",
+        "--cells",
+        "1,2",
+        "--seeds",
+        "1",
+        "--steps",
+        "5",
+        "--out",
+        "{out}",
+        "--seconds",
+        "20",
+    ],
 }
 #: (command, option) whose value is a path: hostile text there is a legitimate file name.
-PATHS = {("report", "--out"), ("atlas", "--out"), ("construct", "--save")}
+PATHS = {
+    ("report", "--out"),
+    ("atlas", "--out"),
+    ("construct", "--save"),
+    ("approx-experiment", "--out"),
+    ("shatter", "--out"),
+    ("shatter", "--point-set"),
+}
 
 
 def _options() -> list[tuple[str, str]]:

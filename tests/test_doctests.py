@@ -19,6 +19,10 @@ def test_docstring_examples(name):
 
 
 def test_examples_exist():
-    """The examples are there to be run: most modules of the package carry some."""
-    attempted = [doctest.testmod(importlib.import_module(n)).attempted > 0 for n in MODULES]
-    assert sum(attempted) >= len(MODULES) // 3
+    """The examples are there to be run: most modules of the package carry some (found, not run:
+    the parametrised test above runs them)."""
+    finder = doctest.DocTestFinder()
+    with_examples = [
+        any(t.examples for t in finder.find(importlib.import_module(n))) for n in MODULES
+    ]
+    assert sum(with_examples) >= len(MODULES) // 2

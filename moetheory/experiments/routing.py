@@ -71,6 +71,10 @@ class Partition(ABC):
     def load(self, module: MoEMLP, routing: Tensor) -> None:
         """Copy the partition into the realised module's router."""
 
+    def min_points(self, experts: int) -> int:
+        """The fewest training points the partition can be computed from."""
+        return 0
+
 
 class GridPartition(Partition):
     """K^d equal cells of [0, 1]^d (``experts`` must be a d-th power)."""
@@ -104,6 +108,9 @@ class KMeansPartition(Partition):
     def load(self, module: MoEMLP, routing: Tensor) -> None:
         with torch.no_grad():
             module.router.prototypes.copy_(routing)
+
+    def min_points(self, experts: int) -> int:
+        return experts  # one training point per prototype at least
 
 
 PARTITIONS: dict[str, Partition] = {

@@ -50,8 +50,10 @@ VERDICT_COLOURS = {"yes": "#0072B2", "no": "#E69F00", "unknown": "#BBBBBB"}
 PANELS = ("strong", "weak")
 """The verdicts the atlas plot shows, one panel each."""
 
-METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None,
-                                                "CreationDate": None}}
+METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+}
 """Metadata left out of the files (dates and version strings), so the bytes depend on the data
 only."""
 
@@ -85,27 +87,45 @@ def atlas_figure(rows: Sequence[AtlasRow]) -> Figure:
     code = {verdict: i for i, verdict in enumerate(VERDICT_COLOURS)}
     colours = ListedColormap([*VERDICT_COLOURS.values(), "white"])
     with _style():
-        fig = Figure(figsize=(2 * 0.32 * len(experts) + 3.5, 0.32 * len(gates) + 2.6),
-                     layout="constrained")
+        fig = Figure(
+            figsize=(2 * 0.32 * len(experts) + 3.5, 0.32 * len(gates) + 2.6), layout="constrained"
+        )
         axes = fig.subplots(1, len(PANELS), sharey=True, squeeze=False)[0]
         for ax, verdict in zip(axes, PANELS, strict=True):
             grid = np.full((len(gates), len(experts)), len(code))
             for r in rows:
                 grid[gates.index(r.gate), experts.index(r.expert)] = code.get(
-                    r.verdicts.get(verdict, "unknown"), code["unknown"])
-            ax.pcolormesh(grid, cmap=colours, vmin=-0.5, vmax=len(code) + 0.5,
-                          edgecolors="white", linewidth=0.5)
+                    r.verdicts.get(verdict, "unknown"), code["unknown"]
+                )
+            ax.pcolormesh(
+                grid,
+                cmap=colours,
+                vmin=-0.5,
+                vmax=len(code) + 0.5,
+                edgecolors="white",
+                linewidth=0.5,
+            )
             ax.set_aspect("equal")
-            ax.set_xticks([i + 0.5 for i in range(len(experts))], experts, rotation=60,
-                          ha="right", rotation_mode="anchor", fontsize=8)
+            ax.set_xticks(
+                [i + 0.5 for i in range(len(experts))],
+                experts,
+                rotation=60,
+                ha="right",
+                rotation_mode="anchor",
+                fontsize=8,
+            )
             ax.set_yticks([i + 0.5 for i in range(len(gates))], gates, fontsize=8)
             ax.tick_params(length=0)
             ax.set_title(f"{verdict} identifiability")
             ax.set_xlabel("expert")
         axes[0].set_ylabel("gate (router)")
         axes[0].invert_yaxis()  # the first gate on top (the panels share this axis)
-        fig.legend(handles=[Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()],
-                   loc="outside lower center", ncols=len(VERDICT_COLOURS), frameon=False)
+        fig.legend(
+            handles=[Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()],
+            loc="outside lower center",
+            ncols=len(VERDICT_COLOURS),
+            frameon=False,
+        )
     return fig
 
 
@@ -120,8 +140,11 @@ def _positive(value: object) -> float | None:
 
 def _line(ax: Axes, xs: Sequence[object], ys: Sequence[object], **style: object) -> None:
     """Draw the points of (xs, ys) that a log-log axis can show."""
-    points = [(x, y) for x, y in zip(map(_positive, xs), map(_positive, ys), strict=True)
-              if x is not None and y is not None]
+    points = [
+        (x, y)
+        for x, y in zip(map(_positive, xs), map(_positive, ys), strict=True)
+        if x is not None and y is not None
+    ]
     if points:
         ax.loglog(*zip(*sorted(points), strict=True), **style)
 
@@ -150,24 +173,48 @@ def approximation_figure(rows: Sequence[dict]) -> Figure:
         fig, axes = _grid(len(keys), 3, 4.2, 3.4)
         for ax, (alpha, dim) in zip(axes, keys, strict=True):
             for i, method in enumerate(methods):
-                mine = [r for r in rows if (Fraction(str(r["alpha"])), r["dim"]) == (alpha, dim)
-                        and r["method"] == method]
+                mine = [
+                    r
+                    for r in rows
+                    if (Fraction(str(r["alpha"])), r["dim"]) == (alpha, dim)
+                    and r["method"] == method
+                ]
                 eps = [r["eps"] for r in mine]
                 colour = f"C{i}"
-                _line(ax, eps, [r["total_parameters"] for r in mine], color=colour,
-                      marker="o", label=method)
-                _line(ax, eps, [r["active_parameters"] for r in mine], color=colour,
-                      linestyle="--", marker=".")
+                _line(
+                    ax,
+                    eps,
+                    [r["total_parameters"] for r in mine],
+                    color=colour,
+                    marker="o",
+                    label=method,
+                )
+                _line(
+                    ax,
+                    eps,
+                    [r["active_parameters"] for r in mine],
+                    color=colour,
+                    linestyle="--",
+                    marker=".",
+                )
             ax.invert_xaxis()
             ax.set_title(f"α = {alpha}, d = {dim}")
             ax.set_xlabel("sup error ε")
             ax.set_ylabel("dense parameters")
             ax.grid(True, which="major", alpha=0.3)
-        labelled = {label: handle for ax in axes
-                    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)}
-        fig.legend(labelled.values(), labelled.keys(), loc="outside lower center",
-                   ncols=len(methods), frameon=False,
-                   title="solid: total; dashed: active per input")
+        labelled = {
+            label: handle
+            for ax in axes
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)
+        }
+        fig.legend(
+            labelled.values(),
+            labelled.keys(),
+            loc="outside lower center",
+            ncols=len(methods),
+            frameon=False,
+            title="solid: total; dashed: active per input",
+        )
     return fig
 
 
@@ -175,10 +222,12 @@ def tradeoff_figure(tables: Sequence[Sequence[dict]]) -> Figure:
     """Error against the number of experts E at a fixed budget, log-log, one panel per table
     (rows of ``moetheory.bounds.tradeoff.tradeoff_rows`` or of
     ``moetheory.construct.measured.measured_tradeoff``)."""
-    series = (("guaranteed_error", "guaranteed error", {"marker": "o"}),
-              ("law_shallow", "(E·P)^(−α/d) law", {"linestyle": "--"}),
-              ("law_deep", "(E·P²)^(−α/d) law", {"linestyle": ":"}),
-              ("measured_error", "max error found (search)", {"marker": "x"}))
+    series = (
+        ("guaranteed_error", "guaranteed error", {"marker": "o"}),
+        ("law_shallow", "(E·P)^(−α/d) law", {"linestyle": "--"}),
+        ("law_deep", "(E·P²)^(−α/d) law", {"linestyle": ":"}),
+        ("measured_error", "max error found (search)", {"marker": "x"}),
+    )
     with _style():
         fig, axes = _grid(len(tables), 2, 5.0, 3.6)
         for ax, table in zip(axes, tables, strict=True):
@@ -186,11 +235,13 @@ def tradeoff_figure(tables: Sequence[Sequence[dict]]) -> Figure:
             experts = [r["experts"] for r in table]
             for i, (key, label, style) in enumerate(series):
                 if key in first:
-                    _line(ax, experts, [r[key] for r in table], color=f"C{i}", label=label,
-                          **style)
+                    _line(ax, experts, [r[key] for r in table], color=f"C{i}", label=label, **style)
             built = "built and measured" if "measured_error" in first else "predicted"
-            ax.set_title(f"{first['budget_kind']} budget {first['budget']:,} ({built}), "
-                         f"d = {first['dim']}, α = {first['alpha']}", fontsize=9)
+            ax.set_title(
+                f"{first['budget_kind']} budget {first['budget']:,} ({built}), "
+                f"d = {first['dim']}, α = {first['alpha']}",
+                fontsize=9,
+            )
             ax.set_xlabel("experts E")
             ax.set_ylabel("sup error")
             ax.grid(True, which="major", alpha=0.3)
@@ -230,6 +281,7 @@ def _atlas_as(fmt: str) -> Callable[[list[AtlasRow]], bytes]:
     def atlas_figure_bytes(rows: list[AtlasRow]) -> bytes:
         """The atlas grid (:func:`atlas_figure`) as figure bytes."""
         return figure_bytes(atlas_figure(rows), fmt)
+
     return atlas_figure_bytes
 
 

@@ -529,13 +529,11 @@ def train_batch(batch: list[Unit]) -> list[dict]:
 
     from moetheory.construct.targets import builtin_target
     from moetheory.construct.verify import module_function
+    from moetheory.experiments.batched import cpu_training
     from moetheory.experiments.routing import fit_mixtures
 
     setup = batch[0].params["setup"]
-    threads = torch.get_num_threads()
-    if setup["threads"]:
-        torch.set_num_threads(setup["threads"])
-    try:
+    with cpu_training(setup["threads"] or None):
         target = builtin_target(setup["target"], setup["dim"], setup["alpha"])
         x_train, x_test = samples(setup)
         y_train = target(x_train)
@@ -596,8 +594,6 @@ def train_batch(batch: list[Unit]) -> list[dict]:
                 }
             )
         return out
-    finally:
-        torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------------------------ construction

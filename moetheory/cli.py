@@ -1240,6 +1240,32 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except MemoryError:
+        print(_OUT_OF_MEMORY, file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # torch's allocators (CPU and CUDA) raise RuntimeError subclasses
+        if not _is_out_of_memory(exc):
+            raise
+        print(_OUT_OF_MEMORY, file=sys.stderr)
+        return 2
+
+
+_OUT_OF_MEMORY = "moetheory: error: out of memory: the sizes asked for do not fit; lower them"
+
+
+def _is_out_of_memory(exc: RuntimeError) -> bool:
+    """An allocation failure of torch (``torch.OutOfMemoryError`` or the CPU allocator's
+    "can't allocate memory").
+
+    >>> _is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"))
+    True
+    """
+    text = str(exc)
+    return (
+        type(exc).__name__ == "OutOfMemoryError"
+        or "can't allocate memory" in text
+        or "out of memory" in text.lower()
+    )
 
 
 if __name__ == "__main__":

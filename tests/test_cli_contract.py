@@ -456,3 +456,28 @@ def test_grid_router_with_many_cells_per_axis(capsys):
 def test_tradeoff_budget_beyond_float_range(capsys):
     """Rows' counts beyond the float range in the scaling laws (once an OverflowError)."""
     assert run_cli(capsys, *TRADEOFF, "--budget", "1e308")[0] == 0
+
+
+def test_out_of_memory_is_one_line(capsys, monkeypatch):
+    """Review of issue 16: sizes that pass the checks but exhaust memory gave a torch traceback
+    with exit 1; they are bad input like any other (exit 2, one line)."""
+    from moetheory import cli
+
+    def exhausted(args):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9e12")
+
+    parser = cli.build_parser
+    monkeypatch.setattr(
+        cli,
+        "build_parser",
+        lambda: _with_func(parser(), "families", exhausted),
+    )
+    assert cli.main(["families"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory" in err
+
+
+def _with_func(parser, command, func):
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub.choices[command].set_defaults(func=func)
+    return parser

@@ -759,6 +759,48 @@ def test_slope_verdict_rule(ci, n_points, predicted, verdict):
 
 
 def test_slope_verdict_min_points():
-    fit = SlopeFit(-1.0, 0.0, (-1.5, -0.5), 4, 4)
+    fit = SlopeFit(-1.0, 0.0, (-1.5, -0.5), 4, 5)
     assert slope_verdict(fit, -1.0, min_points=5) == "inconclusive"
     assert slope_verdict(fit, -1.0, min_points=4) == "consistent"
+
+
+def test_slope_verdict_needs_enough_groups():
+    """Too few seeds: the percentile bootstrap under-covers (stats.MIN_GROUPS), no verdict."""
+    few = SlopeFit(-1.0, 0.0, (-1.5, -0.5), 12, 4)
+    assert slope_verdict(few, -1.0) == slope_verdict(few, -3.0) == "inconclusive"
+    assert slope_verdict(few, -3.0, min_groups=4) == "inconsistent"
+
+
+def _coupled(units: list) -> list[dict]:
+    """A batch whose every result depends on the whole chunk (as a float32 model's numbers
+    depend on the models padded and trained beside it)."""
+    total = sum(u.seed for u in units)
+    return [{"value": u.seed * 1000 + total % 997, "size": len(units)} for u in units]
+
+
+def test_a_chunk_recorded_in_part_is_trained_again_whole(tmp_path):
+    """Review of issue 16: a kill inside a chunk's record loop left some of its units recorded;
+    retraining only the missing ones in a smaller batch changed their numbers. Chunks are fixed
+    by the unit list, so the resumed run records exactly what the uninterrupted one did."""
+    from moetheory.experiments.rundir import RunDirectory
+    from moetheory.experiments.sweep import grid_units, run_sweep
+
+    units = grid_units({"budget": [1, 2], "E": [1, 2, 3, 4]}, base_seed=7)
+
+    def sweep(path, resume=False):
+        run = RunDirectory(path, experiment="t", config={}, device="cpu", resume=resume)
+        key = lambda u: u.params["budget"]  # noqa: E731
+        return run_sweep(units, None, run, batch=_coupled, chunk_key=key)
+
+    def plain(lines):
+        return [{k: v for k, v in line.items() if k != "seconds"} for line in lines]
+
+    whole = sweep(tmp_path / "whole")
+    assert {line["size"] for line in whole} == {4}  # one chunk per budget
+    sweep(tmp_path / "cut")
+    results = tmp_path / "cut" / "results.jsonl"
+    kept = results.read_text().splitlines()[:6]  # budget 1 whole, budget 2 in part
+    results.write_text("\n".join(kept) + "\n")
+    assert plain(sweep(tmp_path / "cut", resume=True)) == plain(whole)
+    lines = [json.loads(x) for x in results.read_text().splitlines()]
+    assert sorted(x["unit"] for x in lines) == sorted(u.id for u in units)  # each exactly once

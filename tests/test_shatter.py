@@ -443,7 +443,7 @@ def test_phi_constants():
 
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_vll_estimate_of_halfspaces_lands_near_d_plus_1(d):
-    """Band [0.6, 1.6]·(d + 1): measured 1.8, 3.1, 4.0 for d = 1, 2, 3 (seed 0); the LP learner
+    """Band [0.6, 1.6]·(d + 1) (12 repetitions here; README's figures use 20); the LP learner
     is exact ERM only on separable samples, so the estimate is an effective VC dimension."""
     est = vll_estimate(halfspace_lp_learner, dim=d, h0=d + 1, seed=0, repetitions=12)
     assert 0.6 * (d + 1) <= est.h <= 1.6 * (d + 1), est.h

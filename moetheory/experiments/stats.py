@@ -177,19 +177,32 @@ def loglog_fit(
     return SlopeFit(slope, intercept, ci, int(n), int(n_groups))
 
 
-def slope_verdict(fit: SlopeFit, predicted: float | None, *, min_points: int = 3) -> str:
+MIN_GROUPS = 5
+"""Fewest bootstrap groups (seeds) for a verdict. The percentile bootstrap over few groups
+under-covers: in a simulation (6 values of E, a random slope and intercept per seed, point
+noise; 300 trials each, review of issue 16) the nominal 95 % interval held the true slope in
+49 % of trials with 2 groups, 75 % with 3, 83 % with 5 and 87 % with 8 — so even at 8 seeds an
+"inconsistent" near an end of the interval is weaker evidence than 5 %."""
+
+
+def slope_verdict(
+    fit: SlopeFit, predicted: float | None, *, min_points: int = 3, min_groups: int = MIN_GROUPS
+) -> str:
     """``"consistent"``, ``"inconsistent"`` or ``"inconclusive"`` for ``predicted`` against
     ``fit``.
 
-    Rule: ``"inconclusive"`` if ``predicted`` is ``None``, ``fit.n_points < min_points`` or
-    ``fit.ci`` is not finite; ``"consistent"`` if ``ci[0] ≤ predicted ≤ ci[1]`` (each end widened
-    by ``1e-9 · max(1, |predicted|)`` against rounding); ``"inconsistent"`` otherwise.
+    Rule: ``"inconclusive"`` if ``predicted`` is ``None``, ``fit.n_points < min_points``,
+    ``fit.n_groups < min_groups`` (:data:`MIN_GROUPS`) or ``fit.ci`` is not finite;
+    ``"consistent"`` if ``ci[0] ≤ predicted ≤ ci[1]`` (each end widened by
+    ``1e-9 · max(1, |predicted|)`` against rounding); ``"inconsistent"`` otherwise.
 
     >>> fit = SlopeFit(-0.9, 0.0, (-1.1, -0.7), 10, 5)
     >>> [slope_verdict(fit, p) for p in (-1.0, -2.0, None)]
     ['consistent', 'inconsistent', 'inconclusive']
+    >>> slope_verdict(SlopeFit(-0.9, 0.0, (-1.1, -0.7), 10, 3), -1.0)  # three seeds
+    'inconclusive'
     """
-    if predicted is None or fit.n_points < min_points:
+    if predicted is None or fit.n_points < min_points or fit.n_groups < min_groups:
         return "inconclusive"
     lo, hi = fit.ci
     if not (math.isfinite(lo) and math.isfinite(hi)):

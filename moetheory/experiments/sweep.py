@@ -25,9 +25,12 @@ unit only (its ``seed`` and ``params``; no global random state), so a retried or
 gives the same result, and a sweep's results do not depend on where it ran.
 
 Batched units. Experiments that train many units in one tensor program pass ``batch(units) ->
-[result, ...]`` (same order); the pending units are grouped in chunks of ``batch_size`` (default:
-all of them), each chunk is one task, and each result is recorded as its chunk returns. A unit's
-``"seconds"`` is then its share of the chunk's wall time (chunk time / chunk size).
+[result, ...]`` (same order); the units are grouped in chunks fixed by the unit list alone
+(``chunk_key``, then ``batch_size``; default: all in one), each chunk is one task, and each result
+is recorded as its chunk returns. A chunk recorded in part before a kill is trained again whole,
+its missing units alone recorded: a model's numbers may depend on the models trained beside it,
+so this is what makes a resumed run equal an uninterrupted one. A unit's ``"seconds"`` is its
+share of the chunk's wall time (chunk time / chunk size).
 
 Example
 -------
@@ -60,7 +63,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -243,6 +246,50 @@ def _line(unit: Unit, result: object, seconds: float) -> dict:
     return json.loads(json.dumps(line, default=json_default))
 
 
+def _chunks(
+    units: Sequence[Unit], key: Callable[[Unit], Hashable] | None, size: int | None
+) -> list[list[Unit]]:
+    """The units grouped by ``key`` (in order of first appearance), each group cut every
+    ``size`` units (whole when None).
+
+    >>> us = [Unit(f"u{i}", i) for i in range(5)]
+    >>> [[u.id for u in c] for c in _chunks(us, lambda u: u.seed % 2, 2)]
+    [['u0', 'u2'], ['u4'], ['u1', 'u3']]
+    """
+    groups: dict[Hashable, list[Unit]] = {}
+    for u in units:
+        groups.setdefault(key(u) if key is not None else None, []).append(u)
+    out = []
+    for group in groups.values():
+        step = size or len(group)
+        out += [group[i : i + step] for i in range(0, len(group), step)]
+    return out
+
+
+def _on_dask(
+    client: Client,
+    work: Callable[[Unit], dict] | None,
+    batch: Callable[[list[Unit]], list[dict]] | None,
+    chunks: list[list[Unit]],
+    record: Callable[[list[Unit], list[tuple[object, float]]], None],
+    desc: str,
+) -> None:
+    """Submit one task per chunk and record each as it completes (this process only)."""
+    from distributed import as_completed
+
+    tag = secrets.token_hex(4)  # fresh keys: never reuse another sweep's results
+    futures = [
+        client.submit(_execute, work, batch, c, key=f"moetheory-{tag}-{c[0].id}") for c in chunks
+    ]
+    by_key: dict[Any, list[Unit]] = {f.key: c for f, c in zip(futures, chunks, strict=True)}
+    try:
+        for future in progress(as_completed(futures), total=len(futures), desc=desc):
+            record(by_key[future.key], future.result())
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
 def run_sweep(
     units: Sequence[Unit],
     work: Callable[[Unit], dict] | None,
@@ -253,12 +300,21 @@ def run_sweep(
     batch: Callable[[list[Unit]], list[dict]] | None = None,
     batch_size: int | None = None,
     n_workers: int | None = None,
+    chunk_key: Callable[[Unit], Hashable] | None = None,
+    client: Client | None = None,
 ) -> list[dict]:
     """Run the units not yet recorded in ``run`` and return every result in the order of
     ``units``.
 
     Where they run (``scheduler``), what is recorded and how ``batch`` groups units: see the
     module docstring. ``work`` is not called when ``batch`` is given (it may be ``None`` then).
+    With ``batch`` the chunks are fixed by ``units`` alone — the units of one ``chunk_key``
+    (all units if None), in order, cut every ``batch_size`` — never by what is already done: a
+    chunk that a killed run recorded in part is trained again whole and only its missing units
+    are recorded, so a resumed run records what an uninterrupted one would (a model's numbers
+    may depend on the others trained beside it). Each chunk is one task, so chunks run in
+    parallel on Dask. ``client``: an open Dask client to use (``scheduler`` is then ignored),
+    so that a caller can connect before it creates the run directory.
     A recorded unit whose seed differs from its unit's is a :class:`ConfigError` (the sweep
     changed under a resumed run). The wall time of the whole call is added to
     ``run.json["seconds"][desc or "sweep"]``. A unit that raises stops the sweep (the exception
@@ -278,39 +334,30 @@ def run_sweep(
                 f"{run.results_path}: unit {u.id!r} was recorded with seed "
                 f"{done[u.id].get('seed')!r} but the sweep gives it {u.seed}"
             )
-    pending = [u for u in units if u.id not in done]
     if batch is None:
-        chunks = [[u] for u in pending]
+        chunks = [[u] for u in units if u.id not in done]
     else:
-        size = batch_size or max(len(pending), 1)
-        chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
+        chunks = [
+            c for c in _chunks(units, chunk_key, batch_size) if any(u.id not in done for u in c)
+        ]
     new: dict[str, dict] = {}
 
     def record(chunk: list[Unit], outcome: list[tuple[object, float]]) -> None:
         for unit, (result, seconds) in zip(chunk, outcome, strict=True):
+            if unit.id in done:  # recorded before a kill: its line stands
+                continue
             line = _line(unit, result, seconds)
             run.record(line)
             new[unit.id] = line
 
-    if chunks and scheduler is None:
+    if chunks and scheduler is None and client is None:
         for chunk in progress(chunks, total=len(chunks), desc=desc):
             record(chunk, _execute(work, batch, chunk))
+    elif chunks and client is not None:
+        _on_dask(client, work, batch, chunks, record, desc)
     elif chunks:
-        from distributed import as_completed
-
         assert scheduler is not None
-        with dask_client(scheduler, n_workers) as client:
-            tag = secrets.token_hex(4)  # fresh keys: never reuse another sweep's results
-            futures = [
-                client.submit(_execute, work, batch, c, key=f"moetheory-{tag}-{c[0].id}")
-                for c in chunks
-            ]
-            by_key: dict[Any, list[Unit]] = {f.key: c for f, c in zip(futures, chunks, strict=True)}
-            try:
-                for future in progress(as_completed(futures), total=len(futures), desc=desc):
-                    record(by_key[future.key], future.result())
-            except BaseException:
-                client.cancel(futures)
-                raise
+        with dask_client(scheduler, n_workers) as own:
+            _on_dask(own, work, batch, chunks, record, desc)
     run.timing(desc or "sweep", time.perf_counter() - started)
     return [done[u.id] if u.id in done else new[u.id] for u in units]

@@ -73,7 +73,7 @@ BASES = {  # valid, fast invocations; an option's value is replaced in place or 
         "--seconds",
         "20",
     ],
-    "report": ["--gates", "softmax", "--experts", "linear", "--out", "{out}", "--seconds", "2"],
+    "report": ["--gates", "softmax", "--experts", "linear", "--out", "{out}", "--seconds", "1"],
     "shatter": [
         "--model",
         "halfspace",

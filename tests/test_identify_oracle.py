@@ -488,14 +488,14 @@ def pairs(draw, dims=(1, 2)):
 COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 
-@settings(max_examples=6, **COMMON)
+@settings(max_examples=4, **COMMON)
 @given(pairs())
 def test_oracle_order_2(case):
     gate, expert, d, seed = case
     compare(gate, expert, d, 2, seed)
 
 
-@settings(max_examples=3, **COMMON)
+@settings(max_examples=2, **COMMON)
 @given(pairs(dims=(1,)))
 def test_oracle_order_3_small(case):
     gate, expert, d, seed = case

@@ -193,6 +193,13 @@ def test_plots_are_deterministic(report_dir, tmp_path):
     assert (report_dir / "atlas.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_progress_bars_draw_on_a_terminal(drawn):
+    """The module's report is written with a terminal on stderr: both levels of bars drew."""
+    _, bars = drawn
+    assert "report" in bars and "identify" in bars
+
+
+@pytest.mark.slow  # a second small report, written without a terminal, compared file by file
 def test_progress_bars_draw_on_a_terminal_and_change_no_file(drawn, tmp_path, monkeypatch):
     report_dir, bars = drawn
     assert "report" in bars and "identify" in bars  # both levels drew on the terminal

@@ -95,6 +95,7 @@ def test_degenerate_points_realise_fewer_than_cover():
     assert verify_shatter_json(certificate_json(r))[0]
 
 
+@pytest.mark.slow  # the benchmark (benchmarks/shatter_lp.py) times m = 12 and checks Cover's count
 def test_twelve_points_all_decided_exactly():
     r = shatter_exact(random_points(12, 2, seed=5), "halfspace")
     assert r.counts()["realised"] == cover(12, 3) and r.counts()["undecided"] == 0

@@ -289,3 +289,16 @@ def test_atlas_figures_through_the_format_registry(tmp_path, capsys):
         == 0
     )
     assert (tmp_path / f"atlas.{FORMATS['pdf'].extension}").read_bytes().startswith(b"%PDF")
+
+
+def test_every_renderer_provider_declares_a_renderer():
+    """The provider list of the format registry holds only modules that declare renderers."""
+    import importlib
+
+    from moetheory.present import formats
+
+    formats.formats_for("table")  # loads the providers
+    owners = {fn.__module__ for fn in formats._RENDERERS.values()}
+    for name in formats._PROVIDERS:
+        importlib.import_module(name)
+        assert name in owners, name

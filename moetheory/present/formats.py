@@ -72,8 +72,6 @@ _PROVIDERS = (
     "moetheory.present.atlas",
     "moetheory.present.markdown",
     "moetheory.present.latex",
-    "moetheory.present.bounds",
-    "moetheory.present.construct",
     "moetheory.present.plots",
 )
 """Modules that declare renderers, imported on first use (presentation stays lazy)."""
@@ -95,11 +93,7 @@ def renders(kind: str, fmt: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 def _load() -> None:
     for name in _PROVIDERS:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a provider's own import failing is an error, not absence
-                raise
+        importlib.import_module(name)
 
 
 def formats_for(kind: str, binary: bool | None = None) -> tuple[str, ...]:

@@ -100,6 +100,22 @@ BASES = {  # valid, fast invocations; an option's value is replaced in place or 
         "--seconds",
         "20",
     ],
+    "simulate": [
+        "--gate",
+        "softmax",
+        "--expert",
+        "linear",
+        "--dim",
+        "1",
+        "--sizes",
+        "50,100",
+        "--replicates",
+        "2",
+        "--out",
+        "{out}",
+        "--seconds",
+        "20",
+    ],
 }
 #: (command, option) whose value is a path: hostile text there is a legitimate file name.
 PATHS = {
@@ -109,6 +125,7 @@ PATHS = {
     ("approx-experiment", "--out"),
     ("shatter", "--out"),
     ("shatter", "--point-set"),
+    ("simulate", "--out"),
 }
 
 

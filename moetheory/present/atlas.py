@@ -4,6 +4,12 @@ Every renderer is a pure function of the rows: equal rows give byte-identical te
 Markdown and LaTeX tables carry a legend (:data:`LEGEND`: columns, symbols, tags); CSV and JSON
 are data.
 
+Measured slopes: given ``measured`` — (gate, expert) → the summary of a recorded
+estimation-rate simulation (``moetheory.experiments.simulate.records.measured_by_pair``) —
+every renderer adds a last column "measured slope" (:func:`measured_cell`; in JSON a
+``"measured"`` object per row, ``null`` for a pair no run covers). Without it the output is the
+atlas alone, unchanged.
+
 Example
 -------
 >>> from moetheory.rates.atlas import atlas_rows
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
+from typing import Any
 
 from moetheory.present.formats import render, renders
 from moetheory.present.jsonio import dumps
@@ -114,6 +122,61 @@ LEGEND: tuple[tuple[str, str], ...] = (
 """What the atlas's columns, symbols and tags mean (under the Markdown and LaTeX tables)."""
 
 
+MEASURED_COLUMN = "measured slope"
+"""The column added when measured slopes are given."""
+
+MEASURED_LEGEND = (
+    MEASURED_COLUMN,
+    "slope of log loss on log n fitted to a recorded simulation of the pair, [its interval], "
+    "· the run's verdict against the predicted slope; in parentheses true/fitted atoms k*/k "
+    "(k > k*: compare with the over-specified rate) and the loss; —: no recorded run",
+)
+"""The legend entry of :data:`MEASURED_COLUMN`."""
+
+Measured = Mapping[tuple[str, str], Mapping[str, Any]]
+"""(gate, expert) → one run's ``summary.json`` (the simulate experiment's)."""
+
+
+def measured_cell(summary: Mapping[str, Any] | None) -> str:
+    """A run's measured slope as an atlas cell: 'slope [lo, hi] · verdict (k*/k, loss)';
+    '—' for no run.
+
+    >>> measured_cell({"slope": -0.4812, "ci": [-0.55, -0.41], "verdict": "consistent",
+    ...                "k_true": 2, "k": 3, "loss": "D1"})
+    '-0.481 [-0.55, -0.41] · consistent (k*/k = 2/3, D1)'
+    >>> measured_cell({"slope": None, "ci": [None, None], "verdict": "inconclusive",
+    ...                "k_true": 2, "k": 2, "loss": "D2"})
+    'no slope · inconclusive (k*/k = 2/2, D2)'
+    >>> measured_cell(None)
+    '—'
+    """
+    if summary is None:
+        return "—"
+    slope = summary.get("slope")
+    lo, hi = (summary.get("ci") or (None, None))[:2]
+    if slope is None:
+        text = "no slope"
+    else:
+        text = format(slope, ".3g")
+        if lo is not None and hi is not None:
+            text += f" [{lo:.3g}, {hi:.3g}]"
+    return (
+        f"{text} · {summary.get('verdict')} "
+        f"(k*/k = {summary.get('k_true')}/{summary.get('k')}, {summary.get('loss')})"
+    )
+
+
+def _measured_json(summary: Mapping[str, Any] | None) -> dict | None:
+    if summary is None:
+        return None
+    keys = ("name", "slope", "ci", "level", "verdict", "predicted", "k_true", "k", "loss", "fits")
+    return {**{k: summary.get(k) for k in keys}, "text": measured_cell(summary)}
+
+
+def _measured(row: AtlasRow, measured: Measured) -> Mapping[str, Any] | None:
+    return measured.get((row.gate, row.expert))
+
+
 def _paper(row: AtlasRow) -> str:
     a = row.prediction.agrees_with_paper
     if a is None:
@@ -148,9 +211,17 @@ def cells(row: AtlasRow) -> list[str]:
 
 
 @renders("atlas", "md")
-def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -> str:
+def atlas_markdown(
+    rows: list[AtlasRow], title: str = "Identifiability atlas", measured: Measured | None = None
+) -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
+
+    columns = COLUMNS if measured is None else (*COLUMNS, MEASURED_COLUMN)
+    legend = LEGEND if measured is None else (*LEGEND, MEASURED_LEGEND)
+
+    def row_cells(r: AtlasRow) -> list[str]:
+        return cells(r) if measured is None else [*cells(r), measured_cell(_measured(r, measured))]
 
     lines = [
         f"# {title}",
@@ -160,26 +231,33 @@ def atlas_markdown(rows: list[AtlasRow], title: str = "Identifiability atlas") -
         "reliable exponent; "
         "relations counted by the papers' convention come first.",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
     ]
-    lines += ["| " + " | ".join(esc(c) for c in cells(r)) + " |" for r in rows]
-    return "\n".join(lines) + "\n\n" + legend_markdown(LEGEND)
+    lines += ["| " + " | ".join(esc(c) for c in row_cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n\n" + legend_markdown(legend)
 
 
 @renders("atlas", "csv")
-def atlas_csv(rows: list[AtlasRow]) -> str:
+def atlas_csv(rows: list[AtlasRow], measured: Measured | None = None) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    w.writerow(COLUMNS if measured is None else (*COLUMNS, MEASURED_COLUMN))
     for r in rows:
-        w.writerow(cells(r))
+        w.writerow(
+            cells(r) if measured is None else [*cells(r), measured_cell(_measured(r, measured))]
+        )
     return buf.getvalue()
 
 
 @renders("atlas", "json")
-def atlas_json(rows: list[AtlasRow]) -> str:
-    return dumps([r.to_json() for r in rows]) + "\n"
+def atlas_json(rows: list[AtlasRow], measured: Measured | None = None) -> str:
+    if measured is None:
+        return dumps([r.to_json() for r in rows]) + "\n"
+    return (
+        dumps([{**r.to_json(), "measured": _measured_json(_measured(r, measured))} for r in rows])
+        + "\n"
+    )
 
 
 def _latex_rate(text: str) -> str:
@@ -200,9 +278,12 @@ def _latex_rates(row: AtlasRow, kind: str, samples: bool = False) -> str:
 
 
 @renders("atlas", "latex")
-def atlas_latex(rows: list[AtlasRow]) -> str:
+def atlas_latex(rows: list[AtlasRow], measured: Measured | None = None) -> str:
     spec = "ll" + "p{3cm}" + "lll" + "p{2.2cm}" * 3 + "p{3.2cm}p{2.5cm}"
-    head = " & ".join(latex_escape(c) for c in COLUMNS) + r" \\"
+    columns: tuple[str, ...] = COLUMNS
+    if measured is not None:
+        spec, columns = spec + "p{3cm}", (*COLUMNS, MEASURED_COLUMN)
+    head = " & ".join(latex_escape(c) for c in columns) + r" \\"
     lines = [
         r"% requires \usepackage{booktabs,longtable}",
         rf"\begin{{longtable}}{{{spec}}}",
@@ -218,12 +299,20 @@ def atlas_latex(rows: list[AtlasRow]) -> str:
             _latex_rates(r, "over"),
             _latex_rates(r, "over", samples=True),
         )
+        if measured is not None:
+            c.append(latex_escape(measured_cell(_measured(r, measured))))
         lines.append(" & ".join(c) + r" \\")
     lines += [r"\bottomrule", r"\end{longtable}"]
-    return "\n".join(lines) + "\n" + legend_latex(LEGEND)
+    return (
+        "\n".join(lines)
+        + "\n"
+        + legend_latex(LEGEND if measured is None else (*LEGEND, MEASURED_LEGEND))
+    )
 
 
-def render_atlas(rows: list[AtlasRow], fmt: str) -> str:
+def render_atlas(rows: list[AtlasRow], fmt: str, measured: Measured | None = None) -> str:
     """The atlas in ``fmt`` (a text format of :func:`moetheory.present.formats.formats_for`
-    ``("atlas")``)."""
-    return render("atlas", fmt, rows)
+    ``("atlas")``), with the measured-slope column when ``measured`` is given."""
+    if measured is None:
+        return render("atlas", fmt, rows)
+    return render("atlas", fmt, rows, measured=measured)

@@ -73,6 +73,7 @@ _PROVIDERS = (
     "moetheory.present.markdown",
     "moetheory.present.latex",
     "moetheory.present.plots",
+    "moetheory.present.simulate",
 )
 """Modules that declare renderers, imported on first use (presentation stays lazy)."""
 

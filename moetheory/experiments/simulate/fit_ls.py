@@ -147,27 +147,37 @@ class _Problem:
 
 
 def softmax_gauge(model: TorchMoE, k: int) -> Tensor | None:
-    """The (k, p) mask fixing the last atom's gate parameters (slope and mass) for a
-    softmax-type gate whose score is linear in x with a mass intercept (``softmax``,
-    ``topk-softmax`` and formula gates exp(β₁ᵀx + β₀)); None for other gates, where the
-    translation (β_{1i}, β_{0i}) → (β_{1i} + t₁, β_{0i} + t₀) is not a symmetry.
+    """The (k, p) mask of the parameters every fit holds fixed: the gauge of the translation
+    s_i → s_i + t of a normalised gate's scores (every softmax-type gate has it).
+
+    For a gate with one mass parameter β₀ the last atom's β₀ is fixed; when the score is
+    moreover linear in x, β₁ᵀx + β₀ (``softmax``, ``topk-softmax``, formula gates
+    exp(β₁ᵀx + β₀)), so that (β_{1i}, β_{0i}) → (β_{1i} + t₁, β_{0i} + t₀) is a symmetry too, the
+    last atom's β₁ is fixed as well — the authors' convention (the last gate is 0). Fits start
+    with these parameters at the truth's values
+    (:func:`~moetheory.experiments.simulate.truth.initial_starts`), so fit and truth share
+    the gauge and the Voronoi losses compare them directly. Fixing β₀ removes the score shift
+    wherever no other parameter of the last atom can absorb it: for scores β₀ + g(x; β₁) (the
+    cosine routers), and for (β₀ + β₁ᵀx)/τ when the last true atom has β₀ = 0 (the named
+    configurations do so). None for unnormalised gates and gates without a single mass.
 
     >>> from moetheory.experiments.simulate.models import TorchMoE
     >>> softmax_gauge(TorchMoE.from_families("softmax", "linear", 1), 2).int().tolist()
     [[0, 0, 0, 0], [1, 1, 0, 0]]
+    >>> softmax_gauge(TorchMoE.from_families("cosine", "linear", 2), 2).int().tolist()[1]
+    [0, 0, 1, 0, 0, 0]
     """
     import sympy as sp
 
     if model.normalisation in ("sigmoid", "none") or len(model.masses) != 1:
         return None
-    x, beta = model.inputs, [q for q in model.gate_params if q not in model.masses]
-    if len(beta) != len(x):
-        return None
-    score = sp.expand(model.gate_score_expr - sum(b * xi for b, xi in zip(beta, x, strict=True)))
-    if sp.simplify(score - model.masses[0]) != 0:
-        return None
     mask = torch.zeros(k, model.n_params, dtype=torch.bool)
-    mask[-1, : len(model.gate_params)] = True
+    mask[-1, model.param_symbols.index(model.masses[0])] = True
+    x, beta = model.inputs, [q for q in model.gate_params if q not in model.masses]
+    if len(beta) == len(x):
+        linear = sum(b * xi for b, xi in zip(beta, x, strict=True))
+        if sp.simplify(sp.expand(model.gate_score_expr - linear) - model.masses[0]) == 0:
+            mask[-1, : len(model.gate_params)] = True
     return mask
 
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
@@ -53,6 +54,7 @@ from functools import lru_cache, reduce
 import sympy as sp
 import torch
 from torch import Tensor
+from torch.func import jvp
 
 from moetheory.errors import FamilyError, FormulaError
 from moetheory.experiments.config import ConfigError
@@ -474,6 +476,58 @@ class TorchMoE:
         first, *rest = fn(*xs, *ps)
         return _broadcast(first, shape, cols), rest
 
+    def _forward_jacobian(
+        self, fn: Callable[..., Value], x: Tensor, cols: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """fn and its derivative in each of the atom's own parameters by forward-mode AD: atom
+        i's value depends on atom i's columns only, so one ``jvp`` per column q gives
+        ∂fn_i/∂c_iq for every atom at once. Shapes (R, k, N) and (R, k, q, N)."""
+
+        def value(c: Tensor) -> Tensor:
+            return self._call(fn, x, c)
+
+        parts = []
+        with warnings.catch_warnings():
+            # torch's forward AD scripts its decompositions on first use (torch's own warning)
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated")
+            for q in range(cols.shape[-1]):
+                tangent = torch.zeros_like(cols)
+                tangent[..., q] = 1.0
+                parts.append(jvp(value, (cols,), (tangent,))[1])
+        v = value(cols)
+        return v, torch.stack([_broadcast(d, v.shape, v) for d in parts], dim=2)
+
+    def _side_jacobian(self, x: Tensor, cols: Tensor, side: int) -> tuple[Tensor, Tensor]:
+        """(value, ∂value/∂own parameters) of the gate score (side 0) or the expert mean
+        (side 1): from the symbolic gradients, by forward-mode AD where one has no closed
+        form."""
+        fn = self._gate if side == 0 else self._mean
+        try:
+            many = self._derivative_functions()[side]
+        except FormulaError:
+            return self._forward_jacobian(fn, x, cols)
+        v, ds = self._call_many(many, x, cols)
+        return v, torch.stack([_broadcast(d, v.shape, v) for d in ds], dim=2)
+
+    def gate_score_jacobian(self, x: Tensor, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """The gate scores s_i(x) (as :meth:`gate_scores`, (R, k, N)) and their gradients in
+        the atom's own gate parameters φ_i (R, k, q_g, N), unconstrained coordinates.
+
+        >>> m = TorchMoE.from_families("softmax", "linear", 1)
+        >>> x = torch.tensor([[0.5]], dtype=torch.float64)
+        >>> s, ds = m.gate_score_jacobian(x, torch.tensor([[2.0, 1.0, 0.0, 0.0]]))
+        >>> s.tolist(), ds[0, 0, :, 0].tolist()   # s = β₁x + β₀, ∂s/∂(β₁, β₀) = (x, 1)
+        ([[[2.0]]], [0.5, 1.0])
+        """
+        x, th, _ = self._shapes(x, theta)
+        return self._side_jacobian(x, th[..., : len(self.gate_params)], 0)
+
+    def mean_jacobian(self, x: Tensor, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """The expert means h(x; η_i) ((R, k, N)) and their gradients in η_i ((R, k, q_e, N))."""
+        x, th, _ = self._shapes(x, theta)
+        lo = len(self.gate_params)
+        return self._side_jacobian(x, th[..., lo : lo + len(self.expert_params)], 1)
+
     def regression_jacobian(self, x: Tensor, theta: Tensor) -> tuple[Tensor, Tensor]:
         """f_G(x) (R, N) and its transposed Jacobian ∂f/∂θ (R, k, q, N) in the mean parameters
         (the first q = ``n_mean_params`` of the layout), from the symbolic gradients:
@@ -501,6 +555,11 @@ class TorchMoE:
         parts += [_broadcast(w * d, w.shape, w) for d in dh]
         return f, torch.stack(parts, dim=2)
 
+    def log_weights(self, x: Tensor, theta: Tensor) -> Tensor:
+        """log w_i(x) of a normalised gate (softmax, top-K: −inf off the selected K), shape
+        (R, k, N)."""
+        return self._log_weights(self.gate_scores(x, theta))
+
     def variances(self, theta: Tensor) -> Tensor:
         """ν_i, shape (R, k); a model without a variance raises ConfigError."""
         if self.variance is None:
@@ -521,7 +580,7 @@ class TorchMoE:
         means = self.expert_means(x, theta)
         yy = y[..., None, :]
         log_n = -((yy - means) ** 2) / (2.0 * nu) - 0.5 * torch.log(2.0 * math.pi * nu)
-        log_w = self._log_weights(self.gate_scores(x, theta))
+        log_w = self.log_weights(x, theta)
         return torch.logsumexp(log_w + log_n, dim=-2)
 
     def density(self, x: Tensor, y: Tensor, theta: Tensor) -> Tensor:

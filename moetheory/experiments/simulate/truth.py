@@ -41,12 +41,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch import Tensor
 
 from moetheory.errors import FormulaError
 from moetheory.experiments.config import REQUIRED, ConfigError, Field, list_of, validate
+from moetheory.experiments.simulate.fit_ls import softmax_gauge
 from moetheory.experiments.simulate.models import TorchMoE
 from moetheory.experiments.sweep import grid_units, unit_seed
 from moetheory.families.registry import EXPERTS, ROUTERS
@@ -58,6 +60,7 @@ __all__ = [
     "SimData",
     "Simulation",
     "Truth",
+    "expand_sizes",
     "initial_starts",
     "load_simulation",
     "sample",
@@ -74,8 +77,10 @@ DTYPE = torch.float64
 
 @dataclass(frozen=True)
 class InputLaw:
-    """X ~ uniform on the box [low, high] (``law="uniform"``), or N(mean, diag(sd²))
-    (``law="gaussian"``); ``a`` is low or mean, ``b`` high or sd, one entry per dimension.
+    """X ~ uniform on the box [low, high] (``law="uniform"``), N(mean, diag(sd²))
+    (``law="gaussian"``), or the fixed design X_j = low + (high − low)·j/(n − 1), j < n
+    (``law="grid"``, d = 1: the authors' ``linspace``, identifiability.md §7); ``a`` is low or
+    mean, ``b`` high or sd, one entry per dimension.
 
     >>> InputLaw("uniform", (0.0,), (1.0,)).sample(3, torch.Generator().manual_seed(0)).shape
     torch.Size([3, 1])
@@ -90,7 +95,9 @@ class InputLaw:
         return len(self.a)
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        """n points, shape (n, d), float64 on the CPU."""
+        """n points, shape (n, d), float64 on the CPU (a grid draws nothing)."""
+        if self.law == "grid":
+            return torch.linspace(self.a[0], self.b[0], n, dtype=DTYPE)[:, None]
         u = (
             torch.rand(n, self.dim, generator=generator, dtype=DTYPE)
             if self.law == "uniform"
@@ -142,7 +149,13 @@ def sample(
 
 
 def initial_starts(
-    truth: Truth, k: int, starts: int, generator: torch.Generator, init: str, scale: float
+    truth: Truth,
+    k: int,
+    starts: int,
+    generator: torch.Generator,
+    init: str,
+    scale: float,
+    fixed: Tensor | None = None,
 ) -> Tensor:
     """``starts`` initial parameter sets for a k-atom fit, shape (starts, k, p), float64.
 
@@ -151,16 +164,21 @@ def initial_starts(
     parameter and a factor exp(N(0, scale²)) on each positive one; a true atom shared by c
     fitted atoms gives each the mass parameter β₀* − log c (so the masses still add up).
     ``init="random"``: real parameters N(0, scale²), positive ones exp(N(0, scale²)).
+    The last fitted atom always starts from the last true atom (extra atoms come before it),
+    so that ``fixed`` parameters — a (k, p) mask, the gauge the fits hold fixed — are the truth's
+    own (near-truth, no noise; less log c for a mass shared by c atoms) or 0 (random).
     """
     m, p = truth.model, truth.model.n_params
     pos = torch.tensor(m.positive_mask)
     mass_cols = [m.param_symbols.index(s) for s in m.masses]
+    keep = torch.zeros(k, p, dtype=torch.bool) if fixed is None else fixed
     if init == "random":
         z = scale * torch.randn(starts, k, p, generator=generator, dtype=DTYPE)
-        return torch.where(pos, z.exp(), z)
+        return torch.where(keep, torch.zeros_like(z), torch.where(pos, z.exp(), z))
     extra = torch.randint(0, truth.k, (starts, max(k - truth.k, 0)), generator=generator)
-    first = torch.arange(min(k, truth.k)).expand(starts, -1)
-    owner = torch.cat([first, extra], dim=1)  # (starts, k)
+    first = torch.arange(truth.k - 1).expand(starts, -1)
+    last = torch.full((starts, 1), truth.k - 1)
+    owner = torch.cat([first, extra, last], dim=1)  # (starts, k)
     base = truth.theta[owner].clone()
     if mass_cols and m.normalisation not in ("sigmoid", "none"):
         counts = torch.stack([(owner == j).sum(1) for j in range(truth.k)], dim=1)
@@ -168,6 +186,7 @@ def initial_starts(
         for c in mass_cols:
             base[..., c] -= shared.log()
     z = scale * torch.randn(starts, k, p, generator=generator, dtype=DTYPE)
+    z = torch.where(keep, torch.zeros_like(z), z)
     return torch.where(pos, base * z.exp(), base + z)
 
 
@@ -183,25 +202,70 @@ def _nonnegative(value: object) -> None:
         raise ValueError("must be finite")
 
 
-def _at_least(lo: int):
+def _at_least(lo: int, hi: int = 10**7):
     def check(value: object) -> None:
         if not isinstance(value, int) or value < lo:
             raise ValueError(f"must be >= {lo}")
+        if value > hi:
+            raise ValueError(f"must be <= {hi}")
 
     return check
+
+
+MAX_SIZE = 10**8
+"""The largest sample size a configuration may ask for."""
+
+
+def expand_sizes(value: object) -> object:
+    """Sample sizes written as a list whose entries are sizes or ranges
+    ``{from = A, to = B, count = C, spacing = "linear" | "log"}`` (C sizes from A to B,
+    rounded to integers), as one list of sizes; anything else is returned unchanged (the field
+    check then names it).
+
+    >>> expand_sizes([50, {"from": 100, "to": 1000, "count": 3, "spacing": "log"}])
+    [50, 100, 316, 1000]
+    """
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, list):
+        return value
+    out: list[object] = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            out.append(entry)
+            continue
+        keys = set(entry)
+        if keys - {"from", "to", "count", "spacing"} or not {"from", "to", "count"} <= keys:
+            raise ConfigError(
+                "field 'sizes': a range needs from, to, count (and optional spacing), "
+                f"got {sorted(keys)}"
+            )
+        lo, hi, count = entry["from"], entry["to"], entry["count"]
+        spacing = entry.get("spacing", "linear")
+        ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lo, hi))
+        if not ok or not 1 <= lo <= hi or not isinstance(count, int) or count < 1:
+            raise ConfigError(f"field 'sizes': bad range {dict(entry)}: need 1 <= from <= to")
+        if spacing not in ("linear", "log"):
+            raise ConfigError(f"field 'sizes': spacing {spacing!r}: expected linear or log")
+        t = [i / (count - 1) if count > 1 else 0.0 for i in range(count)]
+        if spacing == "log":
+            out += [round(math.exp(math.log(lo) + f * (math.log(hi) - math.log(lo)))) for f in t]
+        else:
+            out += [round(lo + f * (hi - lo)) for f in t]
+    return out
 
 
 def _sizes(value: object) -> None:
     list_of(int)(value)
     assert isinstance(value, list)
-    if any(v < 1 for v in value):
-        raise ValueError("every sample size must be >= 1")
+    if any(v < 1 or v > MAX_SIZE for v in value):
+        raise ValueError(f"every sample size must be from 1 to {MAX_SIZE}")
     if len(set(value)) != len(value):
         raise ValueError("sample sizes must differ")
 
 
 INPUT_FIELDS = (
-    Field("law", str, "uniform", "input law", choices=("uniform", "gaussian")),
+    Field("law", str, "uniform", "input law", choices=("uniform", "gaussian", "grid")),
     Field("low", list, [-1.0], "uniform: lower corner, one per dimension", check=list_of(float)),
     Field("high", list, [1.0], "uniform: upper corner", check=list_of(float)),
     Field("mean", list, [0.0], "gaussian: mean, one per dimension", check=list_of(float)),
@@ -209,7 +273,7 @@ INPUT_FIELDS = (
 )
 
 FIT_FIELDS = (
-    Field("starts", int, 3, "random starts per fit (best objective kept)", check=_at_least(1)),
+    Field("starts", int, 3, "starts per fit (best objective kept)", check=_at_least(1, 1000)),
     Field("init", str, "near-truth", "initialisation", choices=("near-truth", "random")),
     Field("init_scale", float, 0.5, "noise scale of the starts", check=_nonnegative),
     Field("max_iter", int, 200, "iteration cap per fit", check=_at_least(1)),
@@ -219,15 +283,15 @@ FIT_FIELDS = (
 SIMULATION_FIELDS = (
     Field("gate", (str, dict), REQUIRED, "router name, or {formula, params, normalisation}"),
     Field("expert", (str, dict), REQUIRED, "expert name, or {formula, params[, variance]}"),
-    Field("dim", int, 1, "input dimension d", check=_at_least(1)),
+    Field("dim", int, 1, "input dimension d", check=_at_least(1, 64)),
     Field("model", str, "", "regression or gaussian (default: from the expert)"),
     Field("atoms", list, REQUIRED, "true atoms: {parameter: value} tables or value lists"),
     Field("k", int, 0, "fitted number of atoms (default k*)", check=_at_least(0)),
     Field("top_k", int, 0, "K of a top-K router (0: not top-K)", check=_at_least(0)),
     Field("noise", float, 0.0, "regression noise standard deviation σ", check=_nonnegative),
     Field("input", dict, {}, "input law", fields=INPUT_FIELDS),
-    Field("sizes", list, [100, 1000], "sample sizes n", check=_sizes),
-    Field("replicates", int, 10, "replicates per sample size", check=_at_least(1)),
+    Field("sizes", list, [100, 1000], "sample sizes n (or ranges: expand_sizes)", check=_sizes),
+    Field("replicates", int, 10, "replicates per sample size", check=_at_least(1, 10**5)),
     Field("seed", int, 0, "base seed", check=_at_least(0)),
     Field("fit", dict, {}, "fitting options", fields=FIT_FIELDS),
 )
@@ -247,6 +311,12 @@ class Simulation:
     seed: int
     fit: dict
     config: dict
+
+    @cached_property
+    def gauge(self) -> Tensor | None:
+        """The (k, p) mask of parameters every fit holds at its start: the softmax gauge
+        (:func:`~moetheory.experiments.simulate.fit_ls.softmax_gauge`), or None."""
+        return softmax_gauge(self.truth.model, self.k)
 
 
 def _model(cfg: dict, where: str) -> TorchMoE:
@@ -350,18 +420,21 @@ def _atoms(model: TorchMoE, atoms: Sequence[object], where: str) -> Tensor:
         else:
             raise ConfigError(f"{here}: expected a table or a list, got {type(atom).__name__}")
         for name, v, pos in zip(names, values, model.positive_mask, strict=True):
+            field = f"{where}: field 'atoms[{i}].{name}'"
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ConfigError(f"{here}.{name} = {v!r}: expected a finite number")
+                raise ConfigError(f"{field} = {v!r}: expected a finite number")
             if pos and not v > 0:
                 what = "a variance" if name == str(model.variance) else "a positive parameter"
-                raise ConfigError(f"{here}.{name} = {v!r}: {what} must be > 0")
+                raise ConfigError(f"{field} = {v!r}: {what} must be > 0")
         rows.append([float(v) for v in values])
     return torch.tensor(rows, dtype=DTYPE)
 
 
 def _law(cfg: dict, d: int, where: str) -> InputLaw:
     section = cfg["input"]
-    keys = ("low", "high") if section["law"] == "uniform" else ("mean", "sd")
+    if section["law"] == "grid" and d != 1:
+        raise ConfigError(f"{where}.input: field 'law' = 'grid': a grid design needs dim = 1")
+    keys = ("mean", "sd") if section["law"] == "gaussian" else ("low", "high")
     a, b = ([float(v) for v in section[k]] for k in keys)
     for key, vals in zip(keys, (a, b), strict=True):
         if len(vals) != d:
@@ -382,6 +455,8 @@ def load_simulation(data: Mapping[str, object], where: str = "config") -> Simula
     """A validated :class:`Simulation` from plain data (fields :data:`SIMULATION_FIELDS`), or
     :class:`~moetheory.experiments.config.ConfigError` naming the first bad field. Nothing is
     sampled or fitted here beyond a finiteness probe of the true regression function."""
+    if "sizes" in data:
+        data = {**data, "sizes": expand_sizes(data["sizes"])}
     cfg = validate(data, SIMULATION_FIELDS, where)
     model = _model(cfg, where)
     kind = "gaussian" if model.is_gaussian else "regression"
@@ -471,7 +546,9 @@ def simulation_data(sim: Simulation, units: Sequence[str] | None = None) -> SimD
         xs[b, :n], ys[b, :n] = x, y
         gen = torch.Generator().manual_seed(unit_seed(sim.seed, u.id + "/starts"))
         starts.append(
-            initial_starts(sim.truth, sim.k, fit["starts"], gen, fit["init"], fit["init_scale"])
+            initial_starts(
+                sim.truth, sim.k, fit["starts"], gen, fit["init"], fit["init_scale"], sim.gauge
+            )
         )
     return SimData(
         x=xs,

@@ -268,6 +268,15 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     from moetheory.rbar import rbar_value
 
     out = _out_dir(args.out) if args.out is not None else None
+    fmt = FORMATS[args.format]
+    extra = {}  # read before any work: a bad path exits 2 at once
+    if args.measured:
+        from moetheory.experiments.simulate.records import load_summaries, measured_by_pair
+
+        if fmt.binary:
+            raise MoetheoryError(f"--measured adds a column to text formats, not {fmt.name}")
+        paths = [Path(p.strip()) for p in args.measured.split(",") if p.strip()]
+        extra["measured"] = measured_by_pair(load_summaries(paths))
     rows = atlas_rows(
         _families(args.gates, "router"),
         _families(args.experts, "expert"),
@@ -277,8 +286,7 @@ def cmd_atlas(args: argparse.Namespace) -> int:
         rbar=rbar_value,
         progress=partial(progress, desc="identify"),
     )
-    fmt = FORMATS[args.format]
-    output = render("atlas", fmt.name, rows)
+    output = render("atlas", fmt.name, rows, **extra)
     if out is None:
         if fmt.binary:
             sys.stdout.buffer.write(output)
@@ -821,6 +829,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="wall-clock limit of the whole command in seconds (default %(default)s)",
     )
     a.add_argument("--out", help="write atlas.<ext> in this directory instead of printing")
+    a.add_argument(
+        "--measured",
+        help="comma-separated directories of recorded `moetheory simulate` runs (searched for "
+        "summary.json): add their measured slopes as a column (text formats)",
+    )
     a.add_argument(
         "--workers",
         type=_ranged(1, MAX_WORKERS),

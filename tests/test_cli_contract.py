@@ -126,6 +126,7 @@ PATHS = {
     ("shatter", "--out"),
     ("shatter", "--point-set"),
     ("simulate", "--out"),
+    ("atlas", "--measured"),
 }
 
 

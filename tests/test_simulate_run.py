@@ -220,3 +220,34 @@ def test_atlas_sweep_on_a_local_cluster(tmp_path):
     here = run_atlas(tmp_path / "here", gates=["softmax", "sigmoid"], **kwargs)
     there = run_atlas(tmp_path / "dask", gates=["softmax", "sigmoid"], scheduler="local", **kwargs)
     assert here == there
+
+
+def test_atlas_shows_measured_slopes_of_recorded_runs(capsys, tmp_path):
+    from moetheory.experiments.simulate.atlas import run_atlas
+
+    tiny = {"sizes": [60, 90], "replicates": 2, "fit": {"starts": 1, "max_iter": 20}}
+    run_atlas(tmp_path / "sweep", gates=["softmax"], experts=["linear"], dim=1, overrides=tiny)
+    code, out, err = run_cli(
+        capsys,
+        "atlas",
+        "--gates",
+        "softmax",
+        "--experts",
+        "linear,scaled-tanh",
+        "--dim",
+        "1",
+        "--workers",
+        "1",
+        "--measured",
+        str(tmp_path / "sweep"),
+    )
+    assert code == 0, err
+    rows = {
+        line.split("|")[1].strip() + "×" + line.split("|")[2].strip(): line
+        for line in out.splitlines()
+        if line.startswith("| softmax")
+    }
+    assert "inconclusive" in rows["softmax×linear"].split("|")[-2]
+    assert rows["softmax×scaled-tanh"].split("|")[-2].strip() == "—"
+    code, out, err = run_cli(capsys, "atlas", "--measured", str(tmp_path / "nothing"))
+    assert code == 2 and len(err.strip().splitlines()) == 1

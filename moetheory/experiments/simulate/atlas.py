@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from moetheory.experiments.config import ConfigError
+from moetheory.experiments.simulate.records import ATLAS
 from moetheory.experiments.sweep import Unit, unit_seed
 
 __all__ = ["simulate_pair", "run_atlas"]
@@ -144,5 +145,5 @@ def run_atlas(
         )
     write_text_atomic(run.path / "atlas.md", table)
     write_text_atomic(run.path / "atlas.csv", render("simulations", "csv", done))
-    run.write_json("summary.json", {"pairs": done, "refused": refused})
+    run.write_json("summary.json", {"experiment": ATLAS, "pairs": done, "refused": refused})
     return table

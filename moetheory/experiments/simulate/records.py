@@ -47,8 +47,14 @@ REQUIRED = ("name", "gate", "expert", "fits")
 them)."""
 
 
-def _read(path: Path) -> dict:
-    """The summary in ``path``; :class:`ConfigError` naming the file when it cannot be used."""
+ATLAS = "simulate-atlas"
+"""The ``experiment`` field of a ``moetheory simulate --atlas`` run's summary (its ``pairs``
+are simulate summaries)."""
+
+
+def _read(path: Path) -> list[dict]:
+    """The summaries in ``path`` (one, or an atlas run's pairs); :class:`ConfigError` naming
+    the file when it cannot be used."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -59,6 +65,14 @@ def _read(path: Path) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    if data.get("experiment") == ATLAS and isinstance(data.get("pairs"), list):
+        return [_check(path, pair) for pair in data["pairs"]]
+    return [_check(path, data)]
+
+
+def _check(path: Path, data: object) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object, got {type(data).__name__}")
     if data.get("experiment") != EXPERIMENT:
@@ -95,9 +109,11 @@ def load_summaries(paths: Sequence[Path]) -> list[dict]:
     sorted path order), each file once.
 
     Each path is a run directory holding ``summary.json``, a ``summary.json`` itself, or a
-    directory searched recursively for ``summary.json`` files. A path that does not exist or
-    holds none, and a summary that cannot be read, does not parse, is not a simulate run's or
-    lacks a field of :data:`REQUIRED`, raise :class:`ConfigError` naming the path, one line.
+    directory searched recursively for ``summary.json`` files; an atlas run's summary
+    (``moetheory simulate --atlas``) gives the summary of each of its pairs. A path that does
+    not exist or holds none, and a summary that cannot be read, does not parse, is not a
+    simulate run's or lacks a field of :data:`REQUIRED`, raise :class:`ConfigError` naming the
+    path, one line.
 
     >>> load_summaries([Path("/nonexistent/run")])
     Traceback (most recent call last):
@@ -112,7 +128,7 @@ def load_summaries(paths: Sequence[Path]) -> list[dict]:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(_read(file))
+            out.extend(_read(file))
     return out
 
 

@@ -286,13 +286,13 @@ SIMULATION_FIELDS = (
     Field("dim", int, 1, "input dimension d", check=_at_least(1, 64)),
     Field("model", str, "", "regression or gaussian (default: from the expert)"),
     Field("atoms", list, REQUIRED, "true atoms: {parameter: value} tables or value lists"),
-    Field("k", int, 0, "fitted number of atoms (default k*)", check=_at_least(0)),
+    Field("k", int, 0, "fitted number of atoms (default k*)", check=_at_least(0, 1000)),
     Field("top_k", int, 0, "K of a top-K router (0: not top-K)", check=_at_least(0)),
     Field("noise", float, 0.0, "regression noise standard deviation σ", check=_nonnegative),
     Field("input", dict, {}, "input law", fields=INPUT_FIELDS),
     Field("sizes", list, [100, 1000], "sample sizes n (or ranges: expand_sizes)", check=_sizes),
     Field("replicates", int, 10, "replicates per sample size", check=_at_least(1, 10**5)),
-    Field("seed", int, 0, "base seed", check=_at_least(0)),
+    Field("seed", int, 0, "base seed", check=_at_least(0, 2**63 - 1)),
     Field("fit", dict, {}, "fitting options", fields=FIT_FIELDS),
 )
 """The fields of a simulation configuration (:func:`load_simulation`)."""

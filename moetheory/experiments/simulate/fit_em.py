@@ -27,7 +27,11 @@ parameters (temperatures) move on the log scale. ``fixed`` parameters (the softm
 :func:`~moetheory.experiments.simulate.fit_ls.softmax_gauge`) keep their starting values. A fit
 stops, converged, when |ℓ_t − ℓ_{t−1}| ≤ tol·|ℓ_{t−1}| (the authors' relative log-likelihood
 rule, identifiability.md §7), else after ``max_iter`` iterations. Of the S starts of a fit the
-highest final ℓ is kept. Each problem's arithmetic is its own (nothing is shared across the
+highest final ℓ among those that did not reach the variance floor is kept (a degenerate start's
+ℓ is unbounded; when every start is degenerate, the highest ℓ). The Newton and Gauss–Newton
+systems are solved with a ridge of 1e-10 times their largest diagonal entry (so a flat
+direction takes no step): it changes the iterates by about that relative amount, not the fixed
+points. Each problem's arithmetic is its own (nothing is shared across the
 batch), so a fit's result does not depend on the fits beside it beyond floating-point
 reassociation in batched kernels.
 
@@ -329,8 +333,12 @@ def fit_em(
         th = _variance_step(batch, th, tau, sse, floor)
         theta[idx] = th
     logliks = loglik.reshape(B, S)
-    best = torch.where(torch.isnan(logliks), torch.full_like(logliks, -math.inf), logliks)
-    best = best.argmax(dim=1)
+    rank = torch.where(torch.isnan(logliks), torch.full_like(logliks, -math.inf), logliks)
+    # a start collapsed on the variance floor has an unbounded likelihood: rank it last
+    rank = torch.where(status.reshape(B, S) == 2, torch.full_like(rank, -math.inf), rank)
+    best = torch.where(
+        torch.isinf(rank).all(dim=1), logliks.nan_to_num(-math.inf).argmax(dim=1), rank.argmax(1)
+    )
     pick = torch.arange(B, device=dev) * S + best
     return EMResult(
         theta=theta[pick],

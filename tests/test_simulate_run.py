@@ -251,3 +251,21 @@ def test_atlas_shows_measured_slopes_of_recorded_runs(capsys, tmp_path):
     assert rows["softmax×scaled-tanh"].split("|")[-2].strip() == "—"
     code, out, err = run_cli(capsys, "atlas", "--measured", str(tmp_path / "nothing"))
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_a_formula_pair_gets_the_prediction_its_computed_facts_support():
+    from moetheory.experiments.simulate.run import prediction_for
+
+    formula = {
+        "gate": {"formula": "exp(b1*x1 + b0)", "params": ["b1", "b0"]},
+        "expert": {"formula": "c*tanh(a*x1)", "params": ["c", "a"]},
+        "dim": 1,
+        "k": 3,
+        "atoms": [[3.0, 0.5, 2.0, 1.5], [0.0, 0.0, -1.0, 2.0]],
+        "noise": 0.1,
+    }
+    p = prediction_for(prepare(formula)[0])
+    assert (p["theorem"], p["predicted"], p["loss"]) == ("softmax-strong", -0.5, "D1")
+    linear = {**formula, "expert": {"formula": "a*x1 + c", "params": ["a", "c"]}}
+    p = prediction_for(prepare(linear)[0])
+    assert (p["theorem"], p["predicted_kind"]) == ("softmax-linear-ls", "logarithmic")

@@ -56,7 +56,9 @@ __all__ = [
     "CONVERGED_FRACTION",
     "TOLERANCE",
     "fit_losses",
+    "formula_prediction",
     "predicted_slope",
+    "slope_of",
     "summarise",
     "verdict",
 ]
@@ -91,7 +93,56 @@ def predicted_slope(gate: str, expert: str, *, dim: int, over: bool) -> dict[str
     """The predicted slope of log(mean Voronoi loss) on log n for a built-in pair, with the
     theorem and the loss it is stated in (module docstring): keys ``predicted``,
     ``predicted_kind``, ``predicted_text``, ``theorem``, ``source``, ``loss``."""
-    p = _prediction(gate, expert, dim)
+    return slope_of(_prediction(gate, expert, dim), over=over)
+
+
+def formula_prediction(sim: Simulation, seconds: float = 120.0) -> Any:
+    """The rate predictor's :class:`~moetheory.rates.predict.Prediction` for a simulation
+    whose gate or expert is a formula: the engine on the formula pair (the safe parser), then
+    :func:`~moetheory.rates.facts.formula_facts` — nothing is declared but the normalisation
+    (and a built-in gate's score class), so a theorem applies only where its computed
+    hypotheses hold."""
+    from moetheory.experiments.simulate.truth import formula_sides
+    from moetheory.families import get_router
+    from moetheory.identify.api import formula_model, identify
+    from moetheory.rates.facts import formula_facts
+    from moetheory.rates.predict import predict
+
+    cfg = sim.config
+    d = cfg["dim"]
+    sides, normalisation = formula_sides(cfg["gate"], cfg["expert"], d)
+    g, e = sides["gate"], sides["expert"]
+    model = formula_model(
+        g["formula"],
+        g["params"],
+        e["formula"],
+        e["params"],
+        [f"x{i + 1}" for i in range(d)],
+        e.get("gaussian_output"),
+        e.get("variance_param"),
+        [*g["positive"], *e["positive"]],
+    )
+    verdict = identify(model=model, dim=d, seconds=seconds)
+    gate_factor, expert_factor = model.factors
+    score = get_router(cfg["gate"]).score if isinstance(cfg["gate"], str) else None
+    facts = formula_facts(
+        verdict,
+        gate_factor.expr,
+        gate_factor.params,
+        expert_factor.expr,
+        expert_factor.params,
+        model.inputs,
+        model.output,
+        model.variance,
+        normalisation=normalisation,
+        score=score,
+    )
+    return predict(facts)
+
+
+def slope_of(p: Any, *, over: bool) -> dict[str, Any]:
+    """The predicted slope (module docstring) from a rate prediction ``p``, for an over- or
+    exact-specified fit; keys as :func:`predicted_slope`."""
     out: dict[str, Any] = {
         "predicted": None,
         "predicted_kind": None,

@@ -203,21 +203,15 @@ def _fit_chunk(
 
 def prediction_for(sim: Simulation) -> dict[str, Any]:
     """The predicted slope of the simulation's pair and setting (exact- or over-specified):
-    :func:`~moetheory.experiments.simulate.analysis.predicted_slope`."""
+    :func:`~moetheory.experiments.simulate.analysis.predicted_slope`, or for a formula pair
+    :func:`~moetheory.experiments.simulate.analysis.formula_prediction`."""
+    from moetheory.experiments.simulate.analysis import formula_prediction, slope_of
+
     model = sim.truth.model
+    over = sim.k > sim.truth.k
     if model.gate_name == "formula" or model.expert_name == "formula":
-        return {
-            "predicted": None,
-            "predicted_kind": None,
-            "predicted_text": "formula pair: no catalogue theorem is matched to formulas here; "
-            "the measured slope is empirical",
-            "theorem": None,
-            "source": "no theorem checked",
-            "loss": "D1",
-        }
-    return predicted_slope(
-        model.gate_name, model.expert_name, dim=model.dim, over=sim.k > sim.truth.k
-    )
+        return slope_of(formula_prediction(sim), over=over)
+    return predicted_slope(model.gate_name, model.expert_name, dim=model.dim, over=over)
 
 
 def run_simulation(
@@ -299,8 +293,8 @@ def summary_of(
         "experiment": EXPERIMENT,
         "name": options["name"],
         "description": options["description"],
-        "gate": model.gate_name,
-        "expert": model.expert_name,
+        "gate": _label(sim.config["gate"]),
+        "expert": _label(sim.config["expert"]),
         "model": "gaussian" if sim.truth.likelihood else "regression",
         "dim": model.dim,
         "k_true": sim.truth.k,
@@ -322,6 +316,11 @@ def summary_of(
         "seed": sim.seed,
         "profile": options["profile"],
     }
+
+
+def _label(side: object) -> str:
+    """A side's name, or its formula for a formula side."""
+    return str(side["formula"]) if isinstance(side, dict) else str(side)
 
 
 def _loss_note(sim: Simulation) -> str:

@@ -61,6 +61,7 @@ __all__ = [
     "Simulation",
     "Truth",
     "expand_sizes",
+    "formula_sides",
     "initial_starts",
     "load_simulation",
     "sample",
@@ -346,10 +347,34 @@ def _model(cfg: dict, where: str) -> TorchMoE:
 
 def _formula_model(gate: object, expert: object, d: int, top_k: int | None, where: str) -> TorchMoE:
     """A pair with at least one formula side ({formula, params, ...} tables); inputs x1..xd."""
+    sides, normalisation = formula_sides(gate, expert, d, where)
+    g, e = sides["gate"], sides["expert"]
+    try:
+        return TorchMoE.from_formulas(
+            g["formula"],
+            g["params"],
+            e["formula"],
+            e["params"],
+            [f"x{i + 1}" for i in range(d)],
+            gaussian_output=e.get("gaussian_output"),
+            variance_param=e.get("variance_param"),
+            positive=[*g["positive"], *e["positive"]] or None,
+            normalisation=normalisation,
+            top_k=top_k,
+        )
+    except FormulaError as exc:
+        raise ConfigError(f"{where}: field 'gate'/'expert' formula: {exc}") from None
+
+
+def formula_sides(
+    gate: object, expert: object, d: int, where: str = "config"
+) -> tuple[dict[str, dict], str]:
+    """The two sides of a pair with a formula side as formula specs (``formula``, ``params``,
+    ``positive``, and for a Gaussian expert ``gaussian_output``, ``variance_param``; a
+    built-in side written as its formula), and the gate's normalisation; inputs x1..xd."""
     from moetheory.families import get_expert, get_router
     from moetheory.identify.api import family_as_formula
 
-    inputs = [f"x{i + 1}" for i in range(d)]
     sides: dict[str, dict] = {}
     normalisation = "softmax"
     for label, value in (("gate", gate), ("expert", expert)):
@@ -377,22 +402,7 @@ def _formula_model(gate: object, expert: object, d: int, top_k: int | None, wher
             spec["gaussian_output"] = "y"
             spec["variance_param"] = str(value["variance"])
         sides[label] = spec
-    g, e = sides["gate"], sides["expert"]
-    try:
-        return TorchMoE.from_formulas(
-            g["formula"],
-            g["params"],
-            e["formula"],
-            e["params"],
-            inputs,
-            gaussian_output=e.get("gaussian_output"),
-            variance_param=e.get("variance_param"),
-            positive=[*g["positive"], *e["positive"]] or None,
-            normalisation=normalisation,
-            top_k=top_k,
-        )
-    except FormulaError as exc:
-        raise ConfigError(f"{where}: field 'gate'/'expert' formula: {exc}") from None
+    return sides, normalisation
 
 
 def _atoms(model: TorchMoE, atoms: Sequence[object], where: str) -> Tensor:

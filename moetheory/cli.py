@@ -638,6 +638,11 @@ def _print_simulation(summary: dict, out: Path) -> None:
         f"slope of log mean {summary['loss']} on log n: {num(summary['slope'])} "
         f"[{num(lo)}, {num(hi)}]; predicted: {summary['predicted_text']}"
     )
+    mlo, mhi = summary["median_ci"]
+    print(
+        f"slope of log median {summary['loss']}: {num(summary['median_slope'])} "
+        f"[{num(mlo)}, {num(mhi)}]"
+    )
     if summary.get("authors_slope") is not None:
         print(f"authors' slope: {summary['authors_slope']} ({summary['authors_source']})")
     print(f"verdict: {summary['verdict']} ({summary['verdict_reason']})")

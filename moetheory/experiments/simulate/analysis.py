@@ -84,9 +84,10 @@ def _prediction(gate: str, expert: str, dim: int) -> Any:
     from moetheory.identify.api import identify
     from moetheory.rates.facts import pair_facts
     from moetheory.rates.predict import predict
+    from moetheory.rbar import rbar_value
 
-    # the slope needs the rates' kinds only, not their r̄ values
-    return predict(pair_facts(identify(gate, expert, dim=dim), dim))
+    # an r̄-dependent over-specified rate is polynomial once r̄(2) is certified
+    return predict(pair_facts(identify(gate, expert, dim=dim), dim), rbar=rbar_value)
 
 
 def predicted_slope(gate: str, expert: str, *, dim: int, over: bool) -> dict[str, Any]:
@@ -107,6 +108,7 @@ def formula_prediction(sim: Simulation, seconds: float = 120.0) -> Any:
     from moetheory.identify.api import formula_model, identify
     from moetheory.rates.facts import formula_facts
     from moetheory.rates.predict import predict
+    from moetheory.rbar import rbar_value
 
     cfg = sim.config
     d = cfg["dim"]
@@ -137,7 +139,7 @@ def formula_prediction(sim: Simulation, seconds: float = 120.0) -> Any:
         normalisation=normalisation,
         score=score,
     )
-    return predict(facts)
+    return predict(facts, rbar=rbar_value)
 
 
 def slope_of(p: Any, *, over: bool) -> dict[str, Any]:
@@ -268,7 +270,8 @@ def summarise(
     n_boot: int = 2000,
     tolerance: float = TOLERANCE,
 ) -> dict[str, Any]:
-    """The points (per n: fits, converged, mean / standard error / median of the loss), the
+    """The points (per n: fits, converged, non-finite losses — a fit whose parameters
+    overflow the loss —, mean / standard error / median of the finite losses), the
     slope with its bootstrap interval, the prediction and the verdict, from the per-fit
     ``results`` (each with ``n``, ``loss``, ``converged``). Every fit's loss enters the means
     (a non-converged fit is an estimate too); the converged fraction gates the verdict."""
@@ -284,6 +287,7 @@ def summarise(
             {
                 "n": int(n),
                 "fits": int(at.size),
+                "nonfinite": int(at.size - finite.size),
                 "converged": int(conv[ns == n].sum()),
                 "mean_loss": float(finite.mean()) if finite.size else None,
                 "se_loss": se,
@@ -329,5 +333,6 @@ def summarise(
         "verdict_rule": VERDICT_RULE,
         "tolerance": tolerance,
         "fits": int(losses.size),
+        "nonfinite_losses": int((~np.isfinite(losses)).sum()),
         "converged_fraction": converged,
     }

@@ -195,9 +195,10 @@ def mean_loglog_fit(
     log n" (identifiability.md §7). Bootstrap protocol: ``rng = numpy.random.default_rng(seed)``;
     for each distinct x in increasing order, with m values, ``rng.integers(0, m, size=(n_boot,
     m))`` resamples its values; each resample's slope is the OLS slope of the log means; the
-    interval is the percentiles as in :func:`loglog_fit`. ``n_points`` and ``n_groups`` are the
-    number of distinct x. A distinct x with one value only contributes its value to every
-    resample. ``y`` must be positive and finite.
+    interval is the percentiles as in :func:`loglog_fit`, (nan, nan) when every x has one
+    value (nothing to resample). ``n_points`` and ``n_groups`` are the number of distinct x. A
+    distinct x with one value only contributes its value to every resample. ``y`` must be
+    positive and finite.
 
     >>> x = [10, 10, 100, 100, 1000, 1000]
     >>> fit = mean_loglog_fit(x, [1.0, 1.2, 0.31, 0.33, 0.1, 0.11])
@@ -238,6 +239,8 @@ def mean_loglog_fit(
     )  # (n_boot, G)
     bv = np.log(boot_means)
     boot = (bv - bv.mean(axis=1, keepdims=True)) @ du / np.dot(du, du)
+    if all(g.size == 1 for g in groups):  # nothing to resample: no interval
+        return SlopeFit(slope, intercept, (math.nan, math.nan), int(levels.size), int(levels.size))
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(boot, [tail, 100 - tail])
     return SlopeFit(slope, intercept, (float(lo), float(hi)), int(levels.size), int(levels.size))

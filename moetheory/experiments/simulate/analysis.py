@@ -3,10 +3,13 @@ log(mean loss) on log n, the predicted slope and the verdict.
 
 **Loss.** Each fit's Voronoi loss against the truth (identifiability.md §5): D2 (with r̄ from
 the certified r̄ solver) where the covering theorem states its rates in D2 (softmax × linear
-Gaussian experts), D1 otherwise. The fits hold the gauge of the softmax translation at the
-truth's values (:func:`~moetheory.experiments.simulate.fit_ls.softmax_gauge`, the authors'
-convention); where the translation is a symmetry of the gate the loss is the infimum over it
-(:func:`fit_losses`).
+Gaussian experts), D1 otherwise, on the atoms as fitted: the fits hold the gauge of the score
+translations at the truth's values (:mod:`~moetheory.experiments.simulate.symmetry`; for the
+softmax gate the authors' convention, the last gate fixed) and the loss divides out each
+atom's rescaling symmetry (:func:`fit_losses`). The search for the infimum over the softmax
+translation (``voronoi.d1_loss(translation="infimum")``) is not used: a poor fit drives it to
+its limit Σ_j exp(β*_{0j}) (all fitted masses → 0), a ceiling that would turn the mean loss into
+the share of poor fits.
 
 **Prediction.** The rate predictor (:func:`moetheory.rates.predict.predict`) on the pair's
 computed facts gives the theorem and its parameter rates, exact-specified (k = k*) or
@@ -18,15 +21,17 @@ power of n and the predicted slope is 0 (its limit; at finite n a logarithmic ra
 local slope −τ/log n); when the theorem states no exponent ([open]) or no theorem covers the
 pair the prediction is ``None`` and the measured slope is the (empirical) answer.
 
-**Verdict** (:func:`verdict`): ``inconclusive`` with fewer than
-:data:`~moetheory.experiments.stats.MIN_GROUPS` sample sizes or when more than 10 % of the
-fits did not converge; ``empirical`` when there is no prediction; for a polynomial prediction p,
-``consistent`` when the 95 % interval meets [p − tol, p + tol] (tol = 0.1 by default: a
-(log n / n)^{1/2} rate has local slope −1/2 + 1/(2 log n), within 0.08 of −1/2 for n ≥ 100) and
-``inconsistent`` otherwise; for a logarithmic prediction, ``consistent`` when the whole interval
-lies above −1/2 (the loss decays measurably slower than the parametric rate),
-``inconsistent`` when it lies at or below −1/2 (at least parametric decay), ``inconclusive``
-when it straddles −1/2.
+**Verdict** (:func:`verdict`, :data:`VERDICT_RULE`): ``inconclusive`` with fewer than
+:data:`~moetheory.experiments.stats.MIN_GROUPS` sample sizes, when more than 10 % of the fits
+did not converge, without an interval (one replicate per size) or with one wider than
+:data:`MAX_WIDTH`; ``inconsistent`` when the whole interval lies above +tol (a loss that grows
+with n contradicts every prediction); ``empirical`` when there is no prediction; for a
+polynomial prediction p, ``consistent`` when the 95 % interval meets [p − tol, p + tol]
+(tol = 0.1: a (log n / n)^{1/2} rate has local slope −1/2 + 1/(2 log n), within 0.1 of −1/2 for
+n ≥ 150) and ``inconsistent`` otherwise; for a logarithmic prediction, ``consistent`` when the
+whole interval lies above −1/2 + tol (the loss decays measurably slower than the parametric
+rate, and the two predictions cannot both be consistent with one interval), ``inconsistent``
+when it lies below −1/2 + tol, ``inconclusive`` when it straddles it.
 
 Example
 -------
@@ -36,6 +41,10 @@ Example
 'logarithmic'
 >>> verdict(-0.47, (-0.55, -0.40), -0.5, "polynomial", sizes=6, converged=1.0)
 ('consistent', 'the 95 % interval [-0.55, -0.4] meets -0.5 ± 0.1')
+>>> verdict(-0.47, (-0.55, -0.40), 0.0, "logarithmic", sizes=6, converged=1.0)[0]
+'inconclusive'
+>>> verdict(2.4, (2.0, 2.4), 0.0, "logarithmic", sizes=6, converged=1.0)[0]
+'inconsistent'
 
 Reference: ``shared/reference/identifiability.md`` §5–§7, ``cosine_router.md`` §3.
 """
@@ -43,7 +52,7 @@ Reference: ``shared/reference/identifiability.md`` §5–§7, ``cosine_router.md
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,6 +63,8 @@ from moetheory.experiments.stats import MIN_GROUPS, mean_loglog_fit
 
 __all__ = [
     "CONVERGED_FRACTION",
+    "MAX_WIDTH",
+    "VERDICT_RULE",
     "TOLERANCE",
     "fit_losses",
     "formula_prediction",
@@ -71,11 +82,15 @@ CONVERGED_FRACTION = 0.9
 
 _REGRESSION_ENTRY = "regression function"
 
+MAX_WIDTH = 0.5
+"""The widest 95 % slope interval a verdict is read from."""
+
 VERDICT_RULE = (
-    "inconclusive with fewer than 5 sizes or under 90 % converged fits; polynomial prediction "
-    "p: consistent iff the 95 % interval meets [p - tol, p + tol]; logarithmic prediction: "
-    "consistent iff the interval lies above -1/2, inconsistent iff at or below it; no "
-    "prediction: empirical"
+    "inconclusive with fewer than 5 sizes, under 90 % converged fits, no interval or one wider "
+    "than 0.5; inconsistent when the interval lies above +tol (the loss grows); polynomial "
+    "prediction p: consistent iff the interval meets [p - tol, p + tol]; logarithmic "
+    "prediction: consistent iff it lies above -1/2 + tol, inconsistent iff below, else "
+    "inconclusive; no prediction: empirical"
 )
 
 
@@ -185,37 +200,29 @@ def _rbar(m: int) -> int:
     return value
 
 
-def translates(sim: Simulation) -> bool:
-    """Whether (β_{1i}, β_{0i}) → (β_{1i} + t₁, β_{0i} + t₀) is a symmetry of the gate: the
-    gauge fixes the last atom's whole gate (a linear score; :func:`softmax_gauge`)."""
-    gauge = sim.gauge
-    return gauge is not None and bool(gauge[-1, : len(sim.truth.model.gate_params)].all())
-
-
 def fit_losses(sim: Simulation, theta: Tensor, loss: str) -> np.ndarray:
     """The Voronoi loss (``"D1"`` or ``"D2"``) of each fitted (B, k, p) ``theta`` against the
-    truth, float64 on the CPU. Fits hold the gauge of the softmax translation at the truth's
-    values (:attr:`Simulation.gauge`), but an over-specified fit may hand the last true atom's
-    role to another atom, leaving the fixed one a ghost of vanishing weight: where the
-    translation (t₁, t₀) is a symmetry (linear scores) the loss is therefore its infimum over
-    the translation (``translation="infimum"`` of :func:`~moetheory.rates.voronoi.d1_loss`, the
-    papers' definition; a numerical search, so an upper bound on it), elsewhere the raw loss.
-    A fit with a Voronoi cell whose r̄ the solver cannot certify (D2, a cell of more than 3
-    atoms) gets NaN: it is counted in ``fits`` but not in the means."""
+    truth, float64 on the CPU. Fits hold the gauge of the score translations at the truth's
+    values (:attr:`Simulation.gauge`; for the softmax gate the authors' convention, the last
+    gate fixed), so fit and truth are compared as they are (``translation="none"``), after
+    each atom's rescaling symmetry is divided out of both
+    (:func:`~moetheory.experiments.simulate.symmetry.canonical`). A fit with a Voronoi cell
+    whose r̄ the solver cannot certify (D2, a cell of more than 3 atoms), or whose parameters
+    overflow exp(β₀), gets NaN: counted in ``fits``, not in the means."""
+    from moetheory.experiments.simulate.symmetry import canonical
     from moetheory.rates.voronoi import LossInputError, MixingMeasure, d1_loss, d2_loss
 
     model = sim.truth.model
-    fit = model.to_measure(theta.detach().to("cpu", torch.float64))
-    truth = sim.truth.measure()
-
-    translation: Literal["infimum", "none"] = "infimum" if translates(sim) else "none"
+    theta = canonical(model, theta.detach().to("cpu", torch.float64))
+    fit = model.to_measure(theta)
+    truth = model.to_measure(canonical(model, sim.truth.theta))
 
     def score(measure: MixingMeasure) -> np.ndarray:
         with torch.no_grad():
             if loss == "D2":
-                values = d2_loss(measure, truth, rbar=_rbar, translation=translation)
+                values = d2_loss(measure, truth, rbar=_rbar)
             else:
-                values = d1_loss(measure, truth, translation=translation)
+                values = d1_loss(measure, truth)
         return np.asarray(torch.as_tensor(values).cpu().numpy(), dtype=float)
 
     try:
@@ -224,7 +231,7 @@ def fit_losses(sim: Simulation, theta: Tensor, loss: str) -> np.ndarray:
         out = np.full(theta.shape[0], np.nan)
         for b in range(theta.shape[0]):
             try:
-                out[b] = float(score(model.to_measure(theta[b : b + 1].detach().cpu().double())))
+                out[b] = float(score(model.to_measure(theta[b : b + 1])))
             except LossInputError:
                 pass
         return out
@@ -240,23 +247,27 @@ def verdict(
     converged: float,
     tolerance: float = TOLERANCE,
 ) -> tuple[str, str]:
-    """(verdict, reason) by the rule of the module docstring."""
+    """(verdict, reason) by the rule of the module docstring (:data:`VERDICT_RULE`)."""
     if sizes < MIN_GROUPS:
         return "inconclusive", f"{sizes} sample sizes (a slope needs at least {MIN_GROUPS})"
     if converged < CONVERGED_FRACTION:
         return "inconclusive", f"only {converged:.0%} of the fits converged"
     lo, hi = ci
-    if slope is None or lo is None or hi is None:
-        return "inconclusive", "no finite slope interval"
+    if slope is None or lo is None or hi is None or not hi > lo:
+        return "inconclusive", "no slope interval (one replicate per size?)"
     if predicted is None:
         return "empirical", "no theorem predicts a slope for this pair"
     where = f"the 95 % interval [{lo:.3g}, {hi:.3g}]"
+    if hi - lo > MAX_WIDTH:
+        return "inconclusive", f"{where} is wider than {MAX_WIDTH:g}"
+    if lo > tolerance:
+        return "inconsistent", f"{where} lies above {tolerance:g}: the loss grows with n"
     if kind == "logarithmic":
-        if lo > -0.5:
-            return "consistent", f"{where} lies above -1/2: slower than parametric decay"
-        if hi <= -0.5:
-            return "inconsistent", f"{where} lies at or below -1/2: at least parametric decay"
-        return "inconclusive", f"{where} straddles -1/2"
+        if lo > -0.5 + tolerance:
+            return "consistent", f"{where} lies above -1/2 + {tolerance:g}: slower decay"
+        if hi < -0.5 + tolerance:
+            return "inconsistent", f"{where} lies below -1/2 + {tolerance:g}: near-parametric"
+        return "inconclusive", f"{where} straddles -1/2 + {tolerance:g}"
     if lo <= predicted + tolerance and hi >= predicted - tolerance:
         return "consistent", f"{where} meets {predicted:g} ± {tolerance:g}"
     return "inconsistent", f"{where} misses {predicted:g} ± {tolerance:g}"
@@ -276,7 +287,7 @@ def summarise(
     ``results`` (each with ``n``, ``loss``, ``converged``). Every fit's loss enters the means
     (a non-converged fit is an estimate too); the converged fraction gates the verdict."""
     ns = np.array([r["n"] for r in results], dtype=float)
-    losses = np.array([r["loss"] for r in results], dtype=float)
+    losses = np.array([np.nan if r["loss"] is None else r["loss"] for r in results], dtype=float)
     conv = np.array([bool(r["converged"]) for r in results])
     points = []
     for n in sorted(set(ns.tolist())):

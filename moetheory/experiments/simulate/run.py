@@ -185,11 +185,12 @@ def _fit_chunk(
     for u in units:
         b = by_id[u.id]
         value = float(objective[b])
+        loss_b = float(losses[b])
         out.append(
             {
                 "n": u.params["n"],
                 "replicate": u.params["replicate"],
-                "loss": float(losses[b]),
+                "loss": loss_b if math.isfinite(loss_b) else None,
                 "converged": bool(converged[b]),
                 "status": names[int(statuses[b])],
                 "iterations": int(iterations[b]),
@@ -324,17 +325,26 @@ def _label(side: object) -> str:
 
 
 def _loss_note(sim: Simulation) -> str:
-    from moetheory.experiments.simulate.analysis import translates
+    from moetheory.experiments.simulate.symmetry import scale_symmetry
 
     gauge = sim.gauge
-    if gauge is None:
-        return "raw parameters (no gauge fixed)"
-    names = sim.truth.model.param_names
-    held = ", ".join(n for n, f in zip(names, gauge[-1].tolist(), strict=True) if f)
-    note = f"fits hold the last atom's {held} at the true values"
-    if translates(sim):
-        note += "; loss: infimum over the softmax translation (numerical search, an upper bound)"
-    return note
+    parts = []
+    if gauge is not None:
+        names = sim.truth.model.param_names
+        held = ", ".join(n for n, f in zip(names, gauge[-1].tolist(), strict=True) if f)
+        parts.append(
+            f"fits hold the last atom's {held} at the truth's values (a mass shared by c "
+            "atoms: less log c)"
+        )
+    found = scale_symmetry(sim.truth.model)
+    if found is not None:
+        cols, by = found
+        parts.append(
+            f"atoms compared with ({', '.join(cols)}) divided by "
+            + (by if by is not None else "their norm")
+            + " (a rescaling the gate cannot see)"
+        )
+    return "; ".join(parts) or "raw parameters (no gauge, no rescaling symmetry)"
 
 
 def fit_all(sim: Simulation, options: Mapping[str, Any], device: str) -> list[dict[str, Any]]:

@@ -48,8 +48,8 @@ from torch import Tensor
 
 from moetheory.errors import FormulaError
 from moetheory.experiments.config import REQUIRED, ConfigError, Field, list_of, validate
-from moetheory.experiments.simulate.fit_ls import softmax_gauge
 from moetheory.experiments.simulate.models import TorchMoE
+from moetheory.experiments.simulate.symmetry import gauge
 from moetheory.experiments.sweep import grid_units, unit_seed
 from moetheory.families.registry import EXPERTS, ROUTERS
 from moetheory.rates.voronoi import MixingMeasure
@@ -167,7 +167,7 @@ def initial_starts(
     ``init="random"``: real parameters N(0, scale²), positive ones exp(N(0, scale²)).
     The last fitted atom always starts from the last true atom (extra atoms come before it),
     so that ``fixed`` parameters — a (k, p) mask, the gauge the fits hold fixed — are the truth's
-    own (near-truth, no noise; less log c for a mass shared by c atoms) or 0 (random).
+    own (no noise; near-truth: less log c for a mass shared by c atoms).
     """
     m, p = truth.model, truth.model.n_params
     pos = torch.tensor(m.positive_mask)
@@ -175,7 +175,7 @@ def initial_starts(
     keep = torch.zeros(k, p, dtype=torch.bool) if fixed is None else fixed
     if init == "random":
         z = scale * torch.randn(starts, k, p, generator=generator, dtype=DTYPE)
-        return torch.where(keep, torch.zeros_like(z), torch.where(pos, z.exp(), z))
+        return torch.where(keep, truth.theta[-1], torch.where(pos, z.exp(), z))
     extra = torch.randint(0, truth.k, (starts, max(k - truth.k, 0)), generator=generator)
     first = torch.arange(truth.k - 1).expand(starts, -1)
     last = torch.full((starts, 1), truth.k - 1)
@@ -244,8 +244,10 @@ def expand_sizes(value: object) -> object:
         lo, hi, count = entry["from"], entry["to"], entry["count"]
         spacing = entry.get("spacing", "linear")
         ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lo, hi))
-        if not ok or not 1 <= lo <= hi or not isinstance(count, int) or count < 1:
-            raise ConfigError(f"field 'sizes': bad range {dict(entry)}: need 1 <= from <= to")
+        if not ok or not 1 <= lo <= hi or not isinstance(count, int) or not 1 <= count <= 10**5:
+            raise ConfigError(
+                f"field 'sizes': bad range {dict(entry)}: need 1 <= from <= to, 1 <= count <= 1e5"
+            )
         if spacing not in ("linear", "log"):
             raise ConfigError(f"field 'sizes': spacing {spacing!r}: expected linear or log")
         t = [i / (count - 1) if count > 1 else 0.0 for i in range(count)]
@@ -315,9 +317,11 @@ class Simulation:
 
     @cached_property
     def gauge(self) -> Tensor | None:
-        """The (k, p) mask of parameters every fit holds at its start: the softmax gauge
-        (:func:`~moetheory.experiments.simulate.fit_ls.softmax_gauge`), or None."""
-        return softmax_gauge(self.truth.model, self.k)
+        """The (k, p) mask of parameters every fit holds at the truth's values
+        (:func:`~moetheory.experiments.simulate.symmetry.gauge`, read on 64 points of the
+        input law drawn with seed 0), or None."""
+        x = self.law.sample(64, torch.Generator().manual_seed(0))
+        return gauge(self.truth.model, self.k, self.truth.theta, x)
 
 
 def _model(cfg: dict, where: str) -> TorchMoE:

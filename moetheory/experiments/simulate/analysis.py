@@ -258,10 +258,10 @@ def verdict(
     if predicted is None:
         return "empirical", "no theorem predicts a slope for this pair"
     where = f"the 95 % interval [{lo:.3g}, {hi:.3g}]"
-    if hi - lo > MAX_WIDTH:
-        return "inconclusive", f"{where} is wider than {MAX_WIDTH:g}"
     if lo > tolerance:
         return "inconsistent", f"{where} lies above {tolerance:g}: the loss grows with n"
+    if hi - lo > MAX_WIDTH:
+        return "inconclusive", f"{where} is wider than {MAX_WIDTH:g}"
     if kind == "logarithmic":
         if lo > -0.5 + tolerance:
             return "consistent", f"{where} lies above -1/2 + {tolerance:g}: slower decay"

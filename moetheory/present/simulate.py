@@ -224,12 +224,14 @@ def _panel(ax: Axes, summary: Summary) -> None:
         lo, hi = _ci(summary)
         interval = f" [{lo:+.3g}, {hi:+.3g}] ({level})" if lo is not None and hi is not None else ""
         ends = [min(ns), max(ns)]
-        ax.loglog(
-            ends,
-            [math.exp(intercept) * x**slope for x in ends],
-            label=f"fit: slope {slope:+.3g}{interval}",
-            **STYLES["fit"],
-        )
+        logs = [intercept + slope * math.log(x) for x in ends]
+        if all(abs(v) < 700 for v in logs):  # a line exp() can draw
+            ax.loglog(
+                ends,
+                [math.exp(v) for v in logs],
+                label=f"fit: slope {slope:+.3g}{interval}",
+                **STYLES["fit"],
+            )
     if len(set(ns)) > 1:
         centre = (
             math.exp(sum(map(math.log, ns)) / len(ns)),

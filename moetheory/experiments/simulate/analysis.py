@@ -3,13 +3,13 @@ log(mean loss) on log n, the predicted slope and the verdict.
 
 **Loss.** Each fit's Voronoi loss against the truth (identifiability.md §5): D2 (with r̄ from
 the certified r̄ solver) where the covering theorem states its rates in D2 (softmax × linear
-Gaussian experts), D1 otherwise, on the atoms as fitted: the fits hold the gauge of the score
-translations at the truth's values (:mod:`~moetheory.experiments.simulate.symmetry`; for the
-softmax gate the authors' convention, the last gate fixed) and the loss divides out each
-atom's rescaling symmetry (:func:`fit_losses`). The search for the infimum over the softmax
-translation (``voronoi.d1_loss(translation="infimum")``) is not used: a poor fit drives it to
-its limit Σ_j exp(β*_{0j}) (all fitted masses → 0), a ceiling that would turn the mean loss into
-the share of poor fits.
+Gaussian experts), D1 otherwise: the fits hold the gauge of the score translations at the
+truth's values (:mod:`~moetheory.experiments.simulate.symmetry`), the loss divides out each
+atom's rescaling symmetry, and for a linear score it is the infimum over the softmax
+translation (the papers' definition; :func:`fit_losses`). That infimum is bounded by
+Σ_j exp(β*_{0j}) (:func:`loss_ceiling`: every fitted mass → 0), the value of a fit no
+translation brings near the truth; each point counts its fits at the ceiling, and the median's
+slope is reported beside the mean's.
 
 **Prediction.** The rate predictor (:func:`moetheory.rates.predict.predict`) on the pair's
 computed facts gives the theorem and its parameter rates, exact-specified (k = k*) or
@@ -52,7 +52,7 @@ Reference: ``shared/reference/identifiability.md`` §5–§7, ``cosine_router.md
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -68,9 +68,11 @@ __all__ = [
     "TOLERANCE",
     "fit_losses",
     "formula_prediction",
+    "loss_ceiling",
     "predicted_slope",
     "slope_of",
     "summarise",
+    "translates",
     "verdict",
 ]
 
@@ -200,29 +202,56 @@ def _rbar(m: int) -> int:
     return value
 
 
+def translates(sim: Simulation) -> bool:
+    """Whether the gate's score is linear, β₁ᵀx + β₀, so that (β_{1i}, β_{0i}) →
+    (β_{1i} + t₁, β_{0i} + t₀) is a symmetry and the loss is the infimum over it (the papers'
+    definition; :func:`~moetheory.experiments.simulate.fit_ls.softmax_gauge`)."""
+    from moetheory.experiments.simulate.fit_ls import softmax_gauge
+
+    mask = softmax_gauge(sim.truth.model, sim.k)
+    return mask is not None and bool(mask[-1, : len(sim.truth.model.gate_params)].all())
+
+
+def loss_ceiling(sim: Simulation) -> float | None:
+    """Σ_j exp(β*_{0j}): the value the infimum over the translation tends to as every fitted
+    mass → 0 — the loss of a fit no translation brings near the truth (``None`` where the
+    loss is not an infimum)."""
+    if not translates(sim):
+        return None
+    return float(torch.as_tensor(sim.truth.measure().beta0).exp().sum())
+
+
 def fit_losses(sim: Simulation, theta: Tensor, loss: str) -> np.ndarray:
     """The Voronoi loss (``"D1"`` or ``"D2"``) of each fitted (B, k, p) ``theta`` against the
     truth, float64 on the CPU. Fits hold the gauge of the score translations at the truth's
-    values (:attr:`Simulation.gauge`; for the softmax gate the authors' convention, the last
-    gate fixed), so fit and truth are compared as they are (``translation="none"``), after
-    each atom's rescaling symmetry is divided out of both
-    (:func:`~moetheory.experiments.simulate.symmetry.canonical`). A fit with a Voronoi cell
+    values (:attr:`Simulation.gauge`); for a linear score the loss is the infimum over the
+    translation (the papers' definition, :func:`translates`: an over-specified fit may hand
+    the fixed atom's role to another atom, a relabelling the gauge alone would score as a large
+    loss), elsewhere the parameters are compared as they are; each atom's rescaling symmetry is
+    divided out of both
+    (:func:`~moetheory.experiments.simulate.symmetry.canonical`; ``rescaling = "keep"`` in
+    the configuration compares the raw parameters instead). A fit with a Voronoi cell
     whose r̄ the solver cannot certify (D2, a cell of more than 3 atoms), or whose parameters
     overflow exp(β₀), gets NaN: counted in ``fits``, not in the means."""
     from moetheory.experiments.simulate.symmetry import canonical
     from moetheory.rates.voronoi import LossInputError, MixingMeasure, d1_loss, d2_loss
 
     model = sim.truth.model
-    theta = canonical(model, theta.detach().to("cpu", torch.float64))
+    theta = theta.detach().to("cpu", torch.float64)
+    truth_theta = sim.truth.theta
+    if sim.config.get("rescaling", "divide") == "divide":
+        theta, truth_theta = canonical(model, theta), canonical(model, truth_theta)
     fit = model.to_measure(theta)
-    truth = model.to_measure(canonical(model, sim.truth.theta))
+    truth = model.to_measure(truth_theta)
+
+    translation: Literal["infimum", "none"] = "infimum" if translates(sim) else "none"
 
     def score(measure: MixingMeasure) -> np.ndarray:
         with torch.no_grad():
             if loss == "D2":
-                values = d2_loss(measure, truth, rbar=_rbar)
+                values = d2_loss(measure, truth, rbar=_rbar, translation=translation)
             else:
-                values = d1_loss(measure, truth)
+                values = d1_loss(measure, truth, translation=translation)
         return np.asarray(torch.as_tensor(values).cpu().numpy(), dtype=float)
 
     try:
@@ -280,6 +309,7 @@ def summarise(
     seed: int,
     n_boot: int = 2000,
     tolerance: float = TOLERANCE,
+    ceiling: float | None = None,
 ) -> dict[str, Any]:
     """The points (per n: fits, converged, non-finite losses — a fit whose parameters
     overflow the loss —, mean / standard error / median of the finite losses), the
@@ -299,6 +329,11 @@ def summarise(
                 "n": int(n),
                 "fits": int(at.size),
                 "nonfinite": int(at.size - finite.size),
+                "at_ceiling": (
+                    None
+                    if ceiling is None
+                    else int((np.abs(finite - ceiling) <= 1e-9 * ceiling).sum())
+                ),
                 "converged": int(conv[ns == n].sum()),
                 "mean_loss": float(finite.mean()) if finite.size else None,
                 "se_loss": se,
@@ -345,5 +380,6 @@ def summarise(
         "tolerance": tolerance,
         "fits": int(losses.size),
         "nonfinite_losses": int((~np.isfinite(losses)).sum()),
+        "loss_ceiling": ceiling,
         "converged_fraction": converged,
     }

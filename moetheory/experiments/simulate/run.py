@@ -33,7 +33,13 @@ from typing import Any
 import torch
 
 from moetheory.experiments.config import ConfigError
-from moetheory.experiments.simulate.analysis import fit_losses, predicted_slope, summarise
+from moetheory.experiments.simulate.analysis import (
+    fit_losses,
+    loss_ceiling,
+    predicted_slope,
+    summarise,
+    translates,
+)
 from moetheory.experiments.simulate.truth import Simulation, load_simulation, simulation_data
 from moetheory.experiments.sweep import Unit, grid_units
 
@@ -289,7 +295,7 @@ def summary_of(
     result lines."""
     model = sim.truth.model
     reference = options["reference"]
-    stats = summarise(lines, prediction, seed=sim.seed)
+    stats = summarise(lines, prediction, seed=sim.seed, ceiling=loss_ceiling(sim))
     return {
         "experiment": EXPERIMENT,
         "name": options["name"],
@@ -336,8 +342,15 @@ def _loss_note(sim: Simulation) -> str:
             f"fits hold the last atom's {held} at the truth's values (a mass shared by c "
             "atoms: less log c)"
         )
+    if translates(sim):
+        parts.append(
+            f"loss: infimum over the softmax translation (numerical search; at most "
+            f"{loss_ceiling(sim):.4g}, the value of a fit no translation brings near the truth)"
+        )
     found = scale_symmetry(sim.truth.model)
-    if found is not None:
+    if found is not None and sim.config.get("rescaling") == "keep":
+        parts.append(f"raw parameters: the rescaling of ({', '.join(found[0])}) kept in the loss")
+    elif found is not None:
         cols, by = found
         parts.append(
             f"atoms compared with ({', '.join(cols)}) divided by "

@@ -297,6 +297,13 @@ SIMULATION_FIELDS = (
     Field("replicates", int, 10, "replicates per sample size", check=_at_least(1, 10**5)),
     Field("seed", int, 0, "base seed", check=_at_least(0, 2**63 - 1)),
     Field("fit", dict, {}, "fitting options", fields=FIT_FIELDS),
+    Field(
+        "rescaling",
+        str,
+        "divide",
+        "per-atom rescaling symmetries of the gate: divided out of the loss, or kept (raw)",
+        choices=("divide", "keep"),
+    ),
 )
 """The fields of a simulation configuration (:func:`load_simulation`)."""
 

@@ -7,7 +7,8 @@ out=experiments/results/simulate
 mkdir -p "$out"
 : > "$out/times.txt"
 for name in cosine cosine-raw perturbed-cosine softmax-linear softmax-tanh temperature-linear \
-    activation-temperature gaussian-linear-k2 gaussian-linear-k3 gaussian-linear-k4; do
+    activation-temperature gaussian-linear-k2 gaussian-linear-k3 gaussian-linear-k3-shrinking-init \
+    gaussian-linear-k4; do
   rm -rf "${out:?}/$name"
   before=$(cut -d' ' -f1-3 /proc/loadavg)
   start=$(date +%s)

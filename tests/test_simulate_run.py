@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from helpers import run_cli
 
 from moetheory.experiments.config import ConfigError
@@ -269,3 +270,14 @@ def test_a_formula_pair_gets_the_prediction_its_computed_facts_support():
     linear = {**formula, "expert": {"formula": "a*x1 + c", "params": ["a", "c"]}}
     p = prediction_for(prepare(linear)[0])
     assert (p["theorem"], p["predicted_kind"]) == ("softmax-linear-ls", "logarithmic")
+
+
+def test_start_noise_shrinks_with_n_as_configured():
+    from moetheory.experiments.simulate.truth import simulation_data
+
+    cfg = {**SMALL, "sizes": [100, 400], "replicates": 1}
+    cfg["fit"] = {**SMALL["fit"], "starts": 200, "init_decay": 0.5}
+    sim = prepare(cfg)[0]
+    data = simulation_data(sim)
+    spread = (data.starts[..., 2] - sim.truth.theta[:, 2]).std(dim=(1, 2))  # the a₁ column
+    assert torch.allclose(spread[1] / spread[0], torch.tensor(0.5, dtype=spread.dtype), rtol=0.2)

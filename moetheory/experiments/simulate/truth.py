@@ -279,6 +279,13 @@ FIT_FIELDS = (
     Field("starts", int, 3, "starts per fit (best objective kept)", check=_at_least(1, 1000)),
     Field("init", str, "near-truth", "initialisation", choices=("near-truth", "random")),
     Field("init_scale", float, 0.5, "noise scale of the starts", check=_nonnegative),
+    Field(
+        "init_decay",
+        float,
+        0.0,
+        "start noise scale × (n / smallest n)^(-init_decay): starts nearer the truth at larger n",
+        check=_nonnegative,
+    ),
     Field("max_iter", int, 200, "iteration cap per fit", check=_at_least(1)),
     Field("tol", float, 1e-10, "convergence tolerance (step, gradient, objective)"),
 )
@@ -566,10 +573,9 @@ def simulation_data(sim: Simulation, units: Sequence[str] | None = None) -> SimD
         x, y = sample(sim.truth, sim.law, n, torch.Generator().manual_seed(u.seed))
         xs[b, :n], ys[b, :n] = x, y
         gen = torch.Generator().manual_seed(unit_seed(sim.seed, u.id + "/starts"))
+        scale = fit["init_scale"] * (n / min(sim.sizes)) ** (-fit["init_decay"])
         starts.append(
-            initial_starts(
-                sim.truth, sim.k, fit["starts"], gen, fit["init"], fit["init_scale"], sim.gauge
-            )
+            initial_starts(sim.truth, sim.k, fit["starts"], gen, fit["init"], scale, sim.gauge)
         )
     return SimData(
         x=xs,

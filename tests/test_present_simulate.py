@@ -231,16 +231,16 @@ def test_many_runs_as_panels():
 def test_runs_table_in_markdown_latex_and_csv():
     md = render("simulations", "md", [POLY, LOG, NULLS])
     assert (
-        "| cosine | cosine × scaled-tanh | 2/3 | D1 | -0.4812 [-0.5533, -0.4091] | -0.5 | "
+        "| cosine | cosine × scaled-tanh | 2/3 | D1 | -0.4812 [-0.5533, -0.4091] | — | -0.5 | "
         "consistent | -0.638 | 60 | 98.33 % | 41.2 | cpu |"
     ) in md
     assert "| perturbed-cosine | cosine × scaled-tanh | 2/3 | D1 |" in md
     assert "| → 0 (logarithmic) | inconclusive | — |" in md
-    assert "| no-fit | sigmoid × linear | 2/2 | D2 | — | — | empirical | — |" in md
+    assert "| no-fit | sigmoid × linear | 2/2 | D2 | — | — | — | empirical | — |" in md
     assert "Legend:" in md
 
     tex = render("simulations", "latex", [POLY, LOG, NULLS])
-    assert r"\begin{longtable}{llllllllllll}" in tex and tex.count(r"\\") >= 4
+    assert r"\begin{longtable}{lllllllllllll}" in tex and tex.count(r"\\") >= 4
     assert r"cosine $\times$ scaled-tanh & 2/3" in tex and "→" not in tex
 
     rows = list(csv.DictReader(io.StringIO(render("simulations", "csv", [POLY, LOG, NULLS]))))

@@ -101,12 +101,14 @@ def _level(summary: Summary) -> str:
     return "—" if level is None else f"{100 * level:g} %"
 
 
-def _slope_ci(summary: Summary, digits: int = 4) -> str:
-    """'-0.48 [-0.55, -0.41]', the slope alone when there is no interval, '—' with no slope."""
-    slope = summary.get("slope")
+def _slope_ci(summary: Summary, digits: int = 4, prefix: str = "") -> str:
+    """'-0.48 [-0.55, -0.41]', the slope alone when there is no interval, '—' with no slope
+    (``prefix="median_"``: the median's slope and interval)."""
+    slope = summary.get(f"{prefix}slope")
     if slope is None:
         return "—"
-    lo, hi = _ci(summary)
+    ci = summary.get("median_ci" if prefix else "ci") or (None, None)
+    lo, hi = ci[0], ci[1]
     text = _g(slope, digits)
     if lo is not None and hi is not None:
         text += f" [{_g(lo, digits)}, {_g(hi, digits)}]"
@@ -454,6 +456,7 @@ RUN_COLUMNS = (
     "k*/k",
     "loss",
     "slope [CI]",
+    "median slope [CI]",
     "predicted",
     "verdict",
     "authors' slope",
@@ -476,6 +479,7 @@ RUN_KEYS = (
     "slope",
     "ci_low",
     "ci_high",
+    "median_slope",
     "level",
     "predicted",
     "predicted_kind",
@@ -501,6 +505,11 @@ RUN_LEGEND: tuple[tuple[str, str], ...] = (
         "the slope the covering theorem predicts; → 0: a logarithmic rate (slower than any "
         "polynomial); —: no theorem covers the pair",
     ),
+    (
+        "median slope [CI]",
+        "the same fit to log(median loss), robust to a few diverging fits (not used by the "
+        "verdict)",
+    ),
     ("verdict", "the run's own verdict (its reason is in the run's summary)"),
     ("authors' slope", "the slope from the authors' stored results, where there are some"),
     ("converged", "share of the fits that converged"),
@@ -515,6 +524,7 @@ def _run_cells(summary: Summary) -> list[str]:
         _ks(summary),
         str(summary.get("loss")),
         _slope_ci(summary),
+        _slope_ci(summary, prefix="median_"),
         _predicted(summary),
         str(summary.get("verdict")),
         _g(summary.get("authors_slope")),

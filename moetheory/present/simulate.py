@@ -258,6 +258,11 @@ def _panel(ax: Axes, summary: Summary) -> None:
         from matplotlib.ticker import NullFormatter
 
         shown = sorted(set(ns))
+        if len(shown) > 7:  # label about six of them, ends included, so the labels stay apart
+            step = -(-len(shown) // 6)
+            shown = sorted(set(shown[::step]) | {shown[-1]})
+            if len(shown) > 2 and shown[-1] / shown[-2] < 1.6:
+                shown.pop(-2)
         ax.set_xticks(shown, [_g(int(x) if x.is_integer() else x) for x in shown])
         ax.xaxis.set_minor_formatter(NullFormatter())
     else:

@@ -21,5 +21,9 @@ from moetheory.present.formats import render
 root = pathlib.Path(sys.argv[1])
 runs = [json.loads(p.read_text()) for p in sorted(root.glob("*/summary.json"))]
 (root / "simulations.md").write_text(render("simulations", "md", runs))
-(root / "simulations.png").write_bytes(render("simulations", "png", runs))
+shown = ("cosine-raw", "cosine", "perturbed-cosine", "softmax-linear", "softmax-tanh",
+         "gaussian-linear-k3")
+(root / "simulations.png").write_bytes(
+    render("simulations", "png", [s for s in runs if s["name"] in shown])
+)
 PY

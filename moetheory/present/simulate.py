@@ -35,8 +35,8 @@ Example
 ...      "converged_fraction": 0.975, "seconds": 3.5, "device": "cpu", "seed": 0}
 >>> print(simulation_markdown(s).splitlines()[4])
 | n | fits | converged | mean loss | se of the mean | median loss |
->>> simulations_markdown([s]).splitlines()[4].split(" | ")[2:7]
-['2/3', 'D1', '-0.48 [-0.55, -0.41]', '-0.5', 'consistent']
+>>> simulations_markdown([s]).splitlines()[4].split(" | ")[2:8]
+['2/3', 'D1', '-0.48 [-0.55, -0.41]', '—', '-0.5', 'consistent']
 >>> simulation_figure(s).axes[0].get_title()
 'cosine: cosine × scaled-tanh\\nk*/k = 2/3, D1 loss: consistent'
 

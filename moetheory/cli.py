@@ -231,31 +231,19 @@ def _formula_pair(args: argparse.Namespace):
 
 
 def _prediction(args: argparse.Namespace, verdict, model):
-    from moetheory.rates.facts import formula_facts, pair_facts
+    from moetheory.rates.facts import model_facts, pair_facts
     from moetheory.rates.predict import predict
     from moetheory.rbar import rbar_value
 
     if model is None:
         facts = pair_facts(verdict, args.dim)
     else:
-        gate, expert = model.factors
         normalisation, score = args.normalisation, None
         if args.gate is not None:
             from moetheory.families import get_router
 
             normalisation, score = get_router(args.gate).normalisation, get_router(args.gate).score
-        facts = formula_facts(
-            verdict,
-            gate.expr,
-            gate.params,
-            expert.expr,
-            expert.params,
-            model.inputs,
-            model.output,
-            model.variance,
-            normalisation=normalisation,
-            score=score,
-        )
+        facts = model_facts(verdict, model, normalisation=normalisation, score=score)
     return predict(facts, rbar=rbar_value)
 
 

@@ -276,7 +276,7 @@ def test_load_summaries_from_run_directories_and_trees(tmp_path):
     ("content", "reason"),
     [
         ("{not json", "invalid JSON"),
-        ("[1, 2]", "expected a JSON object"),
+        ("[1, 2]", "expected a table of fields"),
         ('{"experiment": "approx"}', "not a simulate summary"),
         ('{"experiment": "simulate", "name": "x"}', "lacks 'gate', 'expert', 'fits'"),
     ],

@@ -100,6 +100,30 @@ def _slopes(counts: np.ndarray, sums: np.ndarray) -> np.ndarray:
     return slope
 
 
+def _positive_pairs(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as flat float arrays of equal length, every value positive and finite (else
+    ValueError naming the first bad one)."""
+    xs = np.asarray(x, dtype=float).ravel()
+    ys = np.asarray(y, dtype=float).ravel()
+    if xs.size != ys.size:
+        raise ValueError(f"x has {xs.size} values and y has {ys.size}")
+    for name, values in (("x", xs), ("y", ys)):
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{name}[{i}] = {float(values[i])!r}: a log-log fit needs positive finite values"
+            )
+    return xs, ys
+
+
+def _check_level_and_boot(level: float, n_boot: int) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level {level!r}: expected a number in (0, 1)")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise ValueError(f"n_boot {n_boot!r}: expected a positive integer")
+
+
 def loglog_fit(
     x: Sequence[float] | np.ndarray,
     y: Sequence[float] | np.ndarray,
@@ -121,23 +145,10 @@ def loglog_fit(
     >>> round(fit.slope, 3), fit.n_groups
     (-1.007, 2)
     """
-    xs = np.asarray(x, dtype=float).ravel()
-    ys = np.asarray(y, dtype=float).ravel()
-    if xs.size != ys.size:
-        raise ValueError(f"x has {xs.size} values and y has {ys.size}")
-    for name, values in (("x", xs), ("y", ys)):
-        bad = ~(np.isfinite(values) & (values > 0))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError(
-                f"{name}[{i}] = {float(values[i])!r}: a log-log fit needs positive finite values"
-            )
+    xs, ys = _positive_pairs(x, y)
     if np.unique(xs).size < 2:
         raise ValueError("a log-log fit needs at least two distinct x values")
-    if not 0 < level < 1:
-        raise ValueError(f"level {level!r}: expected a number in (0, 1)")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise ValueError(f"n_boot {n_boot!r}: expected a positive integer")
+    _check_level_and_boot(level, n_boot)
     u, v = np.log(xs), np.log(ys)
     n = xs.size
     du = u - u.mean()
@@ -205,24 +216,11 @@ def mean_loglog_fit(
     >>> round(fit.slope, 2), fit.n_points, fit.ci[0] < fit.slope < fit.ci[1]
     (-0.51, 3, True)
     """
-    xs = np.asarray(x, dtype=float).ravel()
-    ys = np.asarray(y, dtype=float).ravel()
-    if xs.size != ys.size:
-        raise ValueError(f"x has {xs.size} values and y has {ys.size}")
-    for name, values in (("x", xs), ("y", ys)):
-        bad = ~(np.isfinite(values) & (values > 0))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError(
-                f"{name}[{i}] = {float(values[i])!r}: a log-log fit needs positive finite values"
-            )
+    xs, ys = _positive_pairs(x, y)
     levels = np.unique(xs)
     if levels.size < 2:
         raise ValueError("a log-log fit needs at least two distinct x values")
-    if not 0 < level < 1:
-        raise ValueError(f"level {level!r}: expected a number in (0, 1)")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise ValueError(f"n_boot {n_boot!r}: expected a positive integer")
+    _check_level_and_boot(level, n_boot)
     if statistic not in ("mean", "median"):
         raise ValueError(f"statistic {statistic!r}: expected mean or median")
     centre = np.mean if statistic == "mean" else np.median

@@ -19,6 +19,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -186,4 +187,24 @@ def formula_facts(
         mean_activation=mean_activation(
             mean, xs, tuple(p for p in expert_params if p not in variance)
         ),
+    )
+
+
+def model_facts(
+    verdict: Verdict, model: Any, normalisation: str | None = None, score: str | None = None
+) -> PairFacts:
+    """:func:`formula_facts` of a prepared formula ``model``
+    (:func:`moetheory.identify.api.formula_model`) and its verdict."""
+    gate, expert = model.factors
+    return formula_facts(
+        verdict,
+        gate.expr,
+        gate.params,
+        expert.expr,
+        expert.params,
+        model.inputs,
+        model.output,
+        model.variance,
+        normalisation=normalisation,
+        score=score,
     )

@@ -123,7 +123,7 @@ def formula_prediction(sim: Simulation, seconds: float = 120.0) -> Any:
     from moetheory.experiments.simulate.truth import formula_sides
     from moetheory.families import get_router
     from moetheory.identify.api import formula_model, identify
-    from moetheory.rates.facts import formula_facts
+    from moetheory.rates.facts import model_facts
     from moetheory.rates.predict import predict
     from moetheory.rbar import rbar_value
 
@@ -142,20 +142,8 @@ def formula_prediction(sim: Simulation, seconds: float = 120.0) -> Any:
         [*g["positive"], *e["positive"]],
     )
     verdict = identify(model=model, dim=d, seconds=seconds)
-    gate_factor, expert_factor = model.factors
     score = get_router(cfg["gate"]).score if isinstance(cfg["gate"], str) else None
-    facts = formula_facts(
-        verdict,
-        gate_factor.expr,
-        gate_factor.params,
-        expert_factor.expr,
-        expert_factor.params,
-        model.inputs,
-        model.output,
-        model.variance,
-        normalisation=normalisation,
-        score=score,
-    )
+    facts = model_facts(verdict, model, normalisation=normalisation, score=score)
     return predict(facts, rbar=rbar_value)
 
 

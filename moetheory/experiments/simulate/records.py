@@ -30,11 +30,10 @@ Reference: ``shared/reference/experiments.md`` §5 (estimation-rate simulations)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from moetheory.experiments.config import ConfigError
+from moetheory.experiments.config import ConfigError, load_config
 
 SUMMARY = "summary.json"
 """The file a simulate run writes its summary to."""
@@ -55,18 +54,7 @@ are simulate summaries)."""
 def _read(path: Path) -> list[dict]:
     """The summaries in ``path`` (one, or an atlas run's pairs); :class:`ConfigError` naming
     the file when it cannot be used."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    data = load_config(path)  # one line naming the file when it cannot be read or parsed
     if data.get("experiment") == ATLAS and isinstance(data.get("pairs"), list):
         return [_check(path, pair) for pair in data["pairs"]]
     return [_check(path, data)]

@@ -281,3 +281,18 @@ def test_start_noise_shrinks_with_n_as_configured():
     data = simulation_data(sim)
     spread = (data.starts[..., 2] - sim.truth.theta[:, 2]).std(dim=(1, 2))  # the a₁ column
     assert torch.allclose(spread[1] / spread[0], torch.tensor(0.5, dtype=spread.dtype), rtol=0.2)
+
+
+def test_random_truths_are_valid_for_every_supported_router():
+    from moetheory.experiments.simulate.named import random_config
+    from moetheory.families.registry import ROUTERS
+
+    refused = []
+    for gate in ROUTERS:
+        try:
+            prepare(random_config(gate, "scaled-tanh", dim=2), "quick")
+        except ConfigError as exc:
+            refused.append((gate, str(exc)))
+    assert [g for g, _ in refused] == ["hierarchical-SS", "hierarchical-SL", "hierarchical-LL"]
+    assert all("two-level" in why for _, why in refused)
+    assert random_config("topk-softmax", "linear", dim=1)["top_k"] == 2

@@ -71,7 +71,10 @@ __all__ = [
     "compile_torch",
 ]
 
-SUPPORTED_NORMALISATIONS = ("softmax", "top-K", "sigmoid", "none")
+TOP_K = "top-K"
+"""The normalisation of top-K routers (softmax over the K largest scores)."""
+
+SUPPORTED_NORMALISATIONS = ("softmax", TOP_K, "sigmoid", "none")
 """Gate normalisations the torch models implement (``two-level`` is refused)."""
 
 UNNORMALISED = ("sigmoid", "none")
@@ -246,7 +249,7 @@ class TorchMoE:
                 else f"normalisation {self.normalisation!r} is not implemented"
             )
             raise ConfigError(f"router {self.gate_name!r}: {reason}; not supported by simulate")
-        if self.normalisation == "top-K":
+        if self.normalisation == TOP_K:
             if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
                 raise ConfigError(
                     f"router {self.gate_name!r}: top-K normalisation needs top_k, the number K "
@@ -422,7 +425,7 @@ class TorchMoE:
         return out if batched else out[0]
 
     def _log_weights(self, scores: Tensor) -> Tensor:
-        if self.normalisation == "top-K":
+        if self.normalisation == TOP_K:
             k = scores.shape[-2]
             assert self.top_k is not None
             if self.top_k > k:

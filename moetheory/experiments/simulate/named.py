@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from moetheory.experiments.config import ConfigError, load_config
+from moetheory.experiments.simulate.models import TOP_K
 
 __all__ = ["CONFIG_DIR", "load_named", "named_configs", "random_config"]
 
@@ -58,14 +59,18 @@ def random_config(
     positive ones (temperatures) exp(N(0, 0.3²)), Gaussian variances 0.05; the last atom's mass
     parameter is 0, so that the fits' gauge removes the score shift (:func:`~moetheory.
     experiments.simulate.fit_ls.softmax_gauge`). Fitted k = k* + 1 (over-specified) when the gate
-    has a mass parameter to split, else k*. X ~ U[−2, 2]^d; regression noise σ = 0.1. Sizes and
+    has a mass parameter to split, else k*; a top-K router selects K = k*. X ~ U[−2, 2]^d;
+    regression noise σ = 0.1. Sizes and
     replicates as the named configurations (``[quick]`` and ``[full]`` included).
     """
     from moetheory.experiments.simulate.models import TorchMoE
 
     if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= 64:
         raise ConfigError(f"dim = {dim!r}: expected an integer from 1 to 64")
-    model = TorchMoE.from_families(gate, expert, dim)
+    from moetheory.families import get_router
+
+    top_k = k_true if get_router(gate).normalisation == TOP_K else None
+    model = TorchMoE.from_families(gate, expert, dim, top_k=top_k)
     rng = random.Random(f"{gate}|{expert}|{dim}|{seed}")
     atoms = []
     for i in range(k_true):
@@ -110,6 +115,8 @@ def random_config(
     }
     if not gaussian:
         cfg["noise"] = 0.1
+    if top_k is not None:
+        cfg["top_k"] = top_k
     if model.normalisation in ("sigmoid", "none") and gaussian:
         raise ConfigError(
             f"{gate} × {expert}: an unnormalised gate with a Gaussian expert has no likelihood"

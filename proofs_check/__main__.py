@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from proofs_check import bounds, construct, rates, rbar, relations
+from proofs_check import bounds, construct, momentum, rates, rbar, relations
 
 GROUPS = {
     "relations": relations.CHECKS,
@@ -12,6 +12,7 @@ GROUPS = {
     "rates": rates.CHECKS,
     "bounds": bounds.CHECKS,
     "construct": construct.CHECKS,
+    "momentum": momentum.CHECKS,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from proofs_check import bounds, construct, momentum, rates, rbar, relations
+from proofs_check import bounds, construct, momentum, rates, rbar, relations, softmoe
 
 GROUPS = {
     "relations": relations.CHECKS,
@@ -13,6 +13,7 @@ GROUPS = {
     "bounds": bounds.CHECKS,
     "construct": construct.CHECKS,
     "momentum": momentum.CHECKS,
+    "softmoe": softmoe.CHECKS,
 }
 
 

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -78,15 +75,12 @@ def test_sqrt_mu_band(mu, s):
         assert np.max(np.abs(roots)) >= np.sqrt(mu) * (1 - 1e-12)
 
 
-def test_proofs_check_momentum_group_runs_alone():
-    proc = subprocess.run(
-        [sys.executable, "-m", "proofs_check", "momentum"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    verdicts = [line for line in proc.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
+def test_proofs_check_momentum_group_runs_alone(capsys):
+    from proofs_check.__main__ import main
+
+    assert main(["momentum"]) == 0
+    out = capsys.readouterr().out
+    verdicts = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
     names = {line.split("] ", 1)[1].split(":", 1)[0] for line in verdicts}
     assert names == {
         "jury",
@@ -96,4 +90,4 @@ def test_proofs_check_momentum_group_runs_alone():
         "heavy-ball-stack",
     }
     assert all(line.startswith("PASS [momentum] ") for line in verdicts)
-    assert "5 passed, 0 failed" in proc.stdout
+    assert "5 passed, 0 failed" in out

@@ -42,6 +42,7 @@ def test_the_witness_fails_on_changed_layers():
 
 
 def test_proofs_check_runs_only_the_named_groups():
+    """``python -m proofs_check softmoe momentum`` (the command line, in a subprocess)."""
     done = subprocess.run(
         [sys.executable, "-m", "proofs_check", "softmoe", "momentum"],
         capture_output=True,
@@ -49,10 +50,6 @@ def test_proofs_check_runs_only_the_named_groups():
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    groups = {
-        line.split("]")[0].split("[")[1]
-        for line in done.stdout.splitlines()
-        if line.startswith(("PASS", "FAIL"))
-    }
-    assert groups == {"softmoe", "momentum"}
+    verdicts = [line for line in done.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert {line.split("]")[0].split("[")[1] for line in verdicts} == {"softmoe", "momentum"}
     assert "7 passed, 0 failed" in done.stdout

@@ -660,6 +660,36 @@ def _simulate_atlas(args: argparse.Namespace, profile: str) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace, module: str, lists: tuple[str, ...], files: str) -> int:
+    """Run an issue-18 study (``moetheory.experiments.<module>``): preset, overrides, run."""
+    import importlib
+
+    from moetheory.experiments.approx import parse_list
+
+    study = importlib.import_module(f"moetheory.experiments.{module}")
+    if args.quick and args.full:
+        raise MoetheoryError("give --quick or --full, not both")
+    preset = "quick" if args.quick else "full" if args.full else None
+    overrides: dict[str, object] = {}
+    for name in ("device", "scheduler", "seed", "seeds", "steps"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    for name in lists:
+        if getattr(args, name, None) is not None:
+            overrides[name] = parse_list(getattr(args, name), name)
+    config = study.resolve_config(args.config, preset, overrides)
+    out = _out_dir(args.out)
+    summary = study.run_experiment(config, out, resume=args.resume)
+    for line in summary["text"]:
+        print(f"- {line}")
+    print(f"results written to {out} (summary.json, summary.md, results.jsonl, {files})")
+    return 0
+
+
+def cmd_softmoe_experiment(args: argparse.Namespace) -> int:
+    return _study(args, "softmoe", ("experts",), "softmoe.png")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from moetheory.present.formats import formats_for
 
@@ -1216,6 +1246,45 @@ def build_parser() -> argparse.ArgumentParser:
         "(default %(default)s); a run stopped by it continues with --resume",
     )
     ax.set_defaults(func=cmd_approx_experiment)
+    for name, module, func, what, lists in (
+        (
+            "softmoe-experiment",
+            "softmoe",
+            cmd_softmoe_experiment,
+            "Soft MoE: experts vs expert size at fixed parameters, on the norm target "
+            "t(X) = ‖X‖_F, and Algorithm 1 (the best expert subset per input) against random "
+            "subsets of the same size. Writes results.jsonl, summary.json, summary.md and "
+            "softmoe.png/.pdf to --out; --resume continues a killed run.",
+            (("--experts", "comma-separated expert counts n (total expert width fixed)"),),
+        ),
+    ):
+        st = sub.add_parser(name, help=what.split(". ")[0], description=what)
+        st.add_argument(
+            "config", nargs="?", help="configuration file (.toml or .json); default: the preset"
+        )
+        st.add_argument("--quick", action="store_true", help="the quick preset (under a minute)")
+        st.add_argument("--full", action="store_true", help="the full preset (for a GPU)")
+        for option, text in lists:
+            st.add_argument(option, help=text)
+        st.add_argument("--seeds", type=int, help="training seeds per configuration")
+        st.add_argument("--steps", type=int, help="Adam steps")
+        st.add_argument("--seed", type=int, help="base seed (data, initialisations)")
+        st.add_argument("--device", help="auto, cpu or cuda (auto: CUDA when present)")
+        st.add_argument(
+            "--scheduler",
+            help="local (a Dask LocalCluster) or the address of a Dask scheduler "
+            "(default: this process)",
+        )
+        st.add_argument("--out", default=module, help="run directory (default %(default)s)")
+        st.add_argument("--resume", action="store_true", help="continue the run in --out")
+        st.add_argument(
+            "--seconds",
+            type=_seconds(zero_ok=True),
+            default=0.0,
+            help="wall-clock limit of the whole command in seconds, 0 for none "
+            "(default %(default)s); a run stopped by it continues with --resume",
+        )
+        st.set_defaults(func=func)
     sim = sub.add_parser(
         "simulate",
         help="estimation-rate simulations: measured vs predicted slopes",

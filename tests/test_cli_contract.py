@@ -100,6 +100,19 @@ BASES = {  # valid, fast invocations; an option's value is replaced in place or 
         "--seconds",
         "20",
     ],
+    "softmoe-experiment": [
+        "--quick",
+        "--experts",
+        "1,2",
+        "--seeds",
+        "1",
+        "--steps",
+        "5",
+        "--out",
+        "{out}",
+        "--seconds",
+        "20",
+    ],
     "simulate": [
         "--gate",
         "softmax",
@@ -127,6 +140,7 @@ PATHS = {
     ("shatter", "--point-set"),
     ("simulate", "--out"),
     ("atlas", "--measured"),
+    ("softmoe-experiment", "--out"),
 }
 
 

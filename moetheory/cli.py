@@ -690,6 +690,10 @@ def cmd_softmoe_experiment(args: argparse.Namespace) -> int:
     return _study(args, "softmoe", ("experts",), "softmoe.png")
 
 
+def cmd_momentum_experiment(args: argparse.Namespace) -> int:
+    return _study(args, "momentum", (), "momentum.png")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from moetheory.present.formats import formats_for
 
@@ -1256,6 +1260,17 @@ def build_parser() -> argparse.ArgumentParser:
             "subsets of the same size. Writes results.jsonl, summary.json, summary.md and "
             "softmoe.png/.pdf to --out; --resume continues a killed run.",
             (("--experts", "comma-separated expert counts n (total expert width fixed)"),),
+        ),
+        (
+            "momentum-experiment",
+            "momentum",
+            cmd_momentum_experiment,
+            "SMoE vs MomentumSMoE vs AdamSMoE vs RobustMomentumSMoE on a synthetic per-token "
+            "regression: training-loss oscillation, test error clean, under input noise and "
+            "under a shift, several seeds, paired comparisons with intervals. Writes "
+            "results.jsonl, summary.json, summary.md and momentum.png/.pdf to --out; --resume "
+            "continues a killed run.",
+            (),
         ),
     ):
         st = sub.add_parser(name, help=what.split(". ")[0], description=what)

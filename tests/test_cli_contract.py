@@ -113,6 +113,17 @@ BASES = {  # valid, fast invocations; an option's value is replaced in place or 
         "--seconds",
         "20",
     ],
+    "momentum-experiment": [
+        "--quick",
+        "--seeds",
+        "1",
+        "--steps",
+        "5",
+        "--out",
+        "{out}",
+        "--seconds",
+        "20",
+    ],
     "simulate": [
         "--gate",
         "softmax",
@@ -141,6 +152,7 @@ PATHS = {
     ("simulate", "--out"),
     ("atlas", "--measured"),
     ("softmoe-experiment", "--out"),
+    ("momentum-experiment", "--out"),
 }
 
 

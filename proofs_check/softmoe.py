@@ -38,13 +38,12 @@ def _say(message: str) -> None:
 
 
 def single_expert_structure() -> bool:
-    """Symbolic (d = 3): one slot ⇒ C ≡ 1; w = φ × x gives equal raw and normalised logits to
-    x ± w, dispatch ½, ½, slot x̃ = x; ‖X'‖² − ‖X‖² = 2‖w‖²."""
+    """Symbolic (d = 3): w = φ × x gives equal raw and normalised logits to x ± w, dispatch ½, ½,
+    slot x̃ = x; ‖X'‖² − ‖X‖² = 2‖w‖²; normalised tokens ignore rescaling. (C ≡ 1 for one
+    slot, and the softmax axes, are checked on the layer: :func:`single_expert_witness`.)"""
     x = sp.Matrix(sp.symbols("x1:4", real=True))
     phi = sp.Matrix(sp.symbols("phi1:4", real=True))
     w = phi.cross(x)
-    ell = sp.Symbol("ell", real=True)
-    combine_one = sp.simplify(sp.exp(ell) / sp.exp(ell)) == 1
     raw = sp.expand(((x + w).T * phi)[0] - ((x - w).T * phi)[0]) == 0
     norms = sp.expand((x + w).dot(x + w) - (x - w).dot(x - w)) == 0
     l_plus, l_minus = ((x + w).T * phi)[0], ((x - w).T * phi)[0]
@@ -53,7 +52,6 @@ def single_expert_structure() -> bool:
     slot = d_plus * (x + w) + d_minus * (x - w)
     slot_is_x = all(sp.simplify(c) == 0 for c in (slot - x))
     gap = sp.expand((x + w).dot(x + w) + (x - w).dot(x - w) - 2 * x.dot(x) - 2 * w.dot(w)) == 0
-    _say(f"n = p = 1: C = softmax over one slot = exp(ℓ)/exp(ℓ) = 1: {combine_one}")
     _say(f"w = φ × x: (x + w)·φ − (x − w)·φ = 0: {raw}; ‖x + w‖² − ‖x − w‖² = 0: {norms}")
     _say(f"dispatch ½, ½ and x̃ = x for X' = [x + w; x − w] (and for X = [x; x]): {slot_is_x}")
     _say(f"‖X'‖_F² − ‖X‖_F² = 2‖w‖²: {gap}")
@@ -64,13 +62,36 @@ def single_expert_structure() -> bool:
         for a, b in zip(c * x / sp.sqrt((c * x).dot(c * x)), unit, strict=True)
     )
     _say(f"normalised tokens: (c x)/‖c x‖ = x/‖x‖ for c > 0 (the rescaling witness): {rescaled}")
-    return combine_one and raw and norms and slot_is_x and gap and rescaled
+    return raw and norms and slot_is_x and gap and rescaled
 
 
 def _expert(dim: int) -> torch.nn.Module:
     return torch.nn.Sequential(
         torch.nn.Linear(dim, 16), torch.nn.Tanh(), torch.nn.Linear(16, dim)
     ).double()
+
+
+def _softmax_axes(layer_cls: type) -> bool:
+    """The layer's D and C are the softmaxes of its logits over tokens and over slots (n = 2,
+    p = 2, 5 tokens), and C ≡ 1 with one expert and one slot: the facts the witness rests on."""
+    torch.manual_seed(1)
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    layer = layer_cls(3, 2, 2, expert=_expert).double()
+    with torch.no_grad():
+        _, aux = layer(x)
+        logits = layer.logits(x)
+    tol = 1e-12
+    dispatch = torch.allclose(aux["dispatch_weights"], logits.softmax(dim=1), rtol=0, atol=tol)
+    combine = torch.allclose(aux["combine_weights"], logits.softmax(dim=2), rtol=0, atol=tol)
+    one = layer_cls(3, 1, 1, expert=_expert).double()
+    with torch.no_grad():
+        _, aux1 = one(x)
+    ones = bool((aux1["combine_weights"] - 1).abs().max() <= tol)
+    _say(
+        f"layer: D = softmax over tokens {dispatch}, C = softmax over slots {combine}; "
+        f"n = p = 1: C ≡ 1 {ones}"
+    )
+    return dispatch and combine and ones
 
 
 def single_expert_witness(layer_cls: type | None = None) -> bool:
@@ -83,7 +104,7 @@ def single_expert_witness(layer_cls: type | None = None) -> bool:
 
         layer_cls = SoftMoE
     torch.manual_seed(0)
-    ok = True
+    ok = _softmax_axes(layer_cls)
     x = torch.tensor([0.7, -1.2, 0.4], dtype=torch.float64)
     for normalize in (True, False):
         for tokens in (False, True):

@@ -75,19 +75,18 @@ def test_sqrt_mu_band(mu, s):
         assert np.max(np.abs(roots)) >= np.sqrt(mu) * (1 - 1e-12)
 
 
-def test_proofs_check_momentum_group_runs_alone(capsys):
-    from proofs_check.__main__ import main
+def test_the_layer_check_notices_a_wrong_update(monkeypatch):
+    import moetheory.layers as layers
+    from proofs_check.momentum import layer_recursion
 
-    assert main(["momentum"]) == 0
-    out = capsys.readouterr().out
-    verdicts = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
-    names = {line.split("] ", 1)[1].split(":", 1)[0] for line in verdicts}
-    assert names == {
-        "jury",
-        "heavy-ball-region",
-        "sqrt-mu-band",
-        "gradient-step",
-        "heavy-ball-stack",
-    }
-    assert all(line.startswith("PASS [momentum] ") for line in verdicts)
-    assert "5 passed, 0 failed" in out
+    assert layer_recursion()
+
+    class NoMomentum(layers.MomentumSMoE):
+        """A mutated stack: the momentum buffer is dropped (μ read as 0)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.mu = 0.0
+
+    monkeypatch.setattr(layers, "MomentumSMoE", NoMomentum)
+    assert not layer_recursion()

@@ -651,17 +651,18 @@ def _single_vs_many(
     lo = a["ci"][0]
     bounded = None if lo is None else lo > 0
     statement = (
-        f"n = 1 vs n = {many}: mean error {a['mean']:.4f} vs {b['mean']:.4f}, ratio "
-        f"{a['mean'] / b['mean']:.2f}"
+        f"n = 1 vs n = {many}: mean error {a['mean']:.4f} vs {b['mean']:.4f}"
+        + (f", ratio {a['mean'] / b['mean']:.2f}" if b["mean"] else "")
         + (
             f"; difference interval [{diff[0]:.4f}, {diff[1]:.4f}]: {verdict}"
             if diff[0] is not None
             else f": {verdict}"
         )
         + (
-            f"; the n = 1 interval's lower end {lo:.4f} is above 0 at these settings (a "
-            "finite-sample, finite-training observation, not a proof of a lower bound)"
-            if bounded
+            f"; the single expert's error stays at or above {lo:.4f} (the lower end of its "
+            f"interval) while {many} experts reach {b['mean']:.4f}: an observation at this size "
+            "and training budget, not a proof of a lower bound"
+            if bounded and diff[0] is not None and diff[0] > 0
             else ""
         )
         + "."

@@ -3,6 +3,7 @@ fails loudly when the layer is changed so that the fact no longer applies."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from moetheory.layers import SoftMoE
@@ -60,12 +61,21 @@ def test_the_witness_fails_on_changed_layers():
 
 
 def test_proofs_check_runs_only_the_named_groups(capsys):
-    """``python -m proofs_check softmoe momentum`` (its ``main``, in process)."""
+    """``python -m proofs_check momentum single-expert-structure single-expert-witness`` (its
+    ``main``, in process): only the named group and checks run. The trained check (5 s) runs in
+    the slow suite."""
     from proofs_check.__main__ import main
 
-    assert main(["softmoe", "momentum"]) == 0
+    assert main(["momentum", "single-expert-structure", "single-expert-witness"]) == 0
     out = capsys.readouterr().out
     verdicts = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
     assert {line.split("]")[0].split("[")[1] for line in verdicts} == {"softmoe", "momentum"}
-    assert all(line.startswith("PASS") for line in verdicts)
-    assert f"{len(verdicts)} passed, 0 failed" in out
+    assert len(verdicts) == 8 and all(line.startswith("PASS") for line in verdicts)
+    assert "8 passed, 0 failed" in out
+
+
+@pytest.mark.slow
+def test_the_trained_single_expert_check():
+    from proofs_check.softmoe import single_expert_trained
+
+    assert single_expert_trained()

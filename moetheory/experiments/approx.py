@@ -84,7 +84,12 @@ from moetheory.bounds.architecture import Architecture
 from moetheory.construct.targets import BUILTIN, TargetFunction
 from moetheory.errors import MoetheoryError
 from moetheory.experiments.budgets import BUDGET_KINDS, ROUTERS, Match, budget_grid, counted
-from moetheory.experiments.config import ConfigError, Field, list_of, load_config, validate
+from moetheory.experiments.config import (
+    ConfigError,
+    Field,
+    list_of,
+    resolve_preset,
+)
 from moetheory.experiments.stats import SlopeFit, loglog_fit, slope_verdict
 from moetheory.experiments.sweep import Unit, unit_seed
 
@@ -267,23 +272,7 @@ def resolve_config(
     ...     print(exc)
     command line: field 'dim' = 5 is not one of 1, 2, 3
     """
-    if path is not None and preset is not None:
-        raise ConfigError(f"give a configuration file or --{preset}, not both")
-    if path is not None:
-        where = str(path)
-        base = validate(load_config(path), FIELDS, where)
-    else:
-        name = preset or "quick"
-        if name not in PRESETS:
-            raise ConfigError(f"unknown preset {name!r}: expected quick or full")
-        where = f"built-in {name} configuration"
-        base = validate(PRESETS[name], FIELDS, where)
-    given = dict(overrides or {})
-    if given:
-        checked = validate(given, FIELDS, "command line")
-        base.update({k: checked[k] for k in given})
-        where = f"{where} with command-line options"
-    config = validate(base, FIELDS, where)
+    config, where = resolve_preset(FIELDS, PRESETS, path, preset, overrides, "quick")
     _cross_check(config, where)
     return config
 

@@ -309,3 +309,40 @@ def _toml_line(message: str) -> int | None:
 
     found = re.search(r"at line (\d+)", message)
     return int(found.group(1)) if found else None
+
+
+def resolve_preset(
+    fields: Sequence[Field],
+    presets: Mapping[str, Mapping[str, object]],
+    path: str | Path | None,
+    preset: str | None,
+    overrides: Mapping[str, object] | None,
+    default: str,
+) -> tuple[dict, str]:
+    """A configuration from a file (``path``) or a named preset (``default`` when none is
+    named), with ``overrides`` (command-line options) validated and applied on top; returns
+    (configuration, where it came from) — the caller runs its own cross-field checks with
+    ``where`` in the message. A file and a preset together, or an unknown preset, raise
+    :class:`ConfigError`.
+
+    >>> fields = [Field("E", int, 4)]
+    >>> resolve_preset(fields, {"quick": {"E": 2}}, None, None, {"E": 8}, "quick")
+    ({'E': 8}, 'built-in quick configuration with command-line options')
+    """
+    if path is not None and preset is not None:
+        raise ConfigError(f"give a configuration file or --{preset}, not both")
+    if path is not None:
+        where = str(path)
+        base = validate(load_config(path), fields, where)
+    else:
+        name = preset or default
+        if name not in presets:
+            raise ConfigError(f"unknown preset {name!r}: expected {', '.join(presets)}")
+        where = f"built-in {name} configuration"
+        base = validate(presets[name], fields, where)
+    given = dict(overrides or {})
+    if given:
+        checked = validate(given, fields, "command line")
+        base.update({k: checked[k] for k in given})
+        where = f"{where} with command-line options"
+    return validate(base, fields, where), where

@@ -53,15 +53,18 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from moetheory.experiments.config import ConfigError, Field, list_of, load_config, validate
+from moetheory.experiments.config import (
+    ConfigError,
+    Field,
+    list_of,
+    resolve_preset,
+)
 from moetheory.experiments.sweep import Unit, unit_seed
 
 if TYPE_CHECKING:
@@ -203,23 +206,7 @@ def resolve_config(
     ...     print(exc)  # doctest: +ELLIPSIS
     command line: field 'fractions' = [0.5, 2]...
     """
-    if path is not None and preset is not None:
-        raise ConfigError(f"give a configuration file or --{preset}, not both")
-    if path is not None:
-        where = str(path)
-        base = validate(load_config(path), FIELDS, where)
-    else:
-        name = preset or "default"
-        if name not in PRESETS:
-            raise ConfigError(f"unknown preset {name!r}: expected quick, default or full")
-        where = f"built-in {name} configuration"
-        base = validate(PRESETS[name], FIELDS, where)
-    given = dict(overrides or {})
-    if given:
-        checked = validate(given, FIELDS, "command line")
-        base.update({k: checked[k] for k in given})
-        where = f"{where} with command-line options"
-    config = validate(base, FIELDS, where)
+    config, where = resolve_preset(FIELDS, PRESETS, path, preset, overrides, "default")
     _cross_check(config, where)
     return config
 
@@ -725,42 +712,23 @@ def run_experiment(config: Mapping[str, Any], out: str | Path, *, resume: bool =
     """Run (or resume) the experiment into the run directory ``out``: ``results.jsonl`` (one
     line per (n, replicate)), ``summary.json``, ``summary.md`` and the figure
     ``softmoe.png`` / ``softmoe.pdf``. Returns the summary."""
-    from moetheory.experiments.device import resolve_device
-    from moetheory.experiments.rundir import RunDirectory
-    from moetheory.experiments.sweep import dask_client, run_sweep
-    from moetheory.files import write_text_atomic
-    from moetheory.present.plots import save_figure
+    from moetheory.experiments.study import Study, run_study
     from moetheory.present.softmoe_experiment import (
         softmoe_experiment_figure,
         softmoe_summary_markdown,
     )
 
-    started = time.perf_counter()
-    config = dict(config)
-    device = resolve_device(config["device"])
-    scheduler = None if config["scheduler"] == "none" else config["scheduler"]
-    science = {k: v for k, v in config.items() if k not in RUN_FIELDS}
-    science["device"] = device.type
-    with ExitStack() as stack:
-        client = stack.enter_context(dask_client(scheduler)) if scheduler is not None else None
-        run = RunDirectory(
-            out, experiment=EXPERIMENT, config=science, device=device.type, resume=resume
-        )
-        lines = run_sweep(units(config, device.type), train_unit, run, client=client, desc="train")
-    summary = analyse(config, lines)
-    info = run.run_info()
-    summary["device"] = device.type
-    summary["scheduler"] = config["scheduler"]
-    summary["seconds"] = {
-        **{k: round(v, 3) for k, v in info.get("seconds", {}).items()},
-        "this_invocation": round(time.perf_counter() - started, 3),
-    }
-    summary["resumed"] = len(info.get("resumed", []))
-    save_figure(softmoe_experiment_figure(summary), run.path / "softmoe")
-    write_text_atomic(run.path / "summary.md", softmoe_summary_markdown(summary))
-    summary["seconds"]["this_invocation"] = round(time.perf_counter() - started, 3)
-    run.write_json("summary.json", summary)  # last: its presence marks a finished run
-    return summary
+    study = Study(
+        EXPERIMENT,
+        RUN_FIELDS,
+        units,
+        train_unit,
+        analyse,
+        softmoe_experiment_figure,
+        softmoe_summary_markdown,
+        "softmoe",
+    )
+    return run_study(study, config, out, resume=resume)
 
 
 __all__ = [

@@ -96,6 +96,10 @@ def test_configs_are_also_under_experiments_configs():
         ({"atoms": [[1.0, 2.0], SMALL["atoms"][1]]}, "atoms[0]"),
         ({"sizes": [100, 100]}, "sizes"),
         ({"replicates": 0}, "replicates"),
+        ({"input": {"law": "uniform", "low": [-1e308], "high": [1.0]}}, "'low'"),
+        ({"input": {"law": "gaussian", "mean": [0.0], "sd": [float("inf")]}}, "'sd'"),
+        ({"fit": {**SMALL["fit"], "tol": float("nan")}}, "'tol'"),
+        ({"fit": {**SMALL["fit"], "tol": -1.0}}, "'tol'"),
     ],
 )
 def test_bad_configuration_exits_2_before_any_work(capsys, tmp_path, change, field):

@@ -85,10 +85,12 @@ from moetheory.construct.targets import BUILTIN, TargetFunction
 from moetheory.errors import MoetheoryError
 from moetheory.experiments.budgets import BUDGET_KINDS, ROUTERS, Match, budget_grid, counted
 from moetheory.experiments.config import (
+    RUN_OPTIONS,
     ConfigError,
     Field,
     list_of,
     resolve_preset,
+    within,
 )
 from moetheory.experiments.stats import SlopeFit, loglog_fit, slope_verdict
 from moetheory.experiments.sweep import Unit, unit_seed
@@ -145,17 +147,6 @@ def _counts(low: int, high: int, *, unique: bool = False):
     return check
 
 
-def _within(low: float, high: float, *, open_low: bool = False):
-    def check(value: object) -> None:
-        assert isinstance(value, int | float)
-        if not (low < value <= high if open_low else low <= value <= high) or not math.isfinite(
-            value
-        ):
-            raise ValueError(f"must lie in {'(' if open_low else '['}{low:g}, {high:g}]")
-
-    return check
-
-
 FIELDS: tuple[Field, ...] = (
     Field("target", str, "abs-power", "built-in target", choices=BUILTIN),
     Field("alpha", (str, int, float), "1/2", "Hölder exponent α in (0, 1]", check=_alpha),
@@ -185,25 +176,25 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("router", str, "grid", "grid, prototype or learned", choices=tuple(ROUTERS)),
     Field("activation", str, "relu", "relu or prelu", choices=("relu", "prelu")),
-    Field("seeds", int, 8, "training seeds per configuration", check=_within(1, 1000)),
-    Field("seed", int, 0, "base seed", check=_within(0, 2**32 - 1)),
-    Field("steps", int, 2000, "Adam steps", check=_within(1, 10**7)),
-    Field("lr", float, 3e-3, "Adam learning rate", check=_within(0, 10, open_low=True)),
+    Field("seeds", int, 8, "training seeds per configuration", check=within(1, 1000)),
+    Field("seed", int, 0, "base seed", check=within(0, 2**32 - 1)),
+    Field("steps", int, 2000, "Adam steps", check=within(1, 10**7)),
+    Field("lr", float, 3e-3, "Adam learning rate", check=within(0, 10, open_low=True)),
     Field(
         "schedule", str, "cosine", "learning-rate schedule", choices=("cosine", "constant", "step")
     ),
     Field("dtype", str, "float32", "training precision", choices=("float32", "float64")),
-    Field("train_points", int, 2048, "training points", check=_within(1, MAX_POINTS)),
-    Field("test_points", int, 20000, "held-out points (L2)", check=_within(1, MAX_POINTS)),
-    Field("sup_points", int, 20000, "grid points of the sup search", check=_within(2, MAX_POINTS)),
-    Field("sup_starts", int, 4, "adversarial searches", check=_within(1, 10_000)),
-    Field("sup_iterations", int, 30, "iterations of each search", check=_within(1, 10_000)),
+    Field("train_points", int, 2048, "training points", check=within(1, MAX_POINTS)),
+    Field("test_points", int, 20000, "held-out points (L2)", check=within(1, MAX_POINTS)),
+    Field("sup_points", int, 20000, "grid points of the sup search", check=within(2, MAX_POINTS)),
+    Field("sup_starts", int, 4, "adversarial searches", check=within(1, 10_000)),
+    Field("sup_iterations", int, 30, "iterations of each search", check=within(1, 10_000)),
     Field(
         "tolerance",
         float,
         0.1,
         "kept within this share of the budget",
-        check=_within(0, 0.1, open_low=True),
+        check=within(0, 0.1, open_low=True),
     ),
     Field("construction", bool, True, "measure the explicit construction too"),
     Field(
@@ -211,17 +202,9 @@ FIELDS: tuple[Field, ...] = (
         int,
         1 << 22,
         "largest construction built",
-        check=_within(1, 1 << 28),
+        check=within(1, 1 << 28),
     ),
-    Field(
-        "threads",
-        int,
-        1,
-        "torch threads while training (0: torch's default)",
-        check=_within(0, 1024),
-    ),
-    Field("device", str, "auto", "auto, cpu or cuda", choices=("auto", "cpu", "cuda")),
-    Field("scheduler", str, "none", "none (this process), local (Dask LocalCluster) or an address"),
+    *RUN_OPTIONS,
 )
 """The experiment's configuration fields (validated by
 :func:`moetheory.experiments.config.validate`)."""

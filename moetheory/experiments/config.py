@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,28 @@ def positive(value: object) -> None:
             raise ValueError(f"must be > 0 ({_show(item)} is not)")
 
 
+def within(low: float, high: float, *, open_low: bool = False) -> Callable[[object], None]:
+    """A ``check`` for a number field: finite and in [low, high] ((low, high] with
+    ``open_low``).
+
+    >>> within(0, 1)(0.5)
+    >>> try:
+    ...     within(0, 1, open_low=True)(0)
+    ... except ValueError as exc:
+    ...     print(exc)
+    must lie in (0, 1]
+    """
+
+    def check(value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number, got {type(value).__name__}")
+        inside = low < value <= high if open_low else low <= value <= high
+        if not inside or not math.isfinite(value):
+            raise ValueError(f"must lie in {'(' if open_low else '['}{low:g}, {high:g}]")
+
+    return check
+
+
 def list_of(kind: type | tuple[type, ...], *, nonempty: bool = True) -> Callable[[object], None]:
     """A ``check`` for a ``list`` field: every item is of ``kind`` (``bool`` is not an ``int``;
     an ``int`` counts as a ``float``), and the list is not empty when ``nonempty``.
@@ -346,3 +369,17 @@ def resolve_preset(
         base.update({k: checked[k] for k in given})
         where = f"{where} with command-line options"
     return validate(base, fields, where), where
+
+
+RUN_OPTIONS: tuple[Field, ...] = (
+    Field(
+        "threads",
+        int,
+        1,
+        "torch threads while training (0: torch's default)",
+        check=within(0, 1024),
+    ),
+    Field("device", str, "auto", "auto, cpu or cuda", choices=("auto", "cpu", "cuda")),
+    Field("scheduler", str, "none", "none (this process), local (Dask LocalCluster) or an address"),
+)
+"""The fields every trained-network study ends with: how to run it, not what it computes."""

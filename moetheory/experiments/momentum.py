@@ -69,10 +69,12 @@ from typing import Any
 import numpy as np
 
 from moetheory.experiments.config import (
+    RUN_OPTIONS,
     ConfigError,
     Field,
     list_of,
     resolve_preset,
+    within,
 )
 from moetheory.experiments.sweep import Unit, unit_seed
 
@@ -94,17 +96,6 @@ INTERVAL = "95 % Student-t interval over replicates (mean ± t_{0.975, n−1}·s
 CURVE_POINTS = 200
 """At most this many points of each training curve are recorded (every ⌈steps/200⌉-th step)."""
 MAX_TOKENS = 10**7
-
-
-def _within(low: float, high: float, *, open_low: bool = False):
-    def check(value: object) -> None:
-        assert isinstance(value, int | float)
-        if not math.isfinite(value) or not (
-            low < value <= high if open_low else low <= value <= high
-        ):
-            raise ValueError(f"must lie in {'(' if open_low else '['}{low:g}, {high:g}]")
-
-    return check
 
 
 def _sigmas(value: object) -> None:
@@ -129,46 +120,38 @@ def _variants(value: object) -> None:
 
 FIELDS: tuple[Field, ...] = (
     Field("variants", list, list(VARIANTS), "stacks compared", check=_variants),
-    Field("dim", int, 8, "token dimension d (model width)", check=_within(1, 4096)),
-    Field("experts", int, 4, "experts per SMoE layer", check=_within(1, 1024)),
-    Field("top_k", int, 2, "experts per token (top-K)", check=_within(1, 1024)),
-    Field("layers", int, 6, "SMoE layers per stack", check=_within(1, 256)),
-    Field("mu", float, 0.7, "heavy-ball μ (momentum and adam)", check=_within(0, 0.999)),
-    Field("gamma", float, 1.0, "heavy-ball step γ", check=_within(0, 10, open_low=True)),
-    Field("adam_gamma1", float, 1.0, "AdamSMoE first-layer step γ₁", check=_within(0, 10)),
-    Field("kappa", float, 4.0, "robust momentum κ (ρ = 1 − 1/κ, L = 1)", check=_within(1.001, 1e6)),
-    Field("teacher_depth", int, 4, "teacher's residual tanh layers", check=_within(1, 256)),
+    Field("dim", int, 8, "token dimension d (model width)", check=within(1, 4096)),
+    Field("experts", int, 4, "experts per SMoE layer", check=within(1, 1024)),
+    Field("top_k", int, 2, "experts per token (top-K)", check=within(1, 1024)),
+    Field("layers", int, 6, "SMoE layers per stack", check=within(1, 256)),
+    Field("mu", float, 0.7, "heavy-ball μ (momentum and adam)", check=within(0, 0.999)),
+    Field("gamma", float, 1.0, "heavy-ball step γ", check=within(0, 10, open_low=True)),
+    Field("adam_gamma1", float, 1.0, "AdamSMoE first-layer step γ₁", check=within(0, 10)),
+    Field("kappa", float, 4.0, "robust momentum κ (ρ = 1 − 1/κ, L = 1)", check=within(1.001, 1e6)),
+    Field("teacher_depth", int, 4, "teacher's residual tanh layers", check=within(1, 256)),
     Field(
-        "teacher_scale", float, 1.5, "teacher weight scale s", check=_within(0, 100, open_low=True)
+        "teacher_scale", float, 1.5, "teacher weight scale s", check=within(0, 100, open_low=True)
     ),
-    Field("tokens", int, 8, "tokens per sequence", check=_within(1, 4096)),
-    Field("train_sequences", int, 64, "training sequences", check=_within(1, MAX_TOKENS)),
-    Field("test_sequences", int, 256, "test sequences", check=_within(1, MAX_TOKENS)),
+    Field("tokens", int, 8, "tokens per sequence", check=within(1, 4096)),
+    Field("train_sequences", int, 64, "training sequences", check=within(1, MAX_TOKENS)),
+    Field("test_sequences", int, 256, "test sequences", check=within(1, MAX_TOKENS)),
     Field("noise_sigmas", list, [0.1, 0.3, 0.5], "test input noise σ", check=_sigmas),
     Field(
         "shift_scale",
         float,
         1.5,
         "std of the shifted test inputs",
-        check=_within(0, 100, open_low=True),
+        check=within(0, 100, open_low=True),
     ),
-    Field("steps", int, 600, "full-batch Adam steps", check=_within(2, 10**7)),
-    Field("lr", float, 3e-3, "Adam learning rate", check=_within(0, 10, open_low=True)),
-    Field("balance_weight", float, 0.01, "weight of the balancing loss", check=_within(0, 100)),
-    Field("seeds", int, 5, "training replicates per variant", check=_within(1, 1000)),
+    Field("steps", int, 600, "full-batch Adam steps", check=within(2, 10**7)),
+    Field("lr", float, 3e-3, "Adam learning rate", check=within(0, 10, open_low=True)),
+    Field("balance_weight", float, 0.01, "weight of the balancing loss", check=within(0, 100)),
+    Field("seeds", int, 5, "training replicates per variant", check=within(1, 1000)),
     Field(
-        "seed", int, 0, "base seed (task, test data, replicate seeds)", check=_within(0, 2**32 - 1)
+        "seed", int, 0, "base seed (task, test data, replicate seeds)", check=within(0, 2**32 - 1)
     ),
     Field("dtype", str, "float32", "training precision", choices=("float32", "float64")),
-    Field(
-        "threads",
-        int,
-        1,
-        "torch threads while training (0: torch's default)",
-        check=_within(0, 1024),
-    ),
-    Field("device", str, "auto", "auto, cpu or cuda", choices=("auto", "cpu", "cuda")),
-    Field("scheduler", str, "none", "none (this process), local (Dask LocalCluster) or an address"),
+    *RUN_OPTIONS,
 )
 """The experiment's configuration fields (validated by
 :func:`moetheory.experiments.config.validate`)."""

@@ -60,10 +60,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moetheory.experiments.config import (
+    RUN_OPTIONS,
     ConfigError,
     Field,
     list_of,
     resolve_preset,
+    within,
 )
 from moetheory.experiments.sweep import Unit, unit_seed
 
@@ -76,16 +78,6 @@ INTERVAL = "95 % Student-t interval over seeds: mean ± t_{0.975, s-1}·sd/√s"
 DIFFERENCE_INTERVAL = "95 % Welch t interval for the difference of mean errors over seeds"
 MAX_EXPERTS = 1024
 MAX_POINTS = 10**7
-
-
-def _range(low: float, high: float, *, open_low: bool = False):
-    def check(value: object) -> None:
-        assert isinstance(value, int | float)
-        ok = low < value <= high if open_low else low <= value <= high
-        if not ok or not math.isfinite(value):
-            raise ValueError(f"must lie in {'(' if open_low else '['}{low:g}, {high:g}]")
-
-    return check
 
 
 def _experts(value: object) -> None:
@@ -109,25 +101,25 @@ def _fractions(value: object) -> None:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("dim", int, 8, "token dimension d", check=_range(1, 4096)),
-    Field("tokens", int, 8, "tokens m per sequence", check=_range(2, 4096)),
+    Field("dim", int, 8, "token dimension d", check=within(1, 4096)),
+    Field("tokens", int, 8, "tokens m per sequence", check=within(2, 4096)),
     Field("experts", list, [1, 2, 4, 8, 16], "numbers of experts n", check=_experts),
     Field(
         "hidden_total",
         int,
         256,
         "total expert hidden width H (h = ⌊H/n⌋)",
-        check=_range(1, 10**7),
+        check=within(1, 10**7),
     ),
-    Field("scale_low", float, 0.5, "smallest sequence scale", check=_range(0, 1e6, open_low=True)),
-    Field("scale_high", float, 2.0, "largest sequence scale", check=_range(0, 1e6, open_low=True)),
-    Field("seeds", int, 5, "training seeds per n", check=_range(1, 1000)),
-    Field("seed", int, 0, "base seed", check=_range(0, 2**32 - 1)),
-    Field("steps", int, 1500, "Adam steps", check=_range(1, 10**7)),
-    Field("lr", float, 3e-3, "Adam learning rate", check=_range(0, 10, open_low=True)),
-    Field("batch_size", int, 128, "sequences per Adam step", check=_range(1, MAX_POINTS)),
-    Field("train_points", int, 4096, "training sequences", check=_range(1, MAX_POINTS)),
-    Field("test_points", int, 4096, "held-out sequences", check=_range(2, MAX_POINTS)),
+    Field("scale_low", float, 0.5, "smallest sequence scale", check=within(0, 1e6, open_low=True)),
+    Field("scale_high", float, 2.0, "largest sequence scale", check=within(0, 1e6, open_low=True)),
+    Field("seeds", int, 5, "training seeds per n", check=within(1, 1000)),
+    Field("seed", int, 0, "base seed", check=within(0, 2**32 - 1)),
+    Field("steps", int, 1500, "Adam steps", check=within(1, 10**7)),
+    Field("lr", float, 3e-3, "Adam learning rate", check=within(0, 10, open_low=True)),
+    Field("batch_size", int, 128, "sequences per Adam step", check=within(1, MAX_POINTS)),
+    Field("train_points", int, 4096, "training sequences", check=within(1, MAX_POINTS)),
+    Field("test_points", int, 4096, "held-out sequences", check=within(2, MAX_POINTS)),
     Field(
         "fractions",
         list,
@@ -135,17 +127,9 @@ FIELDS: tuple[Field, ...] = (
         "Algorithm 1: fractions f of the experts kept",
         check=_fractions,
     ),
-    Field("random_draws", int, 10, "random subsets per fraction", check=_range(1, 10_000)),
+    Field("random_draws", int, 10, "random subsets per fraction", check=within(1, 10_000)),
     Field("normalize_tokens", bool, False, "slots from normalised tokens (Chung et al. variant)"),
-    Field(
-        "threads",
-        int,
-        1,
-        "torch threads while training (0: torch's default)",
-        check=_range(0, 1024),
-    ),
-    Field("device", str, "auto", "auto, cpu or cuda", choices=("auto", "cpu", "cuda")),
-    Field("scheduler", str, "none", "none (this process), local (Dask LocalCluster) or an address"),
+    *RUN_OPTIONS,
 )
 """The experiment's configuration fields (validated by
 :func:`moetheory.experiments.config.validate`)."""

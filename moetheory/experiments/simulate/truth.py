@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from moetheory.errors import FormulaError
-from moetheory.experiments.config import REQUIRED, ConfigError, Field, list_of, validate
+from moetheory.experiments.config import REQUIRED, ConfigError, Field, list_of, validate, within
 from moetheory.experiments.simulate.models import TorchMoE
 from moetheory.experiments.simulate.symmetry import gauge
 from moetheory.experiments.sweep import grid_units, unit_seed
@@ -196,23 +196,6 @@ def initial_starts(
 # ---------------------------------------------------------------------------------------------
 
 
-def _nonnegative(value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError("must be a number >= 0")
-    if not math.isfinite(float(value)):
-        raise ValueError("must be finite")
-
-
-def _at_least(lo: int, hi: int = 10**7):
-    def check(value: object) -> None:
-        if not isinstance(value, int) or value < lo:
-            raise ValueError(f"must be >= {lo}")
-        if value > hi:
-            raise ValueError(f"must be <= {hi}")
-
-    return check
-
-
 MAX_SIZE = 10**8
 """The largest sample size a configuration may ask for."""
 
@@ -267,42 +250,53 @@ def _sizes(value: object) -> None:
         raise ValueError("sample sizes must differ")
 
 
+def _coordinates(value: object) -> None:
+    """A non-empty list of finite numbers of size at most 10⁶ (inputs the models can take)."""
+    list_of(float)(value)
+    assert isinstance(value, list)
+    for i, v in enumerate(value):
+        if not (math.isfinite(v) and abs(v) <= 1e6):
+            raise ValueError(f"item {i} = {v!r}: expected a finite number of size at most 1e6")
+
+
 INPUT_FIELDS = (
     Field("law", str, "uniform", "input law", choices=("uniform", "gaussian", "grid")),
-    Field("low", list, [-1.0], "uniform: lower corner, one per dimension", check=list_of(float)),
-    Field("high", list, [1.0], "uniform: upper corner", check=list_of(float)),
-    Field("mean", list, [0.0], "gaussian: mean, one per dimension", check=list_of(float)),
-    Field("sd", list, [1.0], "gaussian: standard deviations", check=list_of(float)),
+    Field("low", list, [-1.0], "uniform: lower corner, one per dimension", check=_coordinates),
+    Field("high", list, [1.0], "uniform: upper corner", check=_coordinates),
+    Field("mean", list, [0.0], "gaussian: mean, one per dimension", check=_coordinates),
+    Field("sd", list, [1.0], "gaussian: standard deviations", check=_coordinates),
 )
 
 FIT_FIELDS = (
-    Field("starts", int, 3, "starts per fit (best objective kept)", check=_at_least(1, 1000)),
+    Field("starts", int, 3, "starts per fit (best objective kept)", check=within(1, 1000)),
     Field("init", str, "near-truth", "initialisation", choices=("near-truth", "random")),
-    Field("init_scale", float, 0.5, "noise scale of the starts", check=_nonnegative),
+    Field("init_scale", float, 0.5, "noise scale of the starts", check=within(0, 1e6)),
     Field(
         "init_decay",
         float,
         0.0,
         "start noise scale × (n / smallest n)^(-init_decay): starts nearer the truth at larger n",
-        check=_nonnegative,
+        check=within(0, 1e6),
     ),
-    Field("max_iter", int, 200, "iteration cap per fit", check=_at_least(1)),
-    Field("tol", float, 1e-10, "convergence tolerance (step, gradient, objective)"),
+    Field("max_iter", int, 200, "iteration cap per fit", check=within(1, 10**7)),
+    Field(
+        "tol", float, 1e-10, "convergence tolerance (step, gradient, objective)", check=within(0, 1)
+    ),
 )
 
 SIMULATION_FIELDS = (
     Field("gate", (str, dict), REQUIRED, "router name, or {formula, params, normalisation}"),
     Field("expert", (str, dict), REQUIRED, "expert name, or {formula, params[, variance]}"),
-    Field("dim", int, 1, "input dimension d", check=_at_least(1, 64)),
+    Field("dim", int, 1, "input dimension d", check=within(1, 64)),
     Field("model", str, "", "regression or gaussian (default: from the expert)"),
     Field("atoms", list, REQUIRED, "true atoms: {parameter: value} tables or value lists"),
-    Field("k", int, 0, "fitted number of atoms (default k*)", check=_at_least(0, 1000)),
-    Field("top_k", int, 0, "K of a top-K router (0: not top-K)", check=_at_least(0)),
-    Field("noise", float, 0.0, "regression noise standard deviation σ", check=_nonnegative),
+    Field("k", int, 0, "fitted number of atoms (default k*)", check=within(0, 1000)),
+    Field("top_k", int, 0, "K of a top-K router (0: not top-K)", check=within(0, 10**7)),
+    Field("noise", float, 0.0, "regression noise standard deviation σ", check=within(0, 1e6)),
     Field("input", dict, {}, "input law", fields=INPUT_FIELDS),
     Field("sizes", list, [100, 1000], "sample sizes n (or ranges: expand_sizes)", check=_sizes),
-    Field("replicates", int, 10, "replicates per sample size", check=_at_least(1, 10**5)),
-    Field("seed", int, 0, "base seed", check=_at_least(0, 2**63 - 1)),
+    Field("replicates", int, 10, "replicates per sample size", check=within(1, 10**5)),
+    Field("seed", int, 0, "base seed", check=within(0, 2**63 - 1)),
     Field("fit", dict, {}, "fitting options", fields=FIT_FIELDS),
     Field(
         "rescaling",

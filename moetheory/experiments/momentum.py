@@ -76,6 +76,7 @@ from moetheory.experiments.config import (
     resolve_preset,
     within,
 )
+from moetheory.experiments.stats import t_interval
 from moetheory.experiments.sweep import Unit, unit_seed
 
 EXPERIMENT = "momentum-experiment"
@@ -407,27 +408,6 @@ def errors_values(errors: Mapping[str, Any]) -> list[float]:
 
 
 # ------------------------------------------------------------------------------------ analysis
-
-
-def t_interval(values: Sequence[float | None], level: float = 0.95) -> dict:
-    """Mean of ``values`` with its Student-t interval mean ± t_{(1+level)/2, n−1}·s/√n
-    (``ci`` [None, None] for fewer than 2 values).
-
-    >>> r = t_interval([1.0, 2.0, 3.0])
-    >>> r["mean"], [round(v, 4) for v in r["ci"]], r["n"]
-    (2.0, [-0.4841, 4.4841], 3)
-    """
-    from scipy import stats
-
-    xs = np.asarray([v for v in values if v is not None], dtype=float)
-    n = int(xs.size)
-    if n == 0:
-        return {"mean": None, "ci": [None, None], "n": 0}
-    mean = float(xs.mean())
-    if n < 2:
-        return {"mean": mean, "ci": [None, None], "n": n}
-    half = float(stats.t.ppf((1 + level) / 2, n - 1)) * float(xs.std(ddof=1)) / math.sqrt(n)
-    return {"mean": mean, "ci": [mean - half, mean + half], "n": n}
 
 
 def _metrics(line: Mapping[str, Any], sigmas: Sequence[float]) -> dict[str, float | None]:

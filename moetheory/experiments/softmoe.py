@@ -67,6 +67,7 @@ from moetheory.experiments.config import (
     resolve_preset,
     within,
 )
+from moetheory.experiments.stats import t_interval
 from moetheory.experiments.sweep import Unit, unit_seed
 
 if TYPE_CHECKING:
@@ -480,24 +481,6 @@ def _algorithm1(
 
 
 # ------------------------------------------------------------------------------------ analysis
-
-
-def t_interval(values: Sequence[float]) -> dict[str, Any]:
-    """Mean, sd and the 95 % Student-t interval of ``values`` (interval None for one value).
-
-    >>> r = t_interval([1.0, 2.0, 3.0])
-    >>> r["mean"], [round(v, 3) for v in r["ci"]]
-    (2.0, [-0.484, 4.484])
-    """
-    from scipy import stats
-
-    a = np.asarray(values, dtype=float)
-    mean = float(a.mean())
-    if a.size < 2:
-        return {"mean": mean, "sd": None, "ci": [None, None], "count": int(a.size)}
-    sd = float(a.std(ddof=1))
-    half = float(stats.t.ppf(0.975, a.size - 1)) * sd / math.sqrt(a.size)
-    return {"mean": mean, "sd": sd, "ci": [mean - half, mean + half], "count": int(a.size)}
 
 
 def welch_interval(a: Sequence[float], b: Sequence[float]) -> list[float | None]:

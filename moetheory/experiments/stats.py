@@ -278,3 +278,26 @@ def slope_verdict(
         return "inconsistent"
     tol = 1e-9 * max(1.0, abs(predicted))
     return "consistent" if lo - tol <= predicted <= hi + tol else "inconsistent"
+
+
+def t_interval(values: Sequence[float | None], level: float = 0.95) -> dict:
+    """Mean, standard deviation and Student-t interval mean ± t_{(1+level)/2, n−1}·s/√n of the
+    values that are not None (``sd`` and ``ci`` None with fewer than 2; ``mean`` None with
+    none); ``n`` counts them.
+
+    >>> r = t_interval([1.0, 2.0, 3.0, None])
+    >>> r["mean"], [round(v, 4) for v in r["ci"]], r["n"]
+    (2.0, [-0.4841, 4.4841], 3)
+    """
+    from scipy import stats
+
+    xs = np.asarray([v for v in values if v is not None], dtype=float)
+    n = int(xs.size)
+    if n == 0:
+        return {"mean": None, "sd": None, "ci": [None, None], "n": 0}
+    mean = float(xs.mean())
+    if n < 2:
+        return {"mean": mean, "sd": None, "ci": [None, None], "n": n}
+    sd = float(xs.std(ddof=1))
+    half = float(stats.t.ppf((1 + level) / 2, n - 1)) * sd / math.sqrt(n)
+    return {"mean": mean, "sd": sd, "ci": [mean - half, mean + half], "n": n}

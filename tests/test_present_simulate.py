@@ -272,6 +272,13 @@ def test_load_summaries_from_run_directories_and_trees(tmp_path):
     assert load_summaries([tmp_path / "single" / "summary.json"]) == [NULLS]
 
 
+def _run_with(**fields: object) -> str:
+    """A summary the atlas column can read, with ``fields`` replaced (found in review: a
+    string slope reached ``format`` and crashed the CLI)."""
+    base = {"experiment": "simulate", "name": "x", "gate": "softmax", "expert": "linear"}
+    return json.dumps({**base, "fits": 3, "slope": -0.5, "ci": [-0.6, -0.4], **fields})
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
@@ -279,6 +286,12 @@ def test_load_summaries_from_run_directories_and_trees(tmp_path):
         ("[1, 2]", "expected a table of fields"),
         ('{"experiment": "approx"}', "not a simulate summary"),
         ('{"experiment": "simulate", "name": "x"}', "lacks 'gate', 'expert', 'fits'"),
+        (_run_with(slope="abc"), "field 'slope'"),
+        (_run_with(slope=float("inf")), "field 'slope'"),
+        (_run_with(verdict={"a": 1}), "field 'verdict'"),
+        (_run_with(k=True), "field 'k'"),
+        (_run_with(ci=[1, "z"]), "field 'ci'"),
+        (_run_with(ci=[1]), "field 'ci'"),
     ],
 )
 def test_a_corrupt_summary_names_its_file(tmp_path, content, reason):

@@ -30,6 +30,7 @@ Reference: ``shared/reference/experiments.md`` §5 (estimation-rate simulations)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -70,10 +71,40 @@ def _check(path: Path, data: object) -> dict:
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise ConfigError(f"{path}: summary lacks {', '.join(repr(k) for k in missing)}")
-    fits = data["fits"]
-    if isinstance(fits, bool) or not isinstance(fits, int):
-        raise ConfigError(f"{path}: field 'fits' = {fits!r}: expected an integer")
+    for key, kind in TYPES.items():
+        if key in data and not _is(data[key], kind):
+            raise ConfigError(f"{path}: field {key!r} = {data[key]!r}: expected {kind}")
+    ci = data.get("ci", [None, None])
+    if not (isinstance(ci, list) and len(ci) == 2 and all(_is(v, "number or null") for v in ci)):
+        raise ConfigError(f"{path}: field 'ci' = {ci!r}: expected [low, high] (numbers or null)")
     return data
+
+
+TYPES = {
+    "name": "text",
+    "gate": "text",
+    "expert": "text",
+    "loss": "text",
+    "verdict": "text",
+    "fits": "integer",
+    "k_true": "integer",
+    "k": "integer",
+    "slope": "number or null",
+    "intercept": "number or null",
+    "predicted": "number or null",
+    "level": "number or null",
+}
+"""The type of each summary field the atlas column and the choice of run read."""
+
+
+def _is(value: object, kind: str) -> bool:
+    if kind == "text":
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return False
+    if kind == "integer":
+        return isinstance(value, int)
+    return value is None or (isinstance(value, int | float) and math.isfinite(value))
 
 
 def _files(path: Path) -> Iterable[Path]:

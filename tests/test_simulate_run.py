@@ -100,6 +100,10 @@ def test_configs_are_also_under_experiments_configs():
         ({"input": {"law": "gaussian", "mean": [0.0], "sd": [float("inf")]}}, "'sd'"),
         ({"fit": {**SMALL["fit"], "tol": float("nan")}}, "'tol'"),
         ({"fit": {**SMALL["fit"], "tol": -1.0}}, "'tol'"),
+        (
+            {"gate": {"formula": "exp(b1*x1 + b0)", "params": ["b1", "b0"], "positive": "b1"}},
+            "'gate.positive'",
+        ),
     ],
 )
 def test_bad_configuration_exits_2_before_any_work(capsys, tmp_path, change, field):

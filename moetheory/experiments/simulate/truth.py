@@ -353,6 +353,8 @@ def _model(cfg: dict, where: str) -> TorchMoE:
             return TorchMoE.from_families(gate, expert, d, top_k=top_k)
         return _formula_model(gate, expert, d, top_k, where)
     except ConfigError as exc:
+        if str(exc).startswith(f"{where}: "):  # already names its field
+            raise
         field = "top_k" if "top_k" in str(exc) else "gate"
         raise ConfigError(f"{where}: field '{field}': {exc}") from None
 
@@ -406,11 +408,17 @@ def formula_sides(
         params = value.get("params", [])
         if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
             raise ConfigError(f"{where}: field '{label}.params': expected a list of names")
-        spec = {"formula": value["formula"], "params": params, "positive": []}
-        spec["positive"] = list(value.get("positive", []))
+        positive = value.get("positive", [])
+        if not isinstance(positive, list) or not all(isinstance(p, str) for p in positive):
+            raise ConfigError(f"{where}: field '{label}.positive': expected a list of names")
+        spec = {"formula": value["formula"], "params": params, "positive": positive}
         if label == "gate":
-            normalisation = str(value.get("normalisation", "softmax"))
+            normalisation = value.get("normalisation", "softmax")
+            if not isinstance(normalisation, str):
+                raise ConfigError(f"{where}: field 'gate.normalisation': expected a name")
         elif value.get("variance") is not None:
+            if not isinstance(value["variance"], str):
+                raise ConfigError(f"{where}: field 'expert.variance': expected a parameter name")
             spec["gaussian_output"] = "y"
             spec["variance_param"] = str(value["variance"])
         sides[label] = spec

@@ -191,13 +191,9 @@ def _rbar(m: int) -> int:
 
 
 def translates(sim: Simulation) -> bool:
-    """Whether the gate's score is linear, β₁ᵀx + β₀, so that (β_{1i}, β_{0i}) →
-    (β_{1i} + t₁, β_{0i} + t₀) is a symmetry and the loss is the infimum over it (the papers'
-    definition; :func:`~moetheory.experiments.simulate.fit_ls.softmax_gauge`)."""
-    from moetheory.experiments.simulate.fit_ls import softmax_gauge
-
-    mask = softmax_gauge(sim.truth.model, sim.k)
-    return mask is not None and bool(mask[-1, : len(sim.truth.model.gate_params)].all())
+    """Whether the loss is the infimum over the softmax translation (a linear score; the
+    papers' definition): :attr:`Simulation.translates`."""
+    return sim.translates
 
 
 def loss_ceiling(sim: Simulation) -> float | None:

@@ -331,6 +331,16 @@ class Simulation:
         x = self.law.sample(64, torch.Generator().manual_seed(0))
         return gauge(self.truth.model, self.k, self.truth.theta, x)
 
+    @cached_property
+    def translates(self) -> bool:
+        """Whether the gate's score is linear, β₁ᵀx + β₀, so that (β_{1i}, β_{0i}) →
+        (β_{1i} + t₁, β_{0i} + t₀) is a symmetry (decided symbolically once per simulation:
+        :func:`~moetheory.experiments.simulate.fit_ls.softmax_gauge`)."""
+        from moetheory.experiments.simulate.fit_ls import softmax_gauge
+
+        mask = softmax_gauge(self.truth.model, self.k)
+        return mask is not None and bool(mask[-1, : len(self.truth.model.gate_params)].all())
+
 
 def _model(cfg: dict, where: str) -> TorchMoE:
     d, gate, expert = cfg["dim"], cfg["gate"], cfg["expert"]

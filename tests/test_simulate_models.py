@@ -444,3 +444,40 @@ def test_fixed_parameters_stay_at_their_start() -> None:
     assert res.converged.all()
     cosine = softmax_gauge(TorchMoE.from_families("cosine", "linear", 2), 2)
     assert cosine is not None and cosine.nonzero().tolist() == [[1, 2]]  # the last β₀ only
+
+
+@pytest.mark.parametrize(
+    ("gate", "expert", "d"),
+    [
+        ("temperature-softmax-b0", "gaussian-linear", 1),
+        ("act-temperature-softmax-tanh", "gaussian-scaled-tanh", 1),
+        ("cosine", "scaled-gelu", 2),
+        ("perturbed-cosine", "ffn-sigmoid", 2),
+    ],
+)
+def test_score_and_mean_jacobians_equal_autograd(gate: str, expert: str, d: int) -> None:
+    """The per-atom gradients EM uses (symbolic) against torch autograd of the scores and
+    means themselves, an independent path."""
+    m = TorchMoE.from_families(gate, expert, d)
+    g = torch.Generator().manual_seed(3)
+    theta = torch.rand(2, m.n_params, generator=g, dtype=torch.float64) + 0.5
+    x = torch.rand(7, d, generator=g, dtype=torch.float64) * 2 - 1 + 0.1
+    pg, pe = len(m.gate_params), len(m.expert_params)
+    _, ds = m.gate_score_jacobian(x, theta[None])
+    _, dh = m.mean_jacobian(x, theta[None])
+    for i in range(2):
+
+        def score(cols: torch.Tensor, i: int = i) -> torch.Tensor:
+            th = theta.clone()
+            th[i, :pg] = cols
+            return m.gate_scores(x, th)[i]
+
+        def mean(cols: torch.Tensor, i: int = i) -> torch.Tensor:
+            th = theta.clone()
+            th[i, pg : pg + pe] = cols
+            return m.expert_means(x, th)[i]
+
+        auto_s = torch.autograd.functional.jacobian(score, theta[i, :pg])  # (N, q)
+        auto_h = torch.autograd.functional.jacobian(mean, theta[i, pg : pg + pe])
+        torch.testing.assert_close(ds[0, i].T, auto_s, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(dh[0, i].T, auto_h, rtol=1e-10, atol=1e-12)

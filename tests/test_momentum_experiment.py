@@ -125,7 +125,7 @@ def test_tiny_run_contract(tiny_run):
         assert v["replicates"] == config["seeds"]
         assert set(v["measures"]) == set(momentum.metric_names(config["noise_sigmas"]))
         for m in v["measures"].values():
-            assert set(m) == {"mean", "ci", "n"}
+            assert set(m) == {"mean", "sd", "ci", "n"}  # stats.t_interval
     assert set(summary["comparisons"]) == {"momentum", "adam", "robust"}
     for entry in summary["comparisons"].values():
         for c in entry.values():
